@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+
+/// The options every serving command shares, and how they become a ``GatehouseConfiguration``.
+struct ConfigurationOptions: ParsableArguments {
+    @Option(help: "Interface to listen on. [env: GATEHOUSE_HOST, HUB_HOST; default: 127.0.0.1]")
+    var host: String?
+
+    @Option(help: "TCP port to listen on; 0 picks a free one. [env: GATEHOUSE_PORT, HUB_PORT; default: 8884]")
+    var port: String?
+
+    @Option(help: "Public base URL clients use, e.g. https://mcp.example.com. [env: GATEHOUSE_BASE_URL, HUB_BASE_URL]")
+    var baseURL: String?
+
+    @Option(help: "Path of the MCP endpoint, e.g. /mcp or /api/mcp. [env: GATEHOUSE_MCP_PATH; default: /mcp]")
+    var mcpPath: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical. [env: GATEHOUSE_LOG_LEVEL, LOG_LEVEL; default: info]")
+    var logLevel: String?
+
+    @Option(help: "Comma-separated browser origins allowed to call the server, or *. [env: GATEHOUSE_ALLOWED_ORIGINS]")
+    var allowedOrigins: String?
+
+    @Option(
+        name: .customLong("env"),
+        help: ArgumentHelp(
+            "Set a setting as KEY=VALUE, e.g. --env HUB_PORT=9000; repeatable. Beats the environment and the .env file.",
+            valueName: "KEY=VALUE"))
+    var envOverrides: [String] = []
+
+    @Option(help: "Read settings from this file of KEY=VALUE lines. [default: .env in the working directory, if present]")
+    var envFile: String?
+
+    /// Reads every layer (flags, `--env`, the environment, the `.env` file) and resolves the configuration.
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> (GatehouseConfiguration, warnings: [String]) {
+        var flags: [String: String] = [:]
+        let given: [(Setting, String?)] = [
+            (.host, host), (.port, port), (.baseURL, baseURL), (.mcpPath, mcpPath), (.logLevel, logLevel),
+            (.allowedOrigins, allowedOrigins),
+        ]
+        for case let (setting, value?) in given { flags[setting.name] = value }
+
+        var overrides: [String: String] = [:]
+        for pair in envOverrides {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ConfigurationError(key: "--env \(pair.prefix(40))", layer: nil, problem: "expected KEY=VALUE, e.g. --env HUB_PORT=9000")
+            }
+            overrides[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        let sources = ConfigurationSources(
+            flags: flags, envOverrides: overrides, environment: environment, dotEnv: try readDotEnv())
+        return try GatehouseConfiguration.load(from: sources)
+    }
+
+    private func readDotEnv() throws(ConfigurationError) -> [String: String] {
+        let path = envFile ?? ".env"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if envFile == nil { return [:] }
+            throw ConfigurationError(key: "--env-file", layer: .flag, problem: "cannot read \(path)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(key: "--env-file", layer: .flag, problem: "\(path) is not UTF-8 text")
+        }
+        return try DotEnvParser.parse(text, fileName: path)
+    }
+}

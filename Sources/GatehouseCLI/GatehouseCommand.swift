@@ -1,0 +1,16 @@
+import ArgumentParser
+import GatehouseCore
+
+@main
+struct GatehouseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gatehouse",
+        abstract: "Real OAuth in front of MCP servers, in one binary.",
+        discussion: """
+            Start with `gatehouse hub`: it serves the built-in tools over MCP Streamable HTTP at \
+            http://127.0.0.1:8884/mcp for every protocol revision from 2024-11-05 to 2026-07-28.
+            """,
+        version: Gatehouse.version,
+        subcommands: [HubCommand.self]
+    )
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+
+/// The resolved, validated configuration of a Gatehouse process.
+///
+/// Build one with ``load(from:)``; every field has a safe default, and every value
+/// that came from the user has been checked, so the rest of Gatehouse never
+/// re-validates configuration.
+public struct GatehouseConfiguration: Sendable, Equatable {
+    /// Interface to bind, for example `127.0.0.1`, `0.0.0.0` or `::1`.
+    public var host: String = "127.0.0.1"
+    /// TCP port to bind; `0` asks the system for a free port.
+    public var port: Int = 8884
+    /// Public base URL as clients see it, without a trailing slash; `nil` means `http://HOST:PORT`.
+    public var explicitBaseURL: PublicBaseURL?
+    /// Path of the MCP endpoint, starting with `/` and without a trailing slash.
+    public var mcpPath: String = "/mcp"
+    public var logLevel: Logger.Level = .info
+    /// Browser origins allowed in addition to same-origin and (on loopback) localhost.
+    public var allowedOrigins: OriginAllowList = OriginAllowList()
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes: Int = 1 << 20
+    /// Seconds an idle legacy MCP session is kept before it expires.
+    public var sessionIdleTimeout: Duration = .seconds(3600)
+    /// Most concurrent legacy MCP sessions.
+    public var maxSessions: Int = 10_000
+
+    public init() {}
+
+    /// True when the server listens only on a loopback interface.
+    public var isBoundToLoopback: Bool { HostName.isLoopback(host) }
+
+    /// The public base URL: the configured one, or one derived from the bind address.
+    public func baseURL(boundPort: Int? = nil) -> PublicBaseURL {
+        if let explicitBaseURL { return explicitBaseURL }
+        let shownHost = HostName.isWildcard(host) ? "127.0.0.1" : host
+        return PublicBaseURL(scheme: "http", host: shownHost, port: boundPort ?? port, pathPrefix: "")
+    }
+}
+
+extension GatehouseConfiguration {
+    /// Resolves every ``Setting`` through the layers of `sources` and validates it.
+    ///
+    /// - Returns: the configuration and human-readable warnings to log at start-up.
+    /// - Throws: the first ``ConfigurationError`` found, naming the setting and the problem.
+    public static func load(from sources: ConfigurationSources) throws(ConfigurationError) -> (GatehouseConfiguration, warnings: [String]) {
+        let warnings = try checkReservedSettings(in: sources)
+        var config = GatehouseConfiguration()
+        let read = SettingReader(sources: sources)
+        if let host = try read(.host, { $0.trimmingCharacters(in: .whitespaces) }) {
+            guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || $0 == "/" }) else {
+                throw read.error(.host, "expected a host name or IP address such as 127.0.0.1 or 0.0.0.0")
+            }
+            config.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        }
+        if let port = try read(.port, { Int($0).flatMap { (0...65535).contains($0) ? $0 : nil } }) {
+            config.port = port
+        }
+        config.explicitBaseURL = try read(.baseURL, PublicBaseURL.init(parsing:))
+        if let path = try read(.mcpPath, McpPath.normalize) { config.mcpPath = path }
+        if let level = try read(.logLevel, { Logger.Level(rawValue: $0.lowercased()) }) { config.logLevel = level }
+        if let origins = try read(.allowedOrigins, OriginAllowList.init(parsing:)) { config.allowedOrigins = origins }
+        if let bytes = try read(.maxBodyBytes, { Int($0).flatMap { $0 >= 1024 ? $0 : nil } }) {
+            config.maxBodyBytes = bytes
+        }
+        if let seconds = try read(.sessionIdleTimeout, { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
+            config.sessionIdleTimeout = .seconds(seconds)
+        }
+        if let count = try read(.maxSessions, { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
+            config.maxSessions = count
+        }
+        return (config, warnings)
+    }
+
+    private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
+        let known = Set(Setting.all.flatMap(\.environmentNames))
+            .union(ReservedSetting.all.map(\.environmentName))
+        for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
+            throw ConfigurationError(
+                key: key, layer: .envOverride,
+                problem: "unknown setting; see `gatehouse hub --help` for the names Gatehouse reads")
+        }
+        var warnings: [String] = []
+        for reserved in ReservedSetting.all {
+            let setting = Setting(name: reserved.environmentName, environmentNames: [reserved.environmentName], summary: "")
+            guard let found = sources.lookup(setting) else { continue }
+            if reserved.isSecurityRelevant {
+                throw ConfigurationError(
+                    key: found.key, layer: found.layer,
+                    problem: "token providers are not supported by this version of gatehouse yet; "
+                        + "unset it rather than serve tools without the authentication you asked for")
+            }
+            warnings.append("\(found.key) (from \(found.layer)) is not used by this version of gatehouse yet")
+        }
+        return warnings
+    }
+}
+
+/// Reads one setting's raw value and parses it, turning a parse failure into a
+/// ``ConfigurationError`` that quotes the setting's summary as the expected form.
+private struct SettingReader {
+    let sources: ConfigurationSources
+
+    func callAsFunction<T>(_ setting: Setting, _ parse: (String) throws -> T?) throws(ConfigurationError) -> T? {
+        guard let found = sources.lookup(setting) else { return nil }
+        do {
+            if let value = try parse(found.value) { return value }
+        } catch let error as ConfigurationValueError {
+            throw ConfigurationError(key: found.key, layer: found.layer, problem: error.problem)
+        } catch {}
+        throw ConfigurationError(
+            key: found.key, layer: found.layer,
+            problem: "cannot use \(Self.quoted(found.value)); expected: \(setting.summary)")
+    }
+
+    func error(_ setting: Setting, _ problem: String) -> ConfigurationError {
+        let found = sources.lookup(setting)
+        return ConfigurationError(key: found?.key ?? setting.description, layer: found?.layer, problem: problem)
+    }
+
+    /// Quotes a value for an error message, shortened so a pasted secret is never printed whole.
+    static func quoted(_ value: String) -> String {
+        value.count <= 64 ? "\"\(value)\"" : "\"\(value.prefix(16))…\" (\(value.count) characters)"
+    }
+}
+
+/// Thrown by a value parser to give a precise reason instead of the generic "expected" message.
+public struct ConfigurationValueError: Error, Sendable {
+    public var problem: String
+    public init(_ problem: String) { self.problem = problem }
+}

@@ -1,0 +1,66 @@
+import GatehouseCore
+
+/// A JSON-RPC error object, as sent in the `error` member of a response.
+///
+/// Every failure that reaches the wire is one of these, so a client always gets a
+/// code it can act on and a message a person can read.
+public struct JSONRPCError: Error, Sendable, Equatable {
+    public var code: Int
+    public var message: String
+    public var data: JSONValue?
+
+    public init(code: Int, message: String, data: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.data = data
+    }
+
+    // JSON-RPC 2.0 §5.1 codes.
+    public static let parseErrorCode = -32700
+    public static let invalidRequestCode = -32600
+    public static let methodNotFoundCode = -32601
+    public static let invalidParamsCode = -32602
+    public static let internalErrorCode = -32603
+    // MCP 2026-07-28, basic "Error Codes".
+    public static let headerMismatchCode = -32020
+    public static let missingRequiredClientCapabilityCode = -32021
+    public static let unsupportedProtocolVersionCode = -32022
+
+    public static func parseError(_ detail: String) -> Self {
+        Self(code: parseErrorCode, message: "Parse error: \(detail)")
+    }
+    public static func invalidRequest(_ detail: String) -> Self {
+        Self(code: invalidRequestCode, message: "Invalid request: \(detail)")
+    }
+    public static func methodNotFound(_ method: String) -> Self {
+        Self(code: methodNotFoundCode, message: "Method not found: \(method)", data: .string(method))
+    }
+    public static func invalidParams(_ detail: String, data: JSONValue? = nil) -> Self {
+        Self(code: invalidParamsCode, message: "Invalid params: \(detail)", data: data)
+    }
+    public static func internalError(_ detail: String) -> Self {
+        Self(code: internalErrorCode, message: "Internal error: \(detail)")
+    }
+    public static func headerMismatch(_ detail: String) -> Self {
+        Self(code: headerMismatchCode, message: "Header mismatch: \(detail)")
+    }
+    public static func unsupportedProtocolVersion(requested: String) -> Self {
+        Self(
+            code: unsupportedProtocolVersionCode, message: "Unsupported protocol version",
+            data: .object([
+                "supported": .array(ProtocolVersion.all.map { .string($0.rawValue) }),
+                "requested": .string(requested),
+            ]))
+    }
+}
+
+extension JSONRPCError: Encodable {
+    private enum CodingKeys: String, CodingKey { case code, message, data }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(code, forKey: .code)
+        try container.encode(message, forKey: .message)
+        try container.encodeIfPresent(data, forKey: .data)
+    }
+}

@@ -1,0 +1,126 @@
+import GatehouseCore
+import Logging
+
+/// The request an ``MCPMethodHandler`` answers, with what the transport established about it.
+public struct MCPRequestEnvironment: Sendable {
+    /// The protocol revision the request is served under.
+    public var protocolVersion: ProtocolVersion
+    public var principal: Principal
+    /// The session of a session-era request.
+    public var sessionID: String?
+    public var logger: Logger
+
+    public init(protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger) {
+        self.protocolVersion = protocolVersion
+        self.principal = principal
+        self.sessionID = sessionID
+        self.logger = logger
+    }
+}
+
+/// Answers MCP methods: `initialize`, `server/discover`, `ping`, `tools/list` and `tools/call`.
+///
+/// It knows nothing of HTTP or sessions; the transport decides the protocol revision
+/// and hands each request over with an ``MCPRequestEnvironment``. Results take the
+/// shape of that revision (stateless results carry `resultType`, cache hints and
+/// `serverInfo` in `_meta`).
+public struct MCPMethodHandler: Sendable {
+    public let serverInfo: MCPServerInfo
+    public let tools: ToolRegistry
+
+    /// The server capabilities: tools only. Resources and prompts are not served, so
+    /// they are not declared (lifecycle "Capability Negotiation").
+    static let capabilities: JSONValue = ["tools": ["listChanged": false]]
+
+    public init(serverInfo: MCPServerInfo, tools: ToolRegistry) {
+        self.serverInfo = serverInfo
+        self.tools = tools
+    }
+
+    /// The result of an `initialize` that negotiated `version`.
+    public func initializeResult(version: ProtocolVersion) -> any Encodable & Sendable {
+        InitializeBody(
+            protocolVersion: version.rawValue, capabilities: Self.capabilities, serverInfo: serverInfo,
+            instructions: serverInfo.instructions)
+    }
+
+    /// Answers one request. Failures are returned as JSON-RPC errors, never thrown.
+    public func handle(_ request: JSONRPCRequest, in environment: MCPRequestEnvironment) async -> JSONRPCResponse {
+        let isStateless = !environment.protocolVersion.isSessionEra
+        let stateless = isStateless ? StatelessResultFields(serverInfo: serverInfo) : nil
+        switch (request.method, isStateless) {
+        case ("ping", false):
+            return JSONRPCResponse(id: request.id, result: MethodResult(body: EmptyBody(), stateless: nil))
+        case ("server/discover", true):
+            let body = DiscoverBody(
+                supportedVersions: ProtocolVersion.stateless.map(\.rawValue), capabilities: Self.capabilities,
+                instructions: serverInfo.instructions)
+            return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
+        case ("tools/list", _):
+            if let cursor = request.params["cursor"], cursor != .null {
+                // Everything fits in the first page, so no cursor was ever issued.
+                return JSONRPCResponse(id: request.id, error: .invalidParams("unknown cursor \(cursor)"))
+            }
+            let body = ToolsListBody(tools: tools.tools.map(\.descriptor))
+            return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
+        case ("tools/call", _):
+            switch await callTool(request.params, id: request.id, in: environment) {
+            case .success(let result):
+                return JSONRPCResponse(
+                    id: request.id, result: MethodResult(body: CallToolBody(result), stateless: stateless))
+            case .failure(let error):
+                return JSONRPCResponse(id: request.id, error: error)
+            }
+        default:
+            return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
+        }
+    }
+
+    private func callTool(
+        _ params: [String: JSONValue], id: RequestID, in environment: MCPRequestEnvironment
+    ) async -> Result<ToolResult, JSONRPCError> {
+        guard case .string(let name)? = params["name"] else {
+            return .failure(.invalidParams("tools/call needs \"name\", the name of a tool from tools/list"))
+        }
+        let arguments: [String: JSONValue]
+        switch params["arguments"] {
+        case nil, .null?: arguments = [:]
+        case .object(let value)?: arguments = value
+        default: return .failure(.invalidParams("\"arguments\" must be an object"))
+        }
+        // tools "Error Handling": an unknown tool is a protocol error (-32602).
+        guard let tool = tools.tool(named: name) else {
+            return .failure(
+                JSONRPCError(code: JSONRPCError.invalidParamsCode, message: "Unknown tool: \(name)", data: .object(["tool": .string(name)])))
+        }
+        let violations = JSONSchemaValidator(schema: tool.inputSchema).validate(.object(arguments))
+        if !violations.isEmpty {
+            let detail = violations.map(\.description).joined(separator: "; ")
+            if environment.protocolVersion.reportsInputErrorsAsToolResults {
+                return .success(.error("Invalid arguments for tool \(name): \(detail)"))
+            }
+            return .failure(.invalidParams("invalid arguments for tool \(name): \(detail)"))
+        }
+        let context = ToolContext(
+            principal: environment.principal, protocolVersion: environment.protocolVersion,
+            sessionID: environment.sessionID, requestID: id, logger: environment.logger)
+        do {
+            return .success(try await tool.handler(ToolArguments(arguments), context))
+        } catch let error as ToolError {
+            return .success(.error(error.message))
+        } catch {
+            environment.logger.error("tool failed", metadata: ["tool": "\(name)", "error": "\(error)"])
+            return .success(.error("Tool \(name) failed with an internal error."))
+        }
+    }
+}
+
+extension StatelessResultFields {
+    /// The fields with the cache hint list results carry: `ttlMs: 0` (always revalidate)
+    /// and `private` scope, because the tools a caller sees may depend on who calls.
+    func cacheable() -> StatelessResultFields {
+        var fields = self
+        fields.cacheHint = CacheHint(ttlMs: 0, scope: "private")
+        return fields
+    }
+}

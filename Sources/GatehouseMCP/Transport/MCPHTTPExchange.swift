@@ -1,0 +1,72 @@
+import Foundation
+import GatehouseCore
+import HTTPTypes
+
+/// An HTTP request to the MCP endpoint, as the HTTP server hands it over: the body
+/// already read (within the size limit) and the caller already authenticated.
+public struct MCPHTTPRequest: Sendable {
+    public var method: HTTPRequest.Method
+    public var headerFields: HTTPFields
+    public var body: Data
+    public var principal: Principal
+
+    public init(method: HTTPRequest.Method, headerFields: HTTPFields, body: Data = Data(), principal: Principal = .anonymous) {
+        self.method = method
+        self.headerFields = headerFields
+        self.body = body
+        self.principal = principal
+    }
+}
+
+/// The HTTP response the MCP endpoint decided on.
+public struct MCPHTTPResponse: Sendable, Equatable {
+    public var status: HTTPResponse.Status
+    public var headerFields: HTTPFields
+    public var body: Data
+
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: Data = Data()) {
+        self.status = status
+        self.headerFields = headerFields
+        self.body = body
+    }
+
+    /// `202 Accepted` with no body: the answer to notifications and client responses.
+    static let accepted = MCPHTTPResponse(status: .accepted)
+
+    /// A JSON-RPC response (or batch) in the format the client accepts.
+    static func message(_ json: Data, format: ResponseFormat, status: HTTPResponse.Status = .ok) -> MCPHTTPResponse {
+        switch format {
+        case .json:
+            return MCPHTTPResponse(status: status, headerFields: [.contentType: "application/json"], body: json)
+        case .eventStream:
+            var body = Data("event: message\ndata: ".utf8)
+            body.append(json)
+            body.append(contentsOf: Array("\n\n".utf8))
+            return MCPHTTPResponse(
+                status: status,
+                headerFields: [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform", xAccelBuffering: "no"],
+                body: body)
+        }
+    }
+
+    /// An HTTP-level failure carrying a JSON-RPC error body, which the transport spec allows
+    /// on every error status and which tells the client precisely what to fix.
+    public static func failure(_ status: HTTPResponse.Status, _ error: JSONRPCError, id: RequestID? = nil) -> MCPHTTPResponse {
+        message(JSONRPCResponse(id: id, error: error).encoded(), format: .json, status: status)
+    }
+
+    /// `405 Method Not Allowed` with the methods that are.
+    static func methodNotAllowed(allow: String, _ detail: String) -> MCPHTTPResponse {
+        var response = failure(.methodNotAllowed, .invalidRequest(detail))
+        response.headerFields[.allow] = allow
+        return response
+    }
+
+    private static let xAccelBuffering = HTTPField.Name("X-Accel-Buffering")!
+}
+
+/// How a response body is framed: one JSON object, or one SSE `message` event.
+enum ResponseFormat: Equatable {
+    case json
+    case eventStream
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Synchronization
+
+/// The session-era MCP sessions this process holds, with idle expiry and a size bound.
+///
+/// Streamable HTTP (2025-11-25, "Session Management"): the session id SHOULD be
+/// globally unique and cryptographically secure and MUST contain only visible ASCII;
+/// once a session ends the server MUST answer requests carrying its id with 404.
+public final class SessionStore: Sendable {
+    /// What the server remembers about one session.
+    public struct Session: Sendable, Equatable {
+        public let id: String
+        /// The revision negotiated by `initialize`.
+        public let protocolVersion: ProtocolVersion
+        /// True once the client sent `notifications/initialized`.
+        public var isInitialized = false
+        var lastSeen: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var sessions: [String: Session] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let idleTimeout: Duration
+    private let capacity: Int
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    /// - Parameters:
+    ///   - idleTimeout: a session unused for this long is forgotten.
+    ///   - capacity: most sessions kept; creating one more evicts the least recently used.
+    ///   - now: the clock, replaceable in tests.
+    public init(
+        idleTimeout: Duration, capacity: Int,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
+    ) {
+        precondition(capacity > 0, "session capacity must be positive")
+        self.idleTimeout = idleTimeout
+        self.capacity = capacity
+        self.now = now
+    }
+
+    /// Starts a session for `version` and returns it.
+    public func create(protocolVersion: ProtocolVersion) -> Session {
+        let instant = now()
+        let session = Session(id: Self.makeID(), protocolVersion: protocolVersion, lastSeen: instant)
+        state.withLock { state in
+            if state.sessions.count >= capacity { evict(from: &state, at: instant) }
+            state.sessions[session.id] = session
+        }
+        return session
+    }
+
+    /// The live session with `id`, marked as just used; `nil` when unknown, ended or expired.
+    public func touch(_ id: String) -> Session? {
+        let instant = now()
+        return state.withLock { state in
+            guard var session = state.sessions[id] else { return nil }
+            guard instant - session.lastSeen < idleTimeout else {
+                state.sessions[id] = nil
+                return nil
+            }
+            session.lastSeen = instant
+            state.sessions[id] = session
+            return session
+        }
+    }
+
+    /// Records that the client of session `id` sent `notifications/initialized`.
+    public func markInitialized(_ id: String) {
+        state.withLock { $0.sessions[id]?.isInitialized = true }
+    }
+
+    /// Ends session `id`; returns false when there was no such session.
+    @discardableResult
+    public func remove(_ id: String) -> Bool {
+        state.withLock { $0.sessions.removeValue(forKey: id) != nil }
+    }
+
+    /// The number of sessions held, including expired ones not yet swept.
+    public var count: Int { state.withLock { $0.sessions.count } }
+
+    /// Drops expired sessions, then, if still full, the least recently used one.
+    private func evict(from state: inout State, at instant: ContinuousClock.Instant) {
+        state.sessions = state.sessions.filter { instant - $0.value.lastSeen < idleTimeout }
+        if state.sessions.count >= capacity,
+            let oldest = state.sessions.values.min(by: { $0.lastSeen < $1.lastSeen })
+        {
+            state.sessions[oldest.id] = nil
+        }
+    }
+
+    /// 256 random bits from the system CSPRNG, base64url-encoded (43 visible ASCII characters).
+    static func makeID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}

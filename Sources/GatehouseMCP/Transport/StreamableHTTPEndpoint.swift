@@ -1,0 +1,272 @@
+import Foundation
+import GatehouseCore
+import HTTPTypes
+import Logging
+
+/// MCP over Streamable HTTP for every protocol revision, as a function from request to response.
+///
+/// A request is *stateless* (2026-07-28) when its `MCP-Protocol-Version` header names a
+/// revision that is not session-era, or when it has no such header but its body
+/// carries the 2026 `_meta` envelope (so it gets a precise -32020 instead of a
+/// session error). Everything else is *session-era* (2024-11-05 … 2025-11-25): it
+/// starts with `initialize`, which opens an `Mcp-Session-Id` session.
+///
+/// The endpoint has no socket: the HTTP server reads the body within its size limit,
+/// authenticates the caller, and calls ``respond(to:logger:)``.
+public struct StreamableHTTPEndpoint: Sendable {
+    public let handler: MCPMethodHandler
+    public let sessions: SessionStore
+
+    public init(handler: MCPMethodHandler, sessions: SessionStore) {
+        self.handler = handler
+        self.sessions = sessions
+    }
+
+    public func respond(to request: MCPHTTPRequest, logger: Logger) async -> MCPHTTPResponse {
+        let versionHeader = MCPHeaderValue.lookup(.mcpProtocolVersion, in: request.headerFields)
+        let headerNamesStatelessRevision: Bool
+        if case .value(let raw) = versionHeader {
+            headerNamesStatelessRevision = !ProtocolVersion(rawValue: raw).isSessionEra
+        } else {
+            headerNamesStatelessRevision = versionHeader == .repeated
+        }
+        switch request.method {
+        case .post:
+            return await post(request, versionHeader: versionHeader, stateless: headerNamesStatelessRevision, logger: logger)
+        case .get where headerNamesStatelessRevision, .delete where headerNamesStatelessRevision:
+            // Streamable HTTP (2026-07-28, "Backwards compatibility"): GET and DELETE SHOULD get 405.
+            return .methodNotAllowed(allow: "POST", "protocol version 2026-07-28 has no GET stream and no sessions")
+        case .get:
+            // Streamable HTTP (2025-11-25, "Listening for Messages from the Server"): the server
+            // MUST either return an SSE stream or 405. Gatehouse sends nothing unsolicited.
+            return .methodNotAllowed(allow: "POST, DELETE", "this server does not offer a server-to-client stream")
+        case .delete:
+            return deleteSession(request.headerFields)
+        default:
+            return .methodNotAllowed(allow: "GET, POST, DELETE", "the MCP endpoint accepts POST, GET and DELETE")
+        }
+    }
+
+    // MARK: - POST
+
+    private func post(
+        _ request: MCPHTTPRequest, versionHeader: MCPHeaderValue.Lookup, stateless: Bool, logger: Logger
+    ) async -> MCPHTTPResponse {
+        let accept = AcceptHeader(request.headerFields)
+        guard accept.allowsEither else {
+            return .failure(
+                .notAcceptable,
+                .invalidRequest("the Accept header must allow application/json and text/event-stream"))
+        }
+        if let contentType = request.headerFields[.contentType], !Self.isJSON(contentType) {
+            return .failure(.unsupportedMediaType, .invalidRequest("Content-Type must be application/json"))
+        }
+        let body: JSONValue
+        do {
+            body = try JSONBody.decode(request.body)
+        } catch {
+            return .failure(.badRequest, error)
+        }
+        let format: ResponseFormat = accept.allowsJSON ? .json : .eventStream
+        if stateless || (versionHeader == .missing && Self.carriesStatelessEnvelope(body)) {
+            return await statelessPost(body, request, format: format, logger: logger)
+        }
+        var version: ProtocolVersion?
+        if case .value(let raw) = versionHeader { version = ProtocolVersion(rawValue: raw) }
+        return await sessionPost(body, request, headerVersion: version, format: format, logger: logger)
+    }
+
+    private func statelessPost(
+        _ body: JSONValue, _ request: MCPHTTPRequest, format: ResponseFormat, logger: Logger
+    ) async -> MCPHTTPResponse {
+        if case .array = body {
+            return .failure(.badRequest, .invalidRequest("the body must be a single JSON-RPC request or notification object"))
+        }
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage(body)
+        } catch {
+            return .failure(.badRequest, error)
+        }
+        switch message {
+        case .response:
+            // Streamable HTTP (2026-07-28, "Sending Messages to the Server"): the client MUST NOT send responses.
+            return .failure(.badRequest, .invalidRequest("a stateless server sends no requests, so it takes no responses"))
+        case .notification:
+            return .accepted
+        case .request(let rpc):
+            let version: ProtocolVersion
+            do {
+                version = try StatelessRequestValidator.validate(rpc, headers: request.headerFields)
+            } catch {
+                return .failure(.badRequest, error, id: rpc.id)
+            }
+            let environment = MCPRequestEnvironment(
+                protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger)
+            let response = await handler.handle(rpc, in: environment)
+            return .message(response.encoded(), format: format, status: Self.statelessStatus(for: response.error))
+        }
+    }
+
+    private func sessionPost(
+        _ body: JSONValue, _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, format: ResponseFormat,
+        logger: Logger
+    ) async -> MCPHTTPResponse {
+        if case .object = body, case .request(let rpc)? = try? JSONRPCMessage(body), rpc.method == "initialize" {
+            return initialize(rpc, format: format, logger: logger)
+        }
+        let session: SessionStore.Session
+        switch resolveSession(request.headerFields, headerVersion: headerVersion) {
+        case .success(let found): session = found
+        case .failure(let refusal): return refusal.response
+        }
+        let environment = MCPRequestEnvironment(
+            protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id, logger: logger)
+
+        guard case .array(let batch) = body else {
+            let message: JSONRPCMessage
+            do {
+                message = try JSONRPCMessage(body)
+            } catch {
+                return .failure(.badRequest, error)
+            }
+            guard let response = await handle(message, sessionID: session.id, environment: environment) else {
+                return .accepted
+            }
+            return .message(response.encoded(), format: format)
+        }
+        // Streamable HTTP (2025-03-26): the body MAY be a batch; support was removed in 2025-06-18.
+        guard session.protocolVersion.allowsBatches else {
+            return .failure(
+                .badRequest,
+                .invalidRequest("JSON-RPC batches are not part of protocol version \(session.protocolVersion)"))
+        }
+        guard !batch.isEmpty else { return .failure(.badRequest, .invalidRequest("the batch is empty")) }
+        var responses: [JSONRPCResponse] = []
+        for item in batch {
+            do {
+                let message = try JSONRPCMessage(item)
+                if case .request(let rpc) = message, rpc.method == "initialize" {
+                    // Lifecycle (2025-03-26): the initialize request MUST NOT be part of a batch.
+                    responses.append(JSONRPCResponse(id: rpc.id, error: .invalidRequest("initialize must not be batched")))
+                } else if let response = await handle(message, sessionID: session.id, environment: environment) {
+                    responses.append(response)
+                }
+            } catch {
+                responses.append(JSONRPCResponse(id: nil, error: error))
+            }
+        }
+        guard !responses.isEmpty else { return .accepted }
+        return .message(Self.encodeBatch(responses), format: format)
+    }
+
+    /// Answers one session-era message; `nil` means "accepted, no response body".
+    private func handle(
+        _ message: JSONRPCMessage, sessionID: String, environment: MCPRequestEnvironment
+    ) async -> JSONRPCResponse? {
+        switch message {
+        case .response:
+            return nil
+        case .notification(let method, _):
+            if method == "notifications/initialized" { sessions.markInitialized(sessionID) }
+            return nil
+        case .request(let rpc):
+            return await handler.handle(rpc, in: environment)
+        }
+    }
+
+    private func initialize(_ rpc: JSONRPCRequest, format: ResponseFormat, logger: Logger) -> MCPHTTPResponse {
+        guard case .string(let requested)? = rpc.params["protocolVersion"] else {
+            let error = JSONRPCError.invalidParams("initialize needs params.protocolVersion, a string such as \"2025-11-25\"")
+            return .message(JSONRPCResponse(id: rpc.id, error: error).encoded(), format: format)
+        }
+        let version = ProtocolVersion.negotiateInitialize(requested: requested)
+        let session = sessions.create(protocolVersion: version)
+        logger.debug("MCP session opened", metadata: ["mcp.protocol": "\(version)"])
+        let response = JSONRPCResponse(id: rpc.id, result: handler.initializeResult(version: version))
+        var http = MCPHTTPResponse.message(response.encoded(), format: format)
+        http.headerFields[.mcpSessionID] = session.id
+        return http
+    }
+
+    /// Finds the session a session-era request names, or the response that refuses it.
+    private func resolveSession(
+        _ headers: HTTPFields, headerVersion: ProtocolVersion?
+    ) -> Result<SessionStore.Session, MCPResponseError> {
+        guard let id = headers[.mcpSessionID] else {
+            // Streamable HTTP (2025-11-25, "Session Management" 2): servers that require a
+            // session id SHOULD answer requests without one (other than initialize) with 400.
+            return .failure(MCPResponseError(.failure(
+                .badRequest, .invalidRequest("missing Mcp-Session-Id header; send initialize first to open a session"))))
+        }
+        guard let session = sessions.touch(id) else {
+            // Streamable HTTP (2025-11-25, "Session Management" 3): a terminated session MUST get 404.
+            return .failure(MCPResponseError(.failure(
+                .notFound, .invalidRequest("session not found; it ended or expired, so send initialize again"))))
+        }
+        if let headerVersion, headerVersion != session.protocolVersion {
+            // Streamable HTTP (2025-06-18, "Protocol Version Header"): an invalid or
+            // unsupported MCP-Protocol-Version MUST get 400 Bad Request.
+            return .failure(MCPResponseError(.failure(
+                .badRequest,
+                .invalidRequest(
+                    "MCP-Protocol-Version \(headerVersion) differs from \(session.protocolVersion), "
+                        + "the version this session negotiated"))))
+        }
+        return .success(session)
+    }
+
+    private func deleteSession(_ headers: HTTPFields) -> MCPHTTPResponse {
+        guard let id = headers[.mcpSessionID] else {
+            return .failure(.badRequest, .invalidRequest("DELETE needs the Mcp-Session-Id header of the session to end"))
+        }
+        guard sessions.remove(id) else {
+            return .failure(.notFound, .invalidRequest("session not found; it already ended or expired"))
+        }
+        return MCPHTTPResponse(status: .noContent)
+    }
+
+    // MARK: - Helpers
+
+    /// HTTP status of a stateless JSON-RPC error (Streamable HTTP 2026-07-28 and basic "Error Codes"):
+    /// malformed requests and header mismatches are 400, an unknown method is 404.
+    static func statelessStatus(for error: JSONRPCError?) -> HTTPResponse.Status {
+        switch error?.code {
+        case nil: .ok
+        case JSONRPCError.methodNotFoundCode: .notFound
+        case JSONRPCError.parseErrorCode, JSONRPCError.invalidRequestCode, JSONRPCError.invalidParamsCode,
+            JSONRPCError.headerMismatchCode, JSONRPCError.missingRequiredClientCapabilityCode,
+            JSONRPCError.unsupportedProtocolVersionCode:
+            .badRequest
+        default: .ok
+        }
+    }
+
+    private static func carriesStatelessEnvelope(_ body: JSONValue) -> Bool {
+        guard case .object(let params)? = body.objectValue?["params"], case .object(let meta)? = params["_meta"] else {
+            return false
+        }
+        return meta[StatelessRequestValidator.protocolVersionKey] != nil
+    }
+
+    private static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        return mediaType == "application/json"
+    }
+
+    private static func encodeBatch(_ responses: [JSONRPCResponse]) -> Data {
+        var data = Data("[".utf8)
+        for (index, response) in responses.enumerated() {
+            if index > 0 { data.append(UInt8(ascii: ",")) }
+            data.append(response.encoded())
+        }
+        data.append(UInt8(ascii: "]"))
+        return data
+    }
+}
+
+/// A refusal that is already an HTTP response.
+struct MCPResponseError: Error {
+    let response: MCPHTTPResponse
+    init(_ response: MCPHTTPResponse) { self.response = response }
+}
