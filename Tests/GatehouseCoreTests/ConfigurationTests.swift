@@ -1,0 +1,146 @@
+import GatehouseCore
+import Testing
+
+@Suite("Configuration loading")
+struct ConfigurationTests {
+    private func load(_ sources: ConfigurationSources) throws(ConfigurationError) -> GatehouseConfiguration {
+        try GatehouseConfiguration.load(from: sources).0
+    }
+
+    @Test func defaultsServeLoopbackOn8884() throws {
+        let config = try load(ConfigurationSources())
+        #expect(config.host == "127.0.0.1")
+        #expect(config.port == 8884)
+        #expect(config.mcpPath == "/mcp")
+        #expect(config.isBoundToLoopback)
+        #expect(config.baseURL().url(for: config.mcpPath) == "http://127.0.0.1:8884/mcp")
+    }
+
+    @Test func flagBeatsEnvOverrideBeatsEnvironmentBeatsDotEnv() throws {
+        var sources = ConfigurationSources(
+            flags: ["port": "1001"], envOverrides: ["HUB_PORT": "1002"], environment: ["HUB_PORT": "1003"],
+            dotEnv: ["HUB_PORT": "1004"])
+        #expect(try load(sources).port == 1001)
+        sources.flags = [:]
+        #expect(try load(sources).port == 1002)
+        sources.envOverrides = [:]
+        #expect(try load(sources).port == 1003)
+        sources.environment = [:]
+        #expect(try load(sources).port == 1004)
+        sources.dotEnv = [:]
+        #expect(try load(sources).port == 8884)
+    }
+
+    @Test func gatehouseNameBeatsSeedNameInTheSameLayer() throws {
+        let config = try load(ConfigurationSources(environment: ["HUB_PORT": "9000", "GATEHOUSE_PORT": "9001"]))
+        #expect(config.port == 9001)
+    }
+
+    @Test func seedNamesAreAccepted() throws {
+        let config = try load(
+            ConfigurationSources(environment: [
+                "HUB_HOST": "0.0.0.0", "HUB_PORT": "9100", "HUB_BASE_URL": "https://mcp.example.com/",
+            ]))
+        #expect(config.host == "0.0.0.0")
+        #expect(!config.isBoundToLoopback)
+        #expect(config.baseURL().url(for: "/mcp") == "https://mcp.example.com/mcp")
+    }
+
+    @Test func emptyValueCountsAsUnset() throws {
+        let config = try load(ConfigurationSources(environment: ["HUB_PORT": ""], dotEnv: ["HUB_PORT": "9200"]))
+        #expect(config.port == 9200)
+    }
+
+    @Test func invalidPortNamesTheSettingAndItsSource() {
+        #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(dotEnv: ["HUB_PORT": "eighty"])) }
+        do {
+            _ = try load(ConfigurationSources(dotEnv: ["HUB_PORT": "eighty"]))
+        } catch {
+            #expect(error.description.hasPrefix("invalid configuration: HUB_PORT (from .env file): cannot use \"eighty\""))
+            #expect(!error.description.contains("\n"))
+        }
+    }
+
+    @Test(arguments: ["70000", "-1", "80a"])
+    func outOfRangePortsAreRefused(port: String) {
+        #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(flags: ["port": port])) }
+    }
+
+    @Test func unknownEnvOverrideIsATypo() {
+        #expect(throws: ConfigurationError(key: "HUB_PROT", layer: .envOverride,
+            problem: "unknown setting; see `gatehouse hub --help` for the names Gatehouse reads")) {
+            try load(ConfigurationSources(envOverrides: ["HUB_PROT": "9000"]))
+        }
+    }
+
+    @Test func providerSettingsStopStartUpUntilVerificationExists() {
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(envOverrides: ["WORKOS_AUTHKIT_DOMAIN": "https://x.authkit.app"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(environment: ["MCP_JWT_ISSUER": "https://issuer.example"]))
+        }
+    }
+
+    @Test func storageSettingsOnlyWarn() throws {
+        let (_, warnings) = try GatehouseConfiguration.load(
+            from: ConfigurationSources(environment: ["HUB_DATABASE_PATH": "hub_data/hub.db"]))
+        #expect(warnings == ["HUB_DATABASE_PATH (from environment) is not used by this version of gatehouse yet"])
+    }
+
+    @Test(arguments: [("mcp", "/mcp"), ("/api/mcp/", "/api/mcp"), ("/api/mcp", "/api/mcp")])
+    func mcpPathIsNormalized(raw: String, expected: String) throws {
+        #expect(try load(ConfigurationSources(flags: ["mcpPath": raw])).mcpPath == expected)
+    }
+
+    @Test(arguments: ["/", "/.well-known/x", "/healthz", "/a b", "/a//b", "/mcp?x=1"])
+    func unusableMcpPathsAreRefused(raw: String) {
+        #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(flags: ["mcpPath": raw])) }
+    }
+
+    @Test func baseURLKeepsAPathPrefixAndDropsDefaultPort() throws {
+        let base = try PublicBaseURL(parsing: "HTTPS://Example.COM:443/gatehouse/")
+        #expect(base.origin == "https://example.com")
+        #expect(base.url(for: "/mcp") == "https://example.com/gatehouse/mcp")
+    }
+
+    @Test(arguments: ["example.com", "ftp://example.com", "https://example.com/?a=1", "https://u:p@example.com"])
+    func unusableBaseURLsAreRefused(raw: String) {
+        #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(flags: ["baseURL": raw])) }
+    }
+
+    @Test func derivedBaseURLUsesTheBoundPortAndAReachableHost() throws {
+        let config = try load(ConfigurationSources(flags: ["host": "0.0.0.0", "port": "0"]))
+        #expect(config.baseURL(boundPort: 40123).origin == "http://127.0.0.1:40123")
+        let ipv6 = try load(ConfigurationSources(flags: ["host": "[::1]"]))
+        #expect(ipv6.host == "::1")
+        #expect(ipv6.isBoundToLoopback)
+        #expect(ipv6.baseURL().origin == "http://[::1]:8884")
+    }
+
+    @Test func logLevelAndLimitsAreParsed() throws {
+        let config = try load(
+            ConfigurationSources(environment: [
+                "LOG_LEVEL": "DEBUG", "GATEHOUSE_MAX_BODY_BYTES": "2048", "GATEHOUSE_SESSION_IDLE_TIMEOUT": "60",
+                "GATEHOUSE_MAX_SESSIONS": "5",
+            ]))
+        #expect(config.logLevel == .debug)
+        #expect(config.maxBodyBytes == 2048)
+        #expect(config.sessionIdleTimeout == .seconds(60))
+        #expect(config.maxSessions == 5)
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(environment: ["GATEHOUSE_MAX_BODY_BYTES": "10"]))
+        }
+    }
+
+    @Test func longValuesAreNotEchoedWhole() {
+        let secretish = String(repeating: "s", count: 200)
+        do {
+            _ = try load(ConfigurationSources(environment: ["HUB_PORT": secretish]))
+            Issue.record("a 200-character port was accepted")
+        } catch {
+            #expect(!error.description.contains(secretish))
+            #expect(error.description.contains("200 characters"))
+        }
+    }
+}

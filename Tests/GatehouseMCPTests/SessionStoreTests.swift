@@ -1,0 +1,58 @@
+import GatehouseMCP
+import Synchronization
+import Testing
+
+@Suite("Session store")
+struct SessionStoreTests {
+    /// A clock the test moves by hand.
+    final class ManualClock: Sendable {
+        private let offset = Mutex(Duration.zero)
+        private let start = ContinuousClock.now
+        func advance(_ duration: Duration) { offset.withLock { $0 += duration } }
+        var now: ContinuousClock.Instant { start + offset.withLock { $0 } }
+    }
+
+    @Test func idsAreUniqueVisibleASCII() {
+        let store = SessionStore(idleTimeout: .seconds(60), capacity: 1000)
+        let ids = (0..<500).map { _ in store.create(protocolVersion: .v2025_11_25).id }
+        #expect(Set(ids).count == 500)
+        #expect(ids.allSatisfy { $0.count == 43 && $0.unicodeScalars.allSatisfy { (0x21...0x7E).contains($0.value) } })
+    }
+
+    @Test func idleSessionsExpire() {
+        let clock = ManualClock()
+        let store = SessionStore(idleTimeout: .seconds(10), capacity: 10, now: { clock.now })
+        let session = store.create(protocolVersion: .v2025_06_18)
+        clock.advance(.seconds(9))
+        #expect(store.touch(session.id)?.protocolVersion == .v2025_06_18)
+        clock.advance(.seconds(9))
+        #expect(store.touch(session.id) != nil, "touching renews the idle timer")
+        clock.advance(.seconds(11))
+        #expect(store.touch(session.id) == nil)
+        #expect(store.count == 0)
+    }
+
+    @Test func fullStoreEvictsTheLeastRecentlyUsed() {
+        let clock = ManualClock()
+        let store = SessionStore(idleTimeout: .seconds(100), capacity: 2, now: { clock.now })
+        let first = store.create(protocolVersion: .v2025_11_25)
+        clock.advance(.seconds(1))
+        let second = store.create(protocolVersion: .v2025_11_25)
+        clock.advance(.seconds(1))
+        _ = store.touch(first.id)
+        clock.advance(.seconds(1))
+        let third = store.create(protocolVersion: .v2025_11_25)
+        #expect(store.count == 2)
+        #expect(store.touch(second.id) == nil)
+        #expect(store.touch(first.id) != nil)
+        #expect(store.touch(third.id) != nil)
+    }
+
+    @Test func initializedIsRecorded() {
+        let store = SessionStore(idleTimeout: .seconds(100), capacity: 2)
+        let session = store.create(protocolVersion: .v2025_11_25)
+        #expect(store.touch(session.id)?.isInitialized == false)
+        store.markInitialized(session.id)
+        #expect(store.touch(session.id)?.isInitialized == true)
+    }
+}
