@@ -1,0 +1,225 @@
+"""Fixtures for the Gatehouse interop suite.
+
+Each fixture starts the real `gatehouse hub` binary on a free loopback port,
+waits for GET /healthz, hands the base URL to the tests and, at the end of the
+session, stops the server with SIGTERM and checks that it shut down cleanly
+(exit code 0). Server output goes to a temp file that is attached to the report
+of every failing test and to the error of a failing start or stop.
+
+Environment:
+  GATEHOUSE_BIN  path of the server binary (default: <repo>/.build/debug/gatehouse)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "gatehouse"
+
+STARTUP_TIMEOUT_S = 20.0
+SHUTDOWN_GRACE_S = 5.0
+HTTP_TIMEOUT_S = 5.0
+
+# Servers started in this session, so failing test reports can show their output.
+_RUNNING: list["GatehouseServer"] = []
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now (bind to port 0, then close)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GatehouseServer:
+    """One `gatehouse hub` process with its output captured to a temp file."""
+
+    def __init__(self, name: str, extra_args: list[str], mcp_path: str = "/mcp") -> None:
+        self.name = name
+        self.binary = Path(os.environ.get("GATEHOUSE_BIN", str(DEFAULT_BIN)))
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self.base_url = f"http://{self.host}:{self.port}"
+        self.mcp_path = mcp_path
+        self.extra_args = extra_args
+        self.workdir = tempfile.TemporaryDirectory(prefix=f"gatehouse-{name}-")
+        self.log_path = Path(self.workdir.name) / "server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file = None
+
+    @property
+    def mcp_url(self) -> str:
+        return self.base_url + self.mcp_path
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as error:
+            return f"<could not read {self.log_path}: {error}>"
+
+    def start(self) -> None:
+        if not self.binary.is_file():
+            raise RuntimeError(
+                f"gatehouse binary not found at {self.binary}; run `swift build` in {REPO_ROOT} "
+                "or set GATEHOUSE_BIN"
+            )
+        # A clean environment: no GATEHOUSE_*/HUB_* settings leak in from the caller, and the
+        # working directory is an empty temp dir so no stray .env file is picked up.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("GATEHOUSE_", "HUB_")) and key not in ("LOG_LEVEL",)
+        }
+        argv = [
+            str(self.binary),
+            "hub",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "debug",
+            *self.extra_args,
+        ]
+        self._log_file = open(self.log_path, "wb")
+        self._log_file.write(("$ " + " ".join(argv) + "\n").encode())
+        self._log_file.flush()
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir.name,
+            env=env,
+        )
+        _RUNNING.append(self)
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        last_error: str = "no attempt made"
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise RuntimeError(
+                    f"gatehouse ({self.name}) exited with code {code} during start-up.\n"
+                    f"--- server output ---\n{self.log_text()}"
+                )
+            try:
+                response = httpx2.get(self.base_url + "/healthz", timeout=1.0)
+                if response.status_code == 200 and response.json() == {"status": "ok"}:
+                    return
+                last_error = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            except (httpx2.HTTPError, ValueError) as error:
+                last_error = repr(error)
+            time.sleep(0.1)
+        self.stop(check=False)
+        raise RuntimeError(
+            f"gatehouse ({self.name}) did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f} s "
+            f"(last: {last_error}).\n--- server output ---\n{self.log_text()}"
+        )
+
+    def stop(self, check: bool = True) -> None:
+        """SIGTERM, wait up to 5 s, then SIGKILL. With check, require exit code 0."""
+        process = self.process
+        if process is None:
+            return
+        killed = False
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+            except subprocess.TimeoutExpired:
+                killed = True
+                process.kill()
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        code = process.returncode
+        log = self.log_text()
+        self.workdir.cleanup()
+        if check:
+            if killed:
+                pytest.fail(
+                    f"gatehouse ({self.name}) did not exit within {SHUTDOWN_GRACE_S:.0f} s of SIGTERM "
+                    f"and was killed.\n--- server output ---\n{log}",
+                    pytrace=False,
+                )
+            if code != 0:
+                pytest.fail(
+                    f"gatehouse ({self.name}) exited with code {code} after SIGTERM; graceful "
+                    f"shutdown should exit 0.\n--- server output ---\n{log}",
+                    pytrace=False,
+                )
+
+
+def _serve(name: str, extra_args: list[str], mcp_path: str):
+    server = GatehouseServer(name, extra_args, mcp_path)
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop(check=True)
+
+
+@pytest.fixture(scope="session")
+def gatehouse_server():
+    """The default server (MCP endpoint at /mcp)."""
+    yield from _serve("default", [], "/mcp")
+
+
+@pytest.fixture(scope="session")
+def gatehouse(gatehouse_server: GatehouseServer) -> str:
+    """Base URL of the default server, e.g. http://127.0.0.1:PORT."""
+    return gatehouse_server.base_url
+
+
+@pytest.fixture(scope="session")
+def mcp_url(gatehouse_server: GatehouseServer) -> str:
+    """MCP endpoint URL of the default server."""
+    return gatehouse_server.mcp_url
+
+
+@pytest.fixture(scope="session")
+def gatehouse_api_server():
+    """A second server whose MCP endpoint is at /api/mcp."""
+    yield from _serve("api-path", ["--mcp-path", "/api/mcp"], "/api/mcp")
+
+
+@pytest.fixture(scope="session")
+def gatehouse_api(gatehouse_api_server: GatehouseServer) -> str:
+    """Base URL of the /api/mcp server."""
+    return gatehouse_api_server.base_url
+
+
+@pytest.fixture
+def http():
+    """A synchronous HTTP client with a timeout on every call."""
+    with httpx2.Client(timeout=HTTP_TIMEOUT_S) as client:
+        yield client
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in list(_RUNNING):
+            report.sections.append((f"gatehouse server output ({server.name})", server.log_text()))
