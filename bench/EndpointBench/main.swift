@@ -1,12 +1,15 @@
 // Per-request cost of Gatehouse's MCP endpoint, measured against the MCP Swift SDK's
 // `Server` in the same run, in one process with no sockets.
 //
-// Both answer the same `tools/call add {a, b}` from the same JSON bytes and produce
-// JSON bytes; Gatehouse also does its HTTP-level checks (Accept, Content-Type,
-// headers, `_meta`, session lookup) and JSON-Schema-validates the arguments, which
-// the SDK path does not. Run on a release build:
+// Both answer the same `tools/call add {a, b}` from JSON bytes to JSON bytes.
+// Gatehouse additionally does its HTTP-level checks (Accept, Content-Type, the
+// 2026-07-28 headers and `_meta`, or the session lookup) and validates the arguments
+// against the tool's JSON Schema, which the SDK path does not. Run on a release build:
 //
 //     swift run -c release gatehouse-bench [iterations]
+//
+// Everything runs in nonisolated functions: top-level code is main-actor isolated,
+// and a loop there would measure an executor hop per iteration instead of the work.
 import Foundation
 import GatehouseCore
 import GatehouseHub
@@ -15,71 +18,79 @@ import HTTPTypes
 import Logging
 import MCP
 
-let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
-let logger = Logger(label: "bench")
-
 /// Runs `body` `count` times after a warm-up and returns nanoseconds per call.
-func measure(_ count: Int, _ body: (Int) async throws -> Void) async rethrows -> Double {
+nonisolated func measure(_ count: Int, _ body: (Int) async throws -> Void) async rethrows -> Double {
     for i in 0..<min(count / 10, 2_000) { try await body(i) }
     let start = ContinuousClock.now
     for i in 0..<count { try await body(i) }
-    let elapsed = ContinuousClock.now - start
-    let (seconds, attoseconds) = elapsed.components
+    let (seconds, attoseconds) = (ContinuousClock.now - start).components
     return (Double(seconds) * 1e9 + Double(attoseconds) / 1e9) / Double(count)
 }
 
-func check(_ ok: Bool, _ what: String) {
-    if !ok { FileHandle.standardError.write(Data("bench: unexpected response from \(what)\n".utf8)); exit(1) }
+nonisolated func check(_ ok: Bool, _ what: String) {
+    if !ok {
+        FileHandle.standardError.write(Data("gatehouse-bench: unexpected response from \(what)\n".utf8))
+        exit(1)
+    }
 }
 
-// MARK: Gatehouse
+let meta = #""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#
 
-let endpoint = StreamableHTTPEndpoint(
-    handler: MCPMethodHandler(serverInfo: MCPServerInfo(name: "bench", version: "1"), tools: ToolRegistry(BuiltinTools.all)),
-    sessions: SessionStore(idleTimeout: .seconds(3600), capacity: 10))
+/// Nanoseconds per request of Gatehouse's endpoint, stateless and in a session, plus a stage breakdown.
+nonisolated func measureGatehouse(_ iterations: Int) async -> (stateless: Double, session: Double, stages: [(String, Double)]) {
+    let logger = Logger(label: "bench")
+    let handler = MCPMethodHandler(serverInfo: MCPServerInfo(name: "bench", version: "1"), tools: ToolRegistry(BuiltinTools.all))
+    let endpoint = StreamableHTTPEndpoint(handler: handler, sessions: SessionStore(idleTimeout: .seconds(3600), capacity: 10))
+    let statelessHeaders: HTTPFields = [
+        .contentType: "application/json", .accept: "application/json, text/event-stream",
+        .mcpProtocolVersion: "2026-07-28", .mcpMethod: "tools/call", .mcpName: "add",
+    ]
+    func statelessBody(_ id: Int) -> Data {
+        Data(#"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"add","arguments":{"a":\#(id),"b":1},\#(meta)}}"#.utf8)
+    }
+    let stateless = await measure(iterations) { i in
+        let response = await endpoint.respond(
+            to: MCPHTTPRequest(method: .post, headerFields: statelessHeaders, body: statelessBody(i)), logger: logger)
+        if i == 0 { check(response.status == .ok && response.body.count > 50, "gatehouse stateless") }
+    }
 
-func statelessCall(_ id: Int) -> MCPHTTPRequest {
-    let body = #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"add","arguments":{"a":\#(id),"b":1},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#
-    return MCPHTTPRequest(
-        method: .post,
-        headerFields: [
-            .contentType: "application/json", .accept: "application/json, text/event-stream",
-            .mcpProtocolVersion: "2026-07-28", .mcpMethod: "tools/call", .mcpName: "add",
-        ],
-        body: Data(body.utf8))
+    let initialize = await endpoint.respond(
+        to: MCPHTTPRequest(
+            method: .post, headerFields: [.contentType: "application/json", .accept: "application/json"],
+            body: Data(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}"#.utf8)),
+        logger: logger)
+    var sessionHeaders = statelessHeaders
+    sessionHeaders[.mcpProtocolVersion] = "2025-11-25"
+    sessionHeaders[.mcpSessionID] = initialize.headerFields[.mcpSessionID]
+    let session = await measure(iterations) { i in
+        let body = Data(#"{"jsonrpc":"2.0","id":\#(i),"method":"tools/call","params":{"name":"add","arguments":{"a":\#(i),"b":1}}}"#.utf8)
+        let response = await endpoint.respond(
+            to: MCPHTTPRequest(method: .post, headerFields: sessionHeaders, body: body), logger: logger)
+        if i == 0 { check(response.status == .ok && response.body.count > 50, "gatehouse session") }
+    }
+
+    // Where the time of one stateless call goes.
+    let body = statelessBody(7)
+    let request = JSONRPCRequest(id: .number(7), method: "tools/call", params: ["name": "add", "arguments": ["a": 7, "b": 1]])
+    let environment = MCPRequestEnvironment(protocolVersion: .v2026_07_28, principal: .anonymous, sessionID: nil, logger: logger)
+    let response = await handler.handle(request, in: environment)
+    let context = ToolContext(principal: .anonymous, protocolVersion: .v2026_07_28, sessionID: nil, requestID: .number(7), logger: logger)
+    let stages = [
+        ("decode request JSON", await measure(iterations) { _ in _ = try? JSONBody.decode(body) }),
+        ("validate arguments", await measure(iterations) { _ in
+            _ = JSONSchemaValidator(schema: BuiltinTools.add.inputSchema).validate(["a": 7, "b": 1])
+        }),
+        ("run the add handler", await measure(iterations) { _ in
+            _ = try? await BuiltinTools.add.handler(ToolArguments(["a": 7, "b": 1]), context)
+        }),
+        ("handle tools/call (validate + run)", await measure(iterations) { _ in _ = await handler.handle(request, in: environment) }),
+        ("encode response JSON", await measure(iterations) { _ in _ = response.encoded() }),
+    ]
+    return (stateless, session, stages)
 }
 
-let initialize = await endpoint.respond(
-    to: MCPHTTPRequest(
-        method: .post, headerFields: [.contentType: "application/json", .accept: "application/json"],
-        body: Data(#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}"#.utf8)),
-    logger: logger)
-let sessionID = initialize.headerFields[.mcpSessionID]!
-
-func sessionCall(_ id: Int) -> MCPHTTPRequest {
-    let body = #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"add","arguments":{"a":\#(id),"b":1}}}"#
-    return MCPHTTPRequest(
-        method: .post,
-        headerFields: [
-            .contentType: "application/json", .accept: "application/json, text/event-stream",
-            .mcpProtocolVersion: "2025-11-25", .mcpSessionID: sessionID,
-        ],
-        body: Data(body.utf8))
-}
-
-let statelessNs = await measure(iterations) { i in
-    let response = await endpoint.respond(to: statelessCall(i), logger: logger)
-    if i == 0 { check(response.status == .ok && response.body.count > 50, "gatehouse stateless") }
-}
-let sessionNs = await measure(iterations) { i in
-    let response = await endpoint.respond(to: sessionCall(i), logger: logger)
-    if i == 0 { check(response.status == .ok && response.body.count > 50, "gatehouse session") }
-}
-
-// MARK: MCP Swift SDK Server
-
-/// Per-request nanoseconds of the SDK's `Server` answering the same call over its in-memory transport.
-func measureSDKServer() async throws -> Double {
+/// Nanoseconds per request of the SDK's `Server` answering the same call over its in-memory transport.
+nonisolated func measureSDKServer(_ iterations: Int) async throws -> Double {
     let server = Server(name: "bench", version: "1", capabilities: .init(tools: .init(listChanged: false)))
     await server.withMethodHandler(CallTool.self) { params in
         let a = params.arguments?["a"]?.doubleValue ?? Double(params.arguments?["a"]?.intValue ?? 0)
@@ -103,20 +114,27 @@ func measureSDKServer() async throws -> Double {
     return nanoseconds
 }
 
-let sdkNs = try await measureSDKServer()
+nonisolated func report(iterations: Int) async throws -> String {
+    let gatehouse = await measureGatehouse(iterations)
+    let sdk = try await measureSDKServer(iterations)
+    func microseconds(_ ns: Double) -> String { String(format: "%.1f", ns / 1000) }
+    func row(_ name: String, _ ns: Double) -> String {
+        "| \(name) | \(microseconds(ns)) | \(String(format: "%.0f", 1e9 / ns)) | \(String(format: "%.2f", sdk / ns)) |"
+    }
+    return """
+        tools/call add, \(iterations) sequential requests per row, one task (\(ProcessInfo.processInfo.activeProcessorCount) cores)
 
-// MARK: Report
+        | path | µs/request | requests/s | speed vs swift-sdk Server |
+        |---|---|---|---|
+        \(row("gatehouse endpoint, 2026-07-28 stateless", gatehouse.stateless))
+        \(row("gatehouse endpoint, 2025-11-25 session", gatehouse.session))
+        \(row("swift-sdk 0.12.1 Server over InMemoryTransport", sdk))
 
-func row(_ name: String, _ ns: Double) -> String {
-    let perSecond = 1e9 / ns
-    return "| \(name) | \(String(format: "%.1f", ns / 1000)) | \(String(format: "%.0f", perSecond)) | \(String(format: "%.2f", sdkNs / ns)) |"
+        | stage of one stateless call | µs |
+        |---|---|
+        \(gatehouse.stages.map { "| \($0.0) | \(microseconds($0.1)) |" }.joined(separator: "\n"))
+        """
 }
-print("""
-    tools/call add, \(iterations) sequential requests per row, one task, \(ProcessInfo.processInfo.activeProcessorCount) cores
 
-    | path | µs/request | requests/s (one task) | speed vs swift-sdk Server |
-    |---|---|---|---|
-    \(row("gatehouse endpoint, 2026-07-28 stateless", statelessNs))
-    \(row("gatehouse endpoint, 2025-11-25 session", sessionNs))
-    \(row("swift-sdk 0.12.1 Server over InMemoryTransport", sdkNs))
-    """)
+let iterations = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 100_000
+print(try await report(iterations: iterations))

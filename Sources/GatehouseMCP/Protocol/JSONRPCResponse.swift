@@ -60,9 +60,12 @@ extension JSONRPCResponse: Encodable {
 
 extension JSONEncoder {
     /// The encoder for everything Gatehouse sends: compact, URLs and slashes unescaped.
-    public static var jsonRPC: JSONEncoder {
+    ///
+    /// One shared instance: its configuration never changes after this point, and
+    /// `JSONEncoder` is safe to use from many tasks at once (it is `Sendable`).
+    public static let jsonRPC: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return encoder
-    }
+    }()
 }
