@@ -4,6 +4,7 @@ import GatehouseCore
 import GatehouseHub
 import GatehouseServer
 import Logging
+import NIOCore
 
 struct HubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,6 +55,11 @@ struct HubCommand: AsyncParsableCommand {
         }
         do {
             try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            printError(
+                "gatehouse: port \(configuration.port) on \(configuration.host) is already in use; "
+                    + "stop the other server or choose another port with --port or HUB_PORT")
+            throw ExitCode.failure
         } catch {
             printError("gatehouse: cannot serve on \(configuration.host):\(configuration.port): \(error)")
             throw ExitCode.failure

@@ -36,7 +36,7 @@ extension Setting {
         name: "baseURL", flag: "base-url", environmentNames: ["GATEHOUSE_BASE_URL", "HUB_BASE_URL"],
         summary: "Public base URL clients use, e.g. https://mcp.example.com (default http://HOST:PORT).")
     public static let mcpPath = Setting(
-        name: "mcpPath", flag: "mcp-path", environmentNames: ["GATEHOUSE_MCP_PATH", "HUB_MCP_PATH"],
+        name: "mcpPath", flag: "mcp-path", environmentNames: ["GATEHOUSE_MCP_PATH"],
         summary: "Path of the MCP endpoint (default /mcp).")
     public static let logLevel = Setting(
         name: "logLevel", flag: "log-level", environmentNames: ["GATEHOUSE_LOG_LEVEL", "LOG_LEVEL"],
