@@ -82,8 +82,7 @@ extension GatehouseConfiguration {
         }
         var warnings: [String] = []
         for reserved in ReservedSetting.all {
-            let setting = Setting(name: reserved.environmentName, environmentNames: [reserved.environmentName], summary: "")
-            guard let found = sources.lookup(setting) else { continue }
+            guard let found = sources.lookup(reserved.setting) else { continue }
             if reserved.isSecurityRelevant {
                 throw ConfigurationError(
                     key: found.key, layer: found.layer,

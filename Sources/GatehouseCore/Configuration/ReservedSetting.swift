@@ -9,6 +9,9 @@ public struct ReservedSetting: Sendable, Hashable {
     /// When true, setting it stops start-up instead of producing a warning.
     public let isSecurityRelevant: Bool
 
+    /// The setting as ``ConfigurationSources/lookup(_:)`` reads it: environment layers only, no flag.
+    var setting: Setting { Setting(name: environmentName, environmentNames: [environmentName], summary: "") }
+
     public static let all: [ReservedSetting] = [
         "WORKOS_AUTHKIT_DOMAIN", "WORKOS_CLIENT_ID", "WORKOS_API_KEY", "WORKOS_ORGANIZATION_ID",
         "WORKOS_CONNECTION_ID", "MCP_REQUIRED_SCOPES", "MCP_JWT_ISSUER", "MCP_JWT_JWKS_URI",

@@ -112,44 +112,58 @@ public struct StreamableHTTPEndpoint: Sendable {
         _ body: JSONValue, _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, format: ResponseFormat,
         logger: Logger
     ) async -> MCPHTTPResponse {
-        if case .object = body, case .request(let rpc)? = try? JSONRPCMessage(body), rpc.method == "initialize" {
+        if case .array(let batch) = body {
+            return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
+                await self.batch(batch, format: format, environment: environment)
+            }
+        }
+        let message: JSONRPCMessage
+        do {
+            message = try JSONRPCMessage(body)
+        } catch {
+            return .failure(.badRequest, error)
+        }
+        if case .request(let rpc) = message, rpc.method == "initialize" {
             return initialize(rpc, format: format, logger: logger)
         }
-        let session: SessionStore.Session
-        switch resolveSession(request.headerFields, headerVersion: headerVersion) {
-        case .success(let found): session = found
-        case .failure(let refusal): return refusal.response
-        }
-        let environment = MCPRequestEnvironment(
-            protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id, logger: logger)
-
-        guard case .array(let batch) = body else {
-            let message: JSONRPCMessage
-            do {
-                message = try JSONRPCMessage(body)
-            } catch {
-                return .failure(.badRequest, error)
-            }
-            guard let response = await handle(message, sessionID: session.id, environment: environment) else {
-                return .accepted
-            }
+        return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
+            guard let response = await self.handle(message, environment: environment) else { return .accepted }
             return .message(response.encoded(), format: format)
         }
-        // Streamable HTTP (2025-03-26): the body MAY be a batch; support was removed in 2025-06-18.
-        guard session.protocolVersion.allowsBatches else {
+    }
+
+    /// Runs `body` in the session the request names, or answers with the refusal of that session.
+    private func inSession(
+        _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, logger: Logger,
+        _ body: (MCPRequestEnvironment) async -> MCPHTTPResponse
+    ) async -> MCPHTTPResponse {
+        switch resolveSession(request.headerFields, headerVersion: headerVersion) {
+        case .failure(let refusal):
+            return refusal.response
+        case .success(let session):
+            return await body(
+                MCPRequestEnvironment(
+                    protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id,
+                    logger: logger))
+        }
+    }
+
+    /// Answers a JSON-RPC batch, which Streamable HTTP 2025-03-26 allows (support was removed in 2025-06-18).
+    private func batch(_ items: [JSONValue], format: ResponseFormat, environment: MCPRequestEnvironment) async -> MCPHTTPResponse {
+        guard environment.protocolVersion.allowsBatches else {
             return .failure(
                 .badRequest,
-                .invalidRequest("JSON-RPC batches are not part of protocol version \(session.protocolVersion)"))
+                .invalidRequest("JSON-RPC batches are not part of protocol version \(environment.protocolVersion)"))
         }
-        guard !batch.isEmpty else { return .failure(.badRequest, .invalidRequest("the batch is empty")) }
+        guard !items.isEmpty else { return .failure(.badRequest, .invalidRequest("the batch is empty")) }
         var responses: [JSONRPCResponse] = []
-        for item in batch {
+        for item in items {
             do {
                 let message = try JSONRPCMessage(item)
                 if case .request(let rpc) = message, rpc.method == "initialize" {
                     // Lifecycle (2025-03-26): the initialize request MUST NOT be part of a batch.
                     responses.append(JSONRPCResponse(id: rpc.id, error: .invalidRequest("initialize must not be batched")))
-                } else if let response = await handle(message, sessionID: session.id, environment: environment) {
+                } else if let response = await handle(message, environment: environment) {
                     responses.append(response)
                 }
             } catch {
@@ -161,14 +175,14 @@ public struct StreamableHTTPEndpoint: Sendable {
     }
 
     /// Answers one session-era message; `nil` means "accepted, no response body".
-    private func handle(
-        _ message: JSONRPCMessage, sessionID: String, environment: MCPRequestEnvironment
-    ) async -> JSONRPCResponse? {
+    private func handle(_ message: JSONRPCMessage, environment: MCPRequestEnvironment) async -> JSONRPCResponse? {
         switch message {
         case .response:
             return nil
         case .notification(let method, _):
-            if method == "notifications/initialized" { sessions.markInitialized(sessionID) }
+            if method == "notifications/initialized", let sessionID = environment.sessionID {
+                sessions.markInitialized(sessionID)
+            }
             return nil
         case .request(let rpc):
             return await handler.handle(rpc, in: environment)
