@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "gatehouse", targets: ["GatehouseCLI"]),
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
+        .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseHub", targets: ["GatehouseHub"]),
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
     ],
@@ -23,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", exact: "0.12.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
     ],
     targets: [
         .target(
@@ -44,6 +48,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseAuth",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseHub",
             dependencies: [
                 "GatehouseCore",
@@ -58,6 +74,7 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseMCP",
                 "GatehouseHub",
+                "GatehouseAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +115,15 @@ let package = Package(
                 "GatehouseMCP",
                 "GatehouseHub",
                 .product(name: "MCP", package: "swift-sdk"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseAuthTests",
+            dependencies: [
+                "GatehouseAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

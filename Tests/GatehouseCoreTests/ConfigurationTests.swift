@@ -73,15 +73,6 @@ struct ConfigurationTests {
         }
     }
 
-    @Test func providerSettingsStopStartUpUntilVerificationExists() {
-        #expect(throws: ConfigurationError.self) {
-            try load(ConfigurationSources(envOverrides: ["WORKOS_AUTHKIT_DOMAIN": "https://x.authkit.app"]))
-        }
-        #expect(throws: ConfigurationError.self) {
-            try load(ConfigurationSources(environment: ["MCP_JWT_ISSUER": "https://issuer.example"]))
-        }
-    }
-
     @Test func storageSettingsOnlyWarn() throws {
         let (_, warnings) = try GatehouseConfiguration.load(
             from: ConfigurationSources(environment: ["HUB_DATABASE_PATH": "hub_data/hub.db"]))

@@ -24,6 +24,8 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var sessionIdleTimeout: Duration = .seconds(3600)
     /// Most concurrent legacy MCP sessions.
     public var maxSessions: Int = 10_000
+    /// How callers are authenticated.
+    public var auth = AuthSettings()
 
     public init() {}
 
@@ -69,11 +71,12 @@ extension GatehouseConfiguration {
         if let count = try read(.maxSessions, { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
             config.maxSessions = count
         }
+        config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: HostName.isLoopback(config.baseURL().host))
         return (config, warnings)
     }
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
-        let known = Set(Setting.all.flatMap(\.environmentNames))
+        let known = Set((Setting.all + Setting.authSettings).flatMap(\.environmentNames))
             .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(
@@ -83,48 +86,9 @@ extension GatehouseConfiguration {
         var warnings: [String] = []
         for reserved in ReservedSetting.all {
             guard let found = sources.lookup(reserved.setting) else { continue }
-            if reserved.isSecurityRelevant {
-                throw ConfigurationError(
-                    key: found.key, layer: found.layer,
-                    problem: "token providers are not supported by this version of gatehouse yet; "
-                        + "unset it rather than serve tools without the authentication you asked for")
-            }
             warnings.append("\(found.key) (from \(found.layer)) is not used by this version of gatehouse yet")
         }
         return warnings
     }
 }
 
-/// Reads one setting's raw value and parses it, turning a parse failure into a
-/// ``ConfigurationError`` that quotes the setting's summary as the expected form.
-private struct SettingReader {
-    let sources: ConfigurationSources
-
-    func callAsFunction<T>(_ setting: Setting, _ parse: (String) throws -> T?) throws(ConfigurationError) -> T? {
-        guard let found = sources.lookup(setting) else { return nil }
-        do {
-            if let value = try parse(found.value) { return value }
-        } catch let error as ConfigurationValueError {
-            throw ConfigurationError(key: found.key, layer: found.layer, problem: error.problem)
-        } catch {}
-        throw ConfigurationError(
-            key: found.key, layer: found.layer,
-            problem: "cannot use \(Self.quoted(found.value)); expected: \(setting.summary)")
-    }
-
-    func error(_ setting: Setting, _ problem: String) -> ConfigurationError {
-        let found = sources.lookup(setting)
-        return ConfigurationError(key: found?.key ?? setting.description, layer: found?.layer, problem: problem)
-    }
-
-    /// Quotes a value for an error message, shortened so a pasted secret is never printed whole.
-    static func quoted(_ value: String) -> String {
-        value.count <= 64 ? "\"\(value)\"" : "\"\(value.prefix(16))…\" (\(value.count) characters)"
-    }
-}
-
-/// Thrown by a value parser to give a precise reason instead of the generic "expected" message.
-public struct ConfigurationValueError: Error, Sendable {
-    public var problem: String
-    public init(_ problem: String) { self.problem = problem }
-}

@@ -1,0 +1,71 @@
+import Foundation
+import GatehouseCore
+
+/// The decoded header and claims of a compact JWS (RFC 7515 §7.1), before any signature check.
+struct JWTParts: Sendable {
+    /// `alg` from the protected header.
+    let algorithm: String
+    /// `kid` from the protected header, if any.
+    let keyID: String?
+    /// Every claim of the payload.
+    let claims: [String: JSONValue]
+
+    /// True when `token` has the shape of a compact JWS: three base64url segments.
+    static func looksLikeJWT(_ token: String) -> Bool {
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        return segments.count == 3 && segments.allSatisfy { !$0.isEmpty && $0.allSatisfy(isBase64URL) }
+            && segments[0].hasPrefix("eyJ")
+    }
+
+    init(_ token: String) throws(VerificationFailure) {
+        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard segments.count == 3, !segments[2].isEmpty else {
+            throw .invalidToken("the token is not a signed JWT (expected three dot-separated parts)")
+        }
+        guard case .object(let header)? = Self.decodeJSON(segments[0]) else {
+            throw .invalidToken("the JWT header is not base64url-encoded JSON")
+        }
+        guard case .object(let claims)? = Self.decodeJSON(segments[1]) else {
+            throw .invalidToken("the JWT payload is not base64url-encoded JSON")
+        }
+        guard case .string(let algorithm)? = header["alg"] else {
+            throw .invalidToken("the JWT header has no alg")
+        }
+        // RFC 7515 §4.1.11: a recipient MUST reject a token with a `crit` extension it does not understand.
+        guard header["crit"] == nil else {
+            throw .invalidToken("the JWT header lists critical extensions this server does not support")
+        }
+        switch header["kid"] {
+        case nil, .null?: keyID = nil
+        case .string(let kid)?: keyID = kid
+        default: throw .invalidToken("the JWT header's kid is not a string")
+        }
+        self.algorithm = algorithm
+        self.claims = claims
+    }
+
+    private static func decodeJSON(_ segment: Substring) -> JSONValue? {
+        guard let data = Data(base64URLEncoded: segment) else { return nil }
+        return try? JSONValue.parse(data)
+    }
+
+    private static func isBase64URL(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
+    }
+}
+
+extension Data {
+    /// Decodes unpadded base64url (RFC 4648 §5), as JOSE uses it.
+    init?(base64URLEncoded text: some StringProtocol) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard !base64.contains("=") || text.isEmpty else { return nil }
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+
+    /// Encodes as unpadded base64url.
+    func base64URLEncodedString() -> String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
