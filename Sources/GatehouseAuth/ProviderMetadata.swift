@@ -14,7 +14,7 @@ public actor ProviderMetadata {
         public var fields: [String: JSONValue]
     }
 
-    public let issuer: String
+    public nonisolated let issuer: String
     private let fetcher: HTTPFetcher
     private let ttl: Duration
     private let logger: Logger
@@ -33,9 +33,9 @@ public actor ProviderMetadata {
     }
 
     /// RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
-    public var oauthMetadataURL: String { Self.insertWellKnown("oauth-authorization-server", into: issuer) }
+    public nonisolated var oauthMetadataURL: String { Self.insertWellKnown("oauth-authorization-server", into: issuer) }
     /// OpenID Connect Discovery 1.0 §4: the well-known segment is appended to the issuer.
-    public var openIDConfigurationURL: String { issuer + "/.well-known/openid-configuration" }
+    public nonisolated var openIDConfigurationURL: String { issuer + "/.well-known/openid-configuration" }
 
     /// The document of `kind`, from cache while fresh; the last good copy when the provider fails.
     public func document(_ kind: Kind) async throws(StartupProblem) -> Document {

@@ -1,26 +1,43 @@
 import GatehouseCore
+import GatehouseServer
 
-/// The short start-up text: where the endpoint is and how to connect to it.
+/// The short start-up text: where the endpoint is, how it is protected and how to connect.
 struct Banner {
-    let configuration: GatehouseConfiguration
+    let server: GatehouseServer
     let boundPort: Int
-    let tools: [String]
 
     var text: String {
+        let configuration = server.configuration
         let base = configuration.baseURL(boundPort: boundPort)
         let endpoint = base.url(for: configuration.mcpPath)
-        return """
-            Gatehouse \(Gatehouse.version) hub is running.
-              MCP endpoint  \(endpoint)
-              protocols     2026-07-28 (stateless) · 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05 (sessions)
-              discovery     POST server/discover to the endpoint (2026-07-28); OAuth metadata comes with a token provider
-              health        \(base.url(for: "/healthz"))
-              tools         \(tools.joined(separator: ", "))
-              auth          none: every caller is anonymous
-            Connect:
-              claude mcp add --transport http gatehouse \(endpoint)
-              python: async with mcp.Client("\(endpoint)") as client: ...
-            Press Ctrl-C to stop.
-            """
+        var lines = [
+            "Gatehouse \(Gatehouse.version) hub is running.",
+            "  MCP endpoint  \(endpoint)",
+            "  protocols     2026-07-28 (stateless) · 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05 (sessions)",
+        ]
+        if server.authenticator != nil {
+            lines.append("  discovery     \(base.origin)/.well-known/oauth-protected-resource\(base.pathPrefix)\(configuration.mcpPath)")
+        }
+        lines += [
+            "  health        \(base.url(for: "/healthz"))",
+            "  tools         \(server.tools.tools.map(\.name).joined(separator: ", "))",
+            "  auth          \(Self.describe(configuration.auth))",
+            "Connect:",
+            "  claude mcp add --transport http gatehouse \(endpoint)",
+            "  python: async with mcp.Client(\"\(endpoint)\") as client: ...",
+            "Press Ctrl-C to stop.",
+        ]
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ auth: AuthSettings) -> String {
+        let scopes = auth.requiredScopes.isEmpty ? "" : "; required scopes: \(auth.requiredScopes.joined(separator: " "))"
+        switch auth.provider {
+        case .none: return "none: every caller is anonymous"
+        case .authKit(let domain): return "AuthKit \(domain) (JWTs via JWKS, opaque tokens via userinfo)\(scopes)"
+        case .jwt(let issuer, _): return "JWT access tokens from \(issuer)\(scopes)"
+        case .introspection(let settings): return "token introspection at \(settings.endpoint)\(scopes)"
+        case .staticTokens(let tokens): return "\(tokens.count) static development token(s): never use these in production\(scopes)"
+        }
     }
 }

@@ -22,6 +22,30 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Comma-separated browser origins allowed to call the server, or *. [env: GATEHOUSE_ALLOWED_ORIGINS]")
     var allowedOrigins: String?
 
+    @Option(help: "Token provider: authkit, jwt, introspection or static. [env: MCP_PROVIDER_TYPE; default: inferred]")
+    var provider: String?
+
+    @Option(help: "AuthKit domain, e.g. https://your-project-12345.authkit.app. [env: WORKOS_AUTHKIT_DOMAIN]")
+    var authkitDomain: String?
+
+    @Option(help: "Issuer (iss) of accepted JWT access tokens. [env: MCP_JWT_ISSUER]")
+    var jwtIssuer: String?
+
+    @Option(help: "JWKS URL of the issuer (default: discovered from its metadata). [env: MCP_JWT_JWKS_URI]")
+    var jwtJwksUri: String?
+
+    @Option(help: "Comma-separated accepted token audiences (default: the MCP endpoint URL). [env: MCP_JWT_AUDIENCE]")
+    var jwtAudience: String?
+
+    @Option(help: "Comma-separated scopes every request needs. [env: MCP_REQUIRED_SCOPES]")
+    var requiredScopes: String?
+
+    @Flag(help: "Start without fetching the provider's metadata first. [env: GATEHOUSE_LAZY_PROVIDER]")
+    var lazyProvider = false
+
+    @Flag(help: "Build public URLs from X-Forwarded-Proto/Host when no base URL is set. [env: GATEHOUSE_TRUST_FORWARDED_HEADERS]")
+    var trustForwardedHeaders = false
+
     @Option(
         name: .customLong("env"),
         help: ArgumentHelp(
@@ -37,7 +61,9 @@ struct ConfigurationOptions: ParsableArguments {
         var flags: [String: String] = [:]
         let given: [(Setting, String?)] = [
             (.host, host), (.port, port), (.baseURL, baseURL), (.mcpPath, mcpPath), (.logLevel, logLevel),
-            (.allowedOrigins, allowedOrigins),
+            (.allowedOrigins, allowedOrigins), (.providerType, provider), (.authKitDomain, authkitDomain),
+            (.jwtIssuer, jwtIssuer), (.jwtJWKSURI, jwtJwksUri), (.jwtAudience, jwtAudience), (.requiredScopes, requiredScopes),
+            (.lazyProvider, lazyProvider ? "true" : nil), (.trustForwardedHeaders, trustForwardedHeaders ? "true" : nil),
         ]
         for case let (setting, value?) in given { flags[setting.name] = value }
 

@@ -17,11 +17,12 @@ struct HubCommand: AsyncParsableCommand {
 
             Settings are resolved in this order: flags, then --env KEY=VALUE, then the environment, then \
             the .env file, then defaults. Invalid settings stop start-up with one line naming the setting. \
-            Other settings: GATEHOUSE_MAX_BODY_BYTES (default 1048576), GATEHOUSE_SESSION_IDLE_TIMEOUT \
-            (seconds, default 3600), GATEHOUSE_MAX_SESSIONS (default 10000). See docs/configuration.md.
+            Other settings (introspection, static development tokens, leeway, JWKS cache, limits) are \
+            environment-only; see docs/configuration.md.
 
-            This version has no authentication yet: anyone who can reach the port can call the tools, so it \
-            listens on 127.0.0.1 unless told otherwise.
+            Authentication: set WORKOS_AUTHKIT_DOMAIN (AuthKit), MCP_JWT_ISSUER (any JWT issuer), \
+            MCP_INTROSPECTION_URL (opaque tokens) or MCP_PROVIDER_TYPE=static with MCP_STATIC_TOKENS. \
+            Without a provider every caller is anonymous, so the hub listens on 127.0.0.1 unless told otherwise.
             """
     )
 
@@ -43,14 +44,20 @@ struct HubCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "gatehouse")
         for warning in warnings { logger.warning("\(warning)") }
-        if !configuration.isBoundToLoopback {
+        if !configuration.isBoundToLoopback && !configuration.auth.isEnabled {
             logger.warning(
                 "listening on \(configuration.host) without authentication: anyone who can reach this port can call the tools")
         }
 
-        let server = GatehouseServer(configuration: configuration, tools: BuiltinTools.all)
+        let server: GatehouseServer
+        do {
+            server = try await GatehouseServer.make(configuration: configuration, tools: BuiltinTools.all, logger: logger)
+        } catch {
+            printError("gatehouse: cannot start: \(error) (or pass --lazy-provider to start anyway)")
+            throw ExitCode.failure
+        }
         let app = server.application(logger: logger) { port in
-            let banner = Banner(configuration: configuration, boundPort: port, tools: server.tools.tools.map(\.name))
+            let banner = Banner(server: server, boundPort: port)
             FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
         }
         do {

@@ -1,3 +1,5 @@
+import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
@@ -5,45 +7,69 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// Assembles a Gatehouse HTTP application from a configuration and a set of tools.
+/// Assembles a Gatehouse HTTP application from a configuration, a set of tools and,
+/// when a provider is configured, an ``Authenticator``.
 ///
 /// ```swift
-/// let server = GatehouseServer(configuration: config, tools: BuiltinTools.all + [myTool])
+/// let server = try await GatehouseServer.make(configuration: config, tools: BuiltinTools.all + [myTool], logger: logger)
 /// try await server.application(logger: logger).runService()
 /// ```
 public struct GatehouseServer: Sendable {
     public let configuration: GatehouseConfiguration
     public let tools: ToolRegistry
     public let serverInfo: MCPServerInfo
+    /// `nil` when no provider is configured: every caller is anonymous.
+    public let authenticator: Authenticator?
 
     public init(
-        configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all,
-        serverInfo: MCPServerInfo = .gatehouse
+        configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
+        authenticator: Authenticator? = nil
     ) {
         self.configuration = configuration
         self.tools = ToolRegistry(tools)
         self.serverInfo = serverInfo
+        self.authenticator = authenticator
     }
 
-    /// The router with every route: the MCP endpoint at the configured path and `/healthz`.
+    /// Builds the server and its authenticator; unless the provider is lazy, its metadata is
+    /// fetched first so a wrong domain or issuer stops start-up with the fix.
+    public static func make(
+        configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, logger: Logger
+    ) async throws(StartupProblem) -> GatehouseServer {
+        let authenticator = try await Authenticator.make(
+            settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
+        return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator)
+    }
+
+    /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
+    public var scopesSupported: [String] {
+        Set(configuration.auth.requiredScopes).union(tools.tools.flatMap(\.requiredScopes)).sorted()
+    }
+
+    /// The router with every route: discovery documents, the MCP endpoint and `/healthz`.
     public func router() -> Router<GatehouseRequestContext> {
+        let urls = PublicURLs(configuration: configuration)
         let endpoint = StreamableHTTPEndpoint(
             handler: MCPMethodHandler(serverInfo: serverInfo, tools: tools),
             sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
-        let route = MCPRoute(endpoint: endpoint, maxBodyBytes: configuration.maxBodyBytes)
+        let route = MCPRoute(endpoint: endpoint, maxBodyBytes: configuration.maxBodyBytes, urls: urls)
+        let originPolicy = OriginPolicy(configuration: configuration)
 
         let router = Router(context: GatehouseRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
-        router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        router.add(middleware: CORSMiddleware(policy: originPolicy))
+        router.get("/healthz") { _, _ in DiscoveryRoutes.json(Data(#"{"status":"ok"}"#.utf8), cache: "no-store") }
+
+        let mcp = router.group(RouterPath(configuration.mcpPath))
+            .add(middleware: OriginCheckMiddleware(policy: originPolicy))
+        if let authenticator {
+            DiscoveryRoutes(authenticator: authenticator, urls: urls, scopesSupported: scopesSupported).register(on: router)
+            let required = configuration.auth.requiredScopes
+            mcp.add(middleware: AuthMiddleware(authenticator: authenticator, urls: urls, challengeScopes: required.isEmpty ? scopesSupported : required))
         }
-        router.group(RouterPath(configuration.mcpPath))
-            .add(middleware: OriginCheckMiddleware(policy: OriginPolicy(configuration: configuration)))
-            .on("", method: .post, use: route.respond)
-            .on("", method: .get, use: route.respond)
-            .on("", method: .delete, use: route.respond)
-            .on("", method: .put, use: route.respond)
-            .on("", method: .patch, use: route.respond)
+        for method in [HTTPRequest.Method.post, .get, .delete, .put, .patch] {
+            mcp.on("", method: method, use: route.respond)
+        }
         return router
     }
 

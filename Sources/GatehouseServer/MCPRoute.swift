@@ -1,14 +1,17 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseMCP
 import Hummingbird
 import NIOCore
 
-/// Adapts the MCP endpoint to Hummingbird: reads the body within the size limit and
-/// passes the request, with the context's principal, to ``StreamableHTTPEndpoint``.
+/// Adapts the MCP endpoint to Hummingbird: reads the body within the size limit, passes the
+/// request with the context's principal to ``StreamableHTTPEndpoint``, and adds the
+/// `insufficient_scope` challenge when a tool needs scopes the token lacks.
 struct MCPRoute: Sendable {
     let endpoint: StreamableHTTPEndpoint
     let maxBodyBytes: Int
+    let urls: PublicURLs
 
     func respond(to request: Request, context: GatehouseRequestContext) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
@@ -23,7 +26,16 @@ struct MCPRoute: Sendable {
         let mcpRequest = MCPHTTPRequest(
             method: request.method, headerFields: request.headers, body: Data(body.readableBytesView),
             principal: context.principal)
-        return Response(mcp: await endpoint.respond(to: mcpRequest, logger: context.logger))
+        let mcpResponse = await endpoint.respond(to: mcpRequest, logger: context.logger)
+        var response = Response(mcp: mcpResponse)
+        if let scopes = mcpResponse.insufficientScopes {
+            // MCP authorization (2025-11-25, "Scope Challenge Handling"): 403 with every scope needed.
+            let challenge = BearerChallenge(
+                resourceMetadataURL: urls.resourceMetadata(urls.base(for: request)), scopes: scopes,
+                error: .insufficientScope, errorDescription: "this tool needs scopes the access token does not carry")
+            response.headers[.wwwAuthenticate] = challenge.headerValue
+        }
+        return response
     }
 
     private var tooLarge: MCPHTTPResponse {

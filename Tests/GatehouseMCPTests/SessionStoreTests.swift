@@ -1,3 +1,4 @@
+import GatehouseCore
 import GatehouseMCP
 import Synchronization
 import Testing
@@ -12,9 +13,22 @@ struct SessionStoreTests {
         var now: ContinuousClock.Instant { start + offset.withLock { $0 } }
     }
 
+    static let alice = SessionStore.Owner(Principal(subject: "alice", issuer: "https://issuer.test"))
+    static let bob = SessionStore.Owner(Principal(subject: "bob", issuer: "https://issuer.test"))
+
+    @Test func sessionsBelongToTheirOwner() {
+        let store = SessionStore(idleTimeout: .seconds(100), capacity: 10)
+        let session = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        #expect(store.touch(session.id, owner: Self.bob) == nil)
+        #expect(!store.remove(session.id, owner: Self.bob))
+        #expect(store.touch(session.id, owner: SessionStore.Owner(.anonymous)) == nil)
+        #expect(store.touch(session.id, owner: Self.alice) != nil)
+        #expect(store.remove(session.id, owner: Self.alice))
+    }
+
     @Test func idsAreUniqueVisibleASCII() {
         let store = SessionStore(idleTimeout: .seconds(60), capacity: 1000)
-        let ids = (0..<500).map { _ in store.create(protocolVersion: .v2025_11_25).id }
+        let ids = (0..<500).map { _ in store.create(protocolVersion: .v2025_11_25, owner: Self.alice).id }
         #expect(Set(ids).count == 500)
         #expect(ids.allSatisfy { $0.count == 43 && $0.unicodeScalars.allSatisfy { (0x21...0x7E).contains($0.value) } })
     }
@@ -22,37 +36,37 @@ struct SessionStoreTests {
     @Test func idleSessionsExpire() {
         let clock = ManualClock()
         let store = SessionStore(idleTimeout: .seconds(10), capacity: 10, now: { clock.now })
-        let session = store.create(protocolVersion: .v2025_06_18)
+        let session = store.create(protocolVersion: .v2025_06_18, owner: Self.alice)
         clock.advance(.seconds(9))
-        #expect(store.touch(session.id)?.protocolVersion == .v2025_06_18)
+        #expect(store.touch(session.id, owner: Self.alice)?.protocolVersion == .v2025_06_18)
         clock.advance(.seconds(9))
-        #expect(store.touch(session.id) != nil, "touching renews the idle timer")
+        #expect(store.touch(session.id, owner: Self.alice) != nil, "touching renews the idle timer")
         clock.advance(.seconds(11))
-        #expect(store.touch(session.id) == nil)
+        #expect(store.touch(session.id, owner: Self.alice) == nil)
         #expect(store.count == 0)
     }
 
     @Test func fullStoreEvictsTheLeastRecentlyUsed() {
         let clock = ManualClock()
         let store = SessionStore(idleTimeout: .seconds(100), capacity: 2, now: { clock.now })
-        let first = store.create(protocolVersion: .v2025_11_25)
+        let first = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         clock.advance(.seconds(1))
-        let second = store.create(protocolVersion: .v2025_11_25)
+        let second = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         clock.advance(.seconds(1))
-        _ = store.touch(first.id)
+        _ = store.touch(first.id, owner: Self.alice)
         clock.advance(.seconds(1))
-        let third = store.create(protocolVersion: .v2025_11_25)
+        let third = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         #expect(store.count == 2)
-        #expect(store.touch(second.id) == nil)
-        #expect(store.touch(first.id) != nil)
-        #expect(store.touch(third.id) != nil)
+        #expect(store.touch(second.id, owner: Self.alice) == nil)
+        #expect(store.touch(first.id, owner: Self.alice) != nil)
+        #expect(store.touch(third.id, owner: Self.alice) != nil)
     }
 
     @Test func initializedIsRecorded() {
         let store = SessionStore(idleTimeout: .seconds(100), capacity: 2)
-        let session = store.create(protocolVersion: .v2025_11_25)
-        #expect(store.touch(session.id)?.isInitialized == false)
+        let session = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        #expect(store.touch(session.id, owner: Self.alice)?.isInitialized == false)
         store.markInitialized(session.id)
-        #expect(store.touch(session.id)?.isInitialized == true)
+        #expect(store.touch(session.id, owner: Self.alice)?.isInitialized == true)
     }
 }

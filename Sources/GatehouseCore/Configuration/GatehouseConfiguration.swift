@@ -32,6 +32,10 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     /// True when the server listens only on a loopback interface.
     public var isBoundToLoopback: Bool { HostName.isLoopback(host) }
 
+    /// The canonical URL of the MCP endpoint (RFC 8707 resource identifier, RFC 9728 `resource`),
+    /// and the default audience of accepted tokens.
+    public var resourceURL: String { baseURL().url(for: mcpPath) }
+
     /// The public base URL: the configured one, or one derived from the bind address.
     public func baseURL(boundPort: Int? = nil) -> PublicBaseURL {
         if let explicitBaseURL { return explicitBaseURL }
@@ -72,7 +76,22 @@ extension GatehouseConfiguration {
             config.maxSessions = count
         }
         config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: HostName.isLoopback(config.baseURL().host))
+        try config.checkAudienceIsKnown(read)
         return (config, warnings)
+    }
+
+    /// Tokens are checked against an audience fixed at start-up. When public URLs come from
+    /// forwarded headers and no base URL is configured, that audience is unknown.
+    private func checkAudienceIsKnown(_ read: SettingReader) throws(ConfigurationError) {
+        switch auth.provider {
+        case .none, .staticTokens: return
+        case .authKit, .jwt, .introspection:
+            if auth.trustForwardedHeaders, explicitBaseURL == nil, auth.audiences.isEmpty {
+                throw read.error(
+                    .trustForwardedHeaders,
+                    "tokens need a fixed audience: set HUB_BASE_URL (or MCP_JWT_AUDIENCE) when trusting forwarded headers")
+            }
+        }
     }
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {

@@ -6,6 +6,9 @@ public struct JSONRPCResponse: Sendable {
     /// The id of the request answered; `nil` encodes as `null`, for errors raised before an id was read.
     public var id: RequestID?
     public var outcome: Outcome
+    /// Set when the request failed for lack of scopes: every scope it needs. The transport
+    /// answers with HTTP 403 and an `insufficient_scope` challenge.
+    public var insufficientScopes: [String]?
 
     public enum Outcome: Sendable {
         case result(any Encodable & Sendable)

@@ -61,37 +61,56 @@ public struct MCPMethodHandler: Sendable {
                 // Everything fits in the first page, so no cursor was ever issued.
                 return JSONRPCResponse(id: request.id, error: .invalidParams("unknown cursor \(cursor)"))
             }
-            let body = ToolsListBody(tools: tools.tools.map(\.descriptor))
+            let visible = tools.tools.filter { $0.isAvailable(to: environment.principal) }
+            let body = ToolsListBody(tools: visible.map(\.descriptor))
             return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
         case ("tools/call", _):
             switch await callTool(request.params, id: request.id, in: environment) {
             case .success(let result):
                 return JSONRPCResponse(
                     id: request.id, result: MethodResult(body: CallToolBody(result), stateless: stateless))
-            case .failure(let error):
-                return JSONRPCResponse(id: request.id, error: error)
+            case .failure(let failure):
+                var response = JSONRPCResponse(id: request.id, error: failure.error)
+                response.insufficientScopes = failure.neededScopes
+                return response
             }
         default:
             return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
         }
     }
 
+    /// Why a `tools/call` did not run: a JSON-RPC error, and the scopes needed when that is the reason.
+    private struct CallFailure: Error {
+        var error: JSONRPCError
+        var neededScopes: [String]?
+    }
+
     private func callTool(
         _ params: [String: JSONValue], id: RequestID, in environment: MCPRequestEnvironment
-    ) async -> Result<ToolResult, JSONRPCError> {
+    ) async -> Result<ToolResult, CallFailure> {
         guard case .string(let name)? = params["name"] else {
-            return .failure(.invalidParams("tools/call needs \"name\", the name of a tool from tools/list"))
+            return .failure(CallFailure(error: .invalidParams("tools/call needs \"name\", the name of a tool from tools/list")))
         }
         let arguments: [String: JSONValue]
         switch params["arguments"] {
         case nil, .null?: arguments = [:]
         case .object(let value)?: arguments = value
-        default: return .failure(.invalidParams("\"arguments\" must be an object"))
+        default: return .failure(CallFailure(error: .invalidParams("\"arguments\" must be an object")))
         }
         // tools "Error Handling": an unknown tool is a protocol error (-32602).
         guard let tool = tools.tool(named: name) else {
-            return .failure(
-                JSONRPCError(code: JSONRPCError.invalidParamsCode, message: "Unknown tool: \(name)", data: .object(["tool": .string(name)])))
+            let error = JSONRPCError(
+                code: JSONRPCError.invalidParamsCode, message: "Unknown tool: \(name)", data: .object(["tool": .string(name)]))
+            return .failure(CallFailure(error: error))
+        }
+        // MCP authorization (2025-11-25, "Scope Challenge Handling"): a request that lacks
+        // scopes gets 403 with an insufficient_scope challenge naming the scopes needed.
+        guard tool.isAvailable(to: environment.principal) else {
+            let needed = tool.requiredScopes.union(environment.principal.scopes).sorted()
+            let error = JSONRPCError(
+                code: JSONRPCError.invalidRequestCode,
+                message: "Insufficient scope: tool \(name) needs \(tool.requiredScopes.sorted().joined(separator: " "))")
+            return .failure(CallFailure(error: error, neededScopes: needed))
         }
         let violations = JSONSchemaValidator(schema: tool.inputSchema).validate(.object(arguments))
         if !violations.isEmpty {
@@ -99,7 +118,7 @@ public struct MCPMethodHandler: Sendable {
             if environment.protocolVersion.reportsInputErrorsAsToolResults {
                 return .success(.error("Invalid arguments for tool \(name): \(detail)"))
             }
-            return .failure(.invalidParams("invalid arguments for tool \(name): \(detail)"))
+            return .failure(CallFailure(error: .invalidParams("invalid arguments for tool \(name): \(detail)")))
         }
         let context = ToolContext(
             principal: environment.principal, protocolVersion: environment.protocolVersion,

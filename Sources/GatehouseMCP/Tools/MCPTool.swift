@@ -30,11 +30,15 @@ public struct MCPTool: Sendable {
     /// JSON Schema of `structuredContent`, when the tool returns structured results.
     public var outputSchema: JSONValue?
     public var annotations: ToolAnnotations
+    /// Scopes a caller's token must carry to see and call this tool. Calling it without them
+    /// gets HTTP 403 `insufficient_scope` naming every scope needed, so clients can step up.
+    public var requiredScopes: Set<String>
     public var handler: Handler
 
     public init(
         name: String, title: String? = nil, description: String, inputSchema: JSONValue,
-        outputSchema: JSONValue? = nil, annotations: ToolAnnotations = nil, handler: @escaping Handler
+        outputSchema: JSONValue? = nil, annotations: ToolAnnotations = nil, requiredScopes: Set<String> = [],
+        handler: @escaping Handler
     ) {
         precondition(Self.isValidName(name), "invalid MCP tool name: \(name)")
         self.name = name
@@ -43,6 +47,7 @@ public struct MCPTool: Sendable {
         self.inputSchema = inputSchema
         self.outputSchema = outputSchema
         self.annotations = annotations
+        self.requiredScopes = requiredScopes
         self.handler = handler
     }
 
@@ -50,6 +55,12 @@ public struct MCPTool: Sendable {
     public static func isValidName(_ name: String) -> Bool {
         (1...128).contains(name.count)
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }
+    }
+
+    /// True when `principal` may see and call this tool. Without authentication (an
+    /// anonymous caller) there are no scopes to check, so every tool is available.
+    public func isAvailable(to principal: Principal) -> Bool {
+        principal.isAnonymous || requiredScopes.isSubset(of: principal.scopes)
     }
 
     /// The descriptor `tools/list` returns.

@@ -23,6 +23,9 @@ public struct MCPHTTPResponse: Sendable, Equatable {
     public var status: HTTPResponse.Status
     public var headerFields: HTTPFields
     public var body: Data
+    /// On a 403 for missing scopes: every scope needed, for the `insufficient_scope` challenge
+    /// that the HTTP layer (which knows the resource metadata URL) adds.
+    public var insufficientScopes: [String]?
 
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: Data = Data()) {
         self.status = status
@@ -32,6 +35,14 @@ public struct MCPHTTPResponse: Sendable, Equatable {
 
     /// `202 Accepted` with no body: the answer to notifications and client responses.
     static let accepted = MCPHTTPResponse(status: .accepted)
+
+    /// A JSON-RPC response in the format the client accepts; a scope failure becomes 403.
+    static func answer(_ response: JSONRPCResponse, format: ResponseFormat, status: HTTPResponse.Status = .ok) -> MCPHTTPResponse {
+        guard let scopes = response.insufficientScopes else { return message(response.encoded(), format: format, status: status) }
+        var http = message(response.encoded(), format: .json, status: .forbidden)
+        http.insufficientScopes = scopes
+        return http
+    }
 
     /// A JSON-RPC response (or batch) in the format the client accepts.
     static func message(_ json: Data, format: ResponseFormat, status: HTTPResponse.Status = .ok) -> MCPHTTPResponse {

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import Synchronization
 
 /// The session-era MCP sessions this process holds, with idle expiry and a size bound.
@@ -7,11 +8,24 @@ import Synchronization
 /// globally unique and cryptographically secure and MUST contain only visible ASCII;
 /// once a session ends the server MUST answer requests carrying its id with 404.
 public final class SessionStore: Sendable {
+    /// Who opened a session: the issuer and subject of the principal, or anonymous.
+    public struct Owner: Sendable, Hashable {
+        let issuer: String?
+        let subject: String?
+
+        public init(_ principal: Principal) {
+            issuer = principal.isAnonymous ? nil : principal.issuer
+            subject = principal.isAnonymous ? nil : principal.subject
+        }
+    }
+
     /// What the server remembers about one session.
     public struct Session: Sendable, Equatable {
         public let id: String
         /// The revision negotiated by `initialize`.
         public let protocolVersion: ProtocolVersion
+        /// The principal that opened the session; only it may use the session.
+        public let owner: Owner
         /// True once the client sent `notifications/initialized`.
         public var isInitialized = false
         var lastSeen: ContinuousClock.Instant
@@ -40,10 +54,10 @@ public final class SessionStore: Sendable {
         self.now = now
     }
 
-    /// Starts a session for `version` and returns it.
-    public func create(protocolVersion: ProtocolVersion) -> Session {
+    /// Starts a session for `version`, owned by `owner`, and returns it.
+    public func create(protocolVersion: ProtocolVersion, owner: Owner) -> Session {
         let instant = now()
-        let session = Session(id: Self.makeID(), protocolVersion: protocolVersion, lastSeen: instant)
+        let session = Session(id: Self.makeID(), protocolVersion: protocolVersion, owner: owner, lastSeen: instant)
         state.withLock { state in
             if state.sessions.count >= capacity { evict(from: &state, at: instant) }
             state.sessions[session.id] = session
@@ -51,11 +65,12 @@ public final class SessionStore: Sendable {
         return session
     }
 
-    /// The live session with `id`, marked as just used; `nil` when unknown, ended or expired.
-    public func touch(_ id: String) -> Session? {
+    /// The live session with `id` owned by `owner`, marked as just used; `nil` when unknown,
+    /// ended, expired or owned by someone else.
+    public func touch(_ id: String, owner: Owner) -> Session? {
         let instant = now()
         return state.withLock { state in
-            guard var session = state.sessions[id] else { return nil }
+            guard var session = state.sessions[id], session.owner == owner else { return nil }
             guard instant - session.lastSeen < idleTimeout else {
                 state.sessions[id] = nil
                 return nil
@@ -71,10 +86,14 @@ public final class SessionStore: Sendable {
         state.withLock { $0.sessions[id]?.isInitialized = true }
     }
 
-    /// Ends session `id`; returns false when there was no such session.
+    /// Ends session `id` of `owner`; returns false when `owner` has no such session.
     @discardableResult
-    public func remove(_ id: String) -> Bool {
-        state.withLock { $0.sessions.removeValue(forKey: id) != nil }
+    public func remove(_ id: String, owner: Owner) -> Bool {
+        state.withLock { state in
+            guard state.sessions[id]?.owner == owner else { return false }
+            state.sessions[id] = nil
+            return true
+        }
     }
 
     /// The number of sessions held, including expired ones not yet swept.

@@ -41,7 +41,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             // MUST either return an SSE stream or 405. Gatehouse sends nothing unsolicited.
             return .methodNotAllowed(allow: "POST, DELETE", "this server does not offer a server-to-client stream")
         case .delete:
-            return deleteSession(request.headerFields)
+            return deleteSession(request.headerFields, principal: request.principal)
         default:
             return .methodNotAllowed(allow: "GET, POST, DELETE", "the MCP endpoint accepts POST, GET and DELETE")
         }
@@ -104,7 +104,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             let environment = MCPRequestEnvironment(
                 protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger)
             let response = await handler.handle(rpc, in: environment)
-            return .message(response.encoded(), format: format, status: Self.statelessStatus(for: response.error))
+            return .answer(response, format: format, status: Self.statelessStatus(for: response.error))
         }
     }
 
@@ -124,11 +124,11 @@ public struct StreamableHTTPEndpoint: Sendable {
             return .failure(.badRequest, error)
         }
         if case .request(let rpc) = message, rpc.method == "initialize" {
-            return initialize(rpc, format: format, logger: logger)
+            return initialize(rpc, owner: request.principal, format: format, logger: logger)
         }
         return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
             guard let response = await self.handle(message, environment: environment) else { return .accepted }
-            return .message(response.encoded(), format: format)
+            return .answer(response, format: format)
         }
     }
 
@@ -137,7 +137,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, logger: Logger,
         _ body: (MCPRequestEnvironment) async -> MCPHTTPResponse
     ) async -> MCPHTTPResponse {
-        switch resolveSession(request.headerFields, headerVersion: headerVersion) {
+        switch resolveSession(request.headerFields, headerVersion: headerVersion, principal: request.principal) {
         case .failure(let refusal):
             return refusal.response
         case .success(let session):
@@ -189,13 +189,13 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
     }
 
-    private func initialize(_ rpc: JSONRPCRequest, format: ResponseFormat, logger: Logger) -> MCPHTTPResponse {
+    private func initialize(_ rpc: JSONRPCRequest, owner: Principal, format: ResponseFormat, logger: Logger) -> MCPHTTPResponse {
         guard case .string(let requested)? = rpc.params["protocolVersion"] else {
             let error = JSONRPCError.invalidParams("initialize needs params.protocolVersion, a string such as \"2025-11-25\"")
             return .message(JSONRPCResponse(id: rpc.id, error: error).encoded(), format: format)
         }
         let version = ProtocolVersion.negotiateInitialize(requested: requested)
-        let session = sessions.create(protocolVersion: version)
+        let session = sessions.create(protocolVersion: version, owner: SessionStore.Owner(owner))
         logger.debug("MCP session opened", metadata: ["mcp.protocol": "\(version)"])
         let response = JSONRPCResponse(id: rpc.id, result: handler.initializeResult(version: version))
         var http = MCPHTTPResponse.message(response.encoded(), format: format)
@@ -205,7 +205,7 @@ public struct StreamableHTTPEndpoint: Sendable {
 
     /// Finds the session a session-era request names, or the response that refuses it.
     private func resolveSession(
-        _ headers: HTTPFields, headerVersion: ProtocolVersion?
+        _ headers: HTTPFields, headerVersion: ProtocolVersion?, principal: Principal
     ) -> Result<SessionStore.Session, MCPResponseError> {
         guard let id = headers[.mcpSessionID] else {
             // Streamable HTTP (2025-11-25, "Session Management" 2): servers that require a
@@ -213,7 +213,9 @@ public struct StreamableHTTPEndpoint: Sendable {
             return .failure(MCPResponseError(.failure(
                 .badRequest, .invalidRequest("missing Mcp-Session-Id header; send initialize first to open a session"))))
         }
-        guard let session = sessions.touch(id) else {
+        // Security best practices (2025-06-18, "Session Hijacking"): a session is bound to the
+        // user who opened it; another user's request is answered as if the session did not exist.
+        guard let session = sessions.touch(id, owner: SessionStore.Owner(principal)) else {
             // Streamable HTTP (2025-11-25, "Session Management" 3): a terminated session MUST get 404.
             return .failure(MCPResponseError(.failure(
                 .notFound, .invalidRequest("session not found; it ended or expired, so send initialize again"))))
@@ -230,11 +232,11 @@ public struct StreamableHTTPEndpoint: Sendable {
         return .success(session)
     }
 
-    private func deleteSession(_ headers: HTTPFields) -> MCPHTTPResponse {
+    private func deleteSession(_ headers: HTTPFields, principal: Principal) -> MCPHTTPResponse {
         guard let id = headers[.mcpSessionID] else {
             return .failure(.badRequest, .invalidRequest("DELETE needs the Mcp-Session-Id header of the session to end"))
         }
-        guard sessions.remove(id) else {
+        guard sessions.remove(id, owner: SessionStore.Owner(principal)) else {
             return .failure(.notFound, .invalidRequest("session not found; it already ended or expired"))
         }
         return MCPHTTPResponse(status: .noContent)
