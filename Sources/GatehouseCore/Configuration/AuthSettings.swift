@@ -23,6 +23,13 @@ public struct AuthSettings: Sendable, Equatable {
         public var clientSecret: String
         /// True for `client_secret_post`, false for `client_secret_basic`.
         public var sendsCredentialsInBody: Bool
+
+        public init(endpoint: String, clientID: String, clientSecret: String, sendsCredentialsInBody: Bool) {
+            self.endpoint = endpoint
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.sendsCredentialsInBody = sendsCredentialsInBody
+        }
     }
 
     /// A development token from `MCP_STATIC_TOKENS`.
@@ -31,6 +38,13 @@ public struct AuthSettings: Sendable, Equatable {
         public var clientID: String
         public var subject: String
         public var scopes: [String]
+
+        public init(token: String, clientID: String, subject: String, scopes: [String]) {
+            self.token = token
+            self.clientID = clientID
+            self.subject = subject
+            self.scopes = scopes
+        }
     }
 
     public var provider: Provider = .none
