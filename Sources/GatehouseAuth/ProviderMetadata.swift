@@ -72,7 +72,7 @@ public actor ProviderMetadata {
         do {
             response = try await fetcher.get(url)
         } catch {
-            throw StartupProblem("cannot fetch \(url): \(error)")
+            throw StartupProblem("\(error)")
         }
         guard response.status == 200 else {
             throw StartupProblem(
