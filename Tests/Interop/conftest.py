@@ -6,6 +6,9 @@ session, stops the server with SIGTERM and checks that it shut down cleanly
 (exit code 0). Server output goes to a temp file that is attached to the report
 of every failing test and to the error of a failing start or stop.
 
+The OAuth fixtures add a local authorization server / JWT issuer (test_issuer.LocalIssuer,
+a thread in this process) and hubs that verify its tokens (MCP_JWT_ISSUER).
+
 Environment:
   GATEHOUSE_BIN  path of the server binary (default: <repo>/.build/debug/gatehouse)
 """
@@ -23,6 +26,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from test_issuer import LocalIssuer
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "gatehouse"
 
@@ -32,6 +37,8 @@ HTTP_TIMEOUT_S = 5.0
 
 # Servers started in this session, so failing test reports can show their output.
 _RUNNING: list["GatehouseServer"] = []
+# Local OAuth issuers running in this session, for the same reason.
+_ISSUERS: list[LocalIssuer] = []
 
 
 def free_port() -> int:
@@ -46,7 +53,8 @@ class GatehouseServer:
 
     def __init__(self, name: str, extra_args: list[str], mcp_path: str = "/mcp") -> None:
         self.name = name
-        self.binary = Path(os.environ.get("GATEHOUSE_BIN", str(DEFAULT_BIN)))
+        # Resolved now: the server runs with its cwd in a temp dir, where a relative path would miss.
+        self.binary = Path(os.environ.get("GATEHOUSE_BIN", str(DEFAULT_BIN))).resolve()
         self.port = free_port()
         self.host = "127.0.0.1"
         self.base_url = f"http://{self.host}:{self.port}"
@@ -73,12 +81,13 @@ class GatehouseServer:
                 f"gatehouse binary not found at {self.binary}; run `swift build` in {REPO_ROOT} "
                 "or set GATEHOUSE_BIN"
             )
-        # A clean environment: no GATEHOUSE_*/HUB_* settings leak in from the caller, and the
-        # working directory is an empty temp dir so no stray .env file is picked up.
+        # A clean environment: no GATEHOUSE_*/HUB_*/MCP_*/WORKOS_* settings (an auth provider!)
+        # leak in from the caller, and the working directory is an empty temp dir so no stray
+        # .env file is picked up.
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("GATEHOUSE_", "HUB_")) and key not in ("LOG_LEVEL",)
+            if not key.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_")) and key not in ("LOG_LEVEL",)
         }
         argv = [
             str(self.binary),
@@ -209,6 +218,50 @@ def gatehouse_api(gatehouse_api_server: GatehouseServer) -> str:
     return gatehouse_api_server.base_url
 
 
+# --------------------------------------------------------------------------------------
+# OAuth: a local issuer and hubs that accept its JWT access tokens
+# --------------------------------------------------------------------------------------
+
+
+def _issuer(**options):
+    issuer = LocalIssuer(**options).start()
+    _ISSUERS.append(issuer)
+    try:
+        yield issuer
+    finally:
+        _ISSUERS.remove(issuer)
+        issuer.stop()
+
+
+@pytest.fixture(scope="session")
+def issuer():
+    """The local authorization server / JWT issuer (test_issuer.LocalIssuer) on a free port."""
+    yield from _issuer()
+
+
+@pytest.fixture(scope="session")
+def gatehouse_jwt(issuer: LocalIssuer):
+    """A hub that verifies JWT access tokens from `issuer` (MCP_JWT_ISSUER), no required scopes."""
+    yield from _serve("jwt", ["--env", f"MCP_JWT_ISSUER={issuer.issuer}"], "/mcp")
+
+
+@pytest.fixture(scope="session")
+def scoped_issuer():
+    """A second issuer whose RFC 8414 document also carries OpenID-only fields, as many real
+    providers' do, so the hub's mirror has something to strip."""
+    yield from _issuer(oidc_fields_in_oauth_metadata=True)
+
+
+@pytest.fixture(scope="session")
+def gatehouse_scoped(scoped_issuer: LocalIssuer):
+    """A hub that verifies tokens from `scoped_issuer` and requires the scope mcp:read."""
+    yield from _serve(
+        "jwt-scoped",
+        ["--env", f"MCP_JWT_ISSUER={scoped_issuer.issuer}", "--env", "MCP_REQUIRED_SCOPES=mcp:read"],
+        "/mcp",
+    )
+
+
 @pytest.fixture
 def http():
     """A synchronous HTTP client with a timeout on every call."""
@@ -223,3 +276,5 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for server in list(_RUNNING):
             report.sections.append((f"gatehouse server output ({server.name})", server.log_text()))
+        for issuer in list(_ISSUERS):
+            report.sections.append((f"local issuer requests ({issuer.issuer})", issuer.log_text()))
