@@ -129,7 +129,7 @@ public actor JWKSCache {
         do {
             try await collection.add(jwk: pinned)
         } catch {
-            throw .invalidToken("the issuer's key \(id == Self.anonymousKeyID ? "" : id) cannot verify \(algorithm) tokens")
+            throw .invalidToken("the issuer's signing key cannot verify \(algorithm) tokens")
         }
         prepared[cacheKey] = collection
         return collection

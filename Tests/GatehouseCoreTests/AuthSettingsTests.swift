@@ -101,3 +101,15 @@ struct AuthSettingsTests {
         #expect(configuration.resourceURL == "https://mcp.example.com/api/mcp")
     }
 }
+
+extension AuthSettingsTests {
+    @Test func advertisedAuthorizationServerKeepsItsExactSpelling() throws {
+        let settings = try auth([
+            "MCP_PROVIDER_TYPE": "static", "MCP_STATIC_TOKENS": "t:c:u", "MCP_AUTHORIZATION_SERVER": "https://as.example.com/tenant/",
+        ])
+        #expect(settings.advertisedAuthorizationServer == "https://as.example.com/tenant/")
+        #expect(throws: ConfigurationError.self) {
+            try auth(["MCP_PROVIDER_TYPE": "static", "MCP_STATIC_TOKENS": "t:c:u", "MCP_AUTHORIZATION_SERVER": "http://as.example.com"])
+        }
+    }
+}

@@ -12,7 +12,6 @@ the tool calls. Part 2 sends tokens directly with httpx2 and checks every status
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from typing import Any, Awaitable, Callable
@@ -27,13 +26,10 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 from pydantic import AnyUrl
 
 from conftest import GatehouseServer
+from mcp_wire import ACCEPT_BOTH, LATEST_HANDSHAKE, MODERN, envelope, modern_headers, run
 from test_issuer import OIDC_ONLY_FIELDS, LocalIssuer, decode_unverified
 
-TEST_TIMEOUT_S = 20.0
 HTTP_TIMEOUT_S = 5.0
-MODERN = "2026-07-28"
-LATEST_HANDSHAKE = "2025-11-25"
-ACCEPT_BOTH = "application/json, text/event-stream"
 # Never contacted: the headless "browser" below reads the code off the AS's redirect.
 REDIRECT_URI = "http://127.0.0.1:9/oauth/callback"
 
@@ -122,18 +118,6 @@ class Exchanges:
         return "\n".join(f"{m} {u} -> {s}" for m, u, s, _ in self.seen)
 
 
-def run(coro_factory: Callable[[], Awaitable[Any]]) -> Any:
-    """Run one async test body with a hard timeout; unwrap single-exception groups."""
-
-    async def bounded() -> Any:
-        try:
-            return await asyncio.wait_for(coro_factory(), TEST_TIMEOUT_S)
-        except BaseExceptionGroup as group:
-            while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
-                group = group.exceptions[0]
-            raise group
-
-    return asyncio.run(bounded())
 
 
 def make_provider(server_url: str, storage: MemoryStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
@@ -349,22 +333,9 @@ def post_initialize(http: httpx2.Client, url: str, token: str | None, **headers:
 def post_modern(
     http: httpx2.Client, url: str, token: str | None, method: str, params: dict[str, Any], name: str | None = None
 ) -> httpx2.Response:
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "gatehouse-interop", "version": "1"},
-    }
-    headers = {
-        "Accept": ACCEPT_BOTH,
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": MODERN,
-        "Mcp-Method": method,
-        **auth(token),
-    }
-    if name is not None:
-        headers["Mcp-Name"] = name
+    headers = {**modern_headers(method, name), **auth(token)}
     return http.post(
-        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": meta}}, headers=headers
+        url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": {**params, "_meta": envelope()}}, headers=headers
     )
 
 

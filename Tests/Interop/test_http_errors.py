@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import httpx2
 import pytest
 
-MODERN = "2026-07-28"
-ACCEPT_BOTH = "application/json, text/event-stream"
+from mcp_wire import ACCEPT_BOTH, MODERN, envelope, modern_headers
+
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -30,24 +30,8 @@ UNSUPPORTED_PROTOCOL_VERSION = -32022
 # --------------------------------------------------------------------------------------
 
 
-def envelope(version: str = MODERN) -> dict[str, Any]:
-    return {
-        "io.modelcontextprotocol/protocolVersion": version,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "gatehouse-interop", "version": "1"},
-    }
 
 
-def modern_headers(method: str, name: str | None = None, version: str = MODERN) -> dict[str, str]:
-    headers = {
-        "Accept": ACCEPT_BOTH,
-        "Content-Type": "application/json",
-        "MCP-Protocol-Version": version,
-        "Mcp-Method": method,
-    }
-    if name is not None:
-        headers["Mcp-Name"] = name
-    return headers
 
 
 def sentinel(value: str) -> str:

@@ -6,7 +6,6 @@ low-level `streamable_http_client` + `ClientSession`) and asserts what came back
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Awaitable, Callable
 
 import httpx2
@@ -16,11 +15,9 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-# Upper bound for one test's whole client conversation; nothing may hang.
-TEST_TIMEOUT_S = 20.0
+from mcp_wire import LATEST_HANDSHAKE, MODERN, run
 
-MODERN = "2026-07-28"
-LATEST_HANDSHAKE = "2025-11-25"
+
 
 # mode passed to mcp.Client -> protocol version the SDK must end up with.
 MODES = {
@@ -32,19 +29,6 @@ MODES = {
 mode_param = pytest.mark.parametrize("mode", list(MODES))
 
 
-def run(coro_factory: Callable[[], Awaitable[Any]]) -> Any:
-    """Run one async test body with a hard timeout."""
-
-    async def bounded() -> Any:
-        try:
-            return await asyncio.wait_for(coro_factory(), TEST_TIMEOUT_S)
-        except BaseExceptionGroup as group:
-            # anyio task groups wrap the real failure; surface it so reports stay readable.
-            while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
-                group = group.exceptions[0]
-            raise group
-
-    return asyncio.run(bounded())
 
 
 def with_client(url: str, mode: str, body: Callable[[Client], Awaitable[Any]]) -> Any:

@@ -97,7 +97,11 @@ extension AuthSettings {
             settings.algorithms = algorithms
         }
         if let scopes = try read.list(.requiredScopes) { settings.requiredScopes = scopes }
-        settings.authorizationServer = try read(.authorizationServer) { try URLSetting.https($0, allowLoopbackHTTP: true) }
+        // Advertised byte for byte: clients compare it with the authorization server's `issuer` exactly.
+        settings.authorizationServer = try read(.authorizationServer) { value in
+            _ = try URLSetting.https(value, allowLoopbackHTTP: true)
+            return value
+        }
         if let seconds = try read(.jwtLeeway, { Int($0).flatMap { (0...300).contains($0) ? $0 : nil } }) {
             settings.leeway = .seconds(seconds)
         }
