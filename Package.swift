@@ -98,6 +98,9 @@ let package = Package(
             dependencies: [
                 "GatehouseMCP",
                 "GatehouseHub",
+                "GatehouseAuth",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 // Per-request cost of Gatehouse's MCP endpoint, measured against the MCP Swift SDK's
-// `Server` in the same run, in one process with no sockets.
+// `Server` in the same run, in one process with no sockets; and the cost of verifying
+// a token (VerificationBench.swift).
 //
 // Both answer the same `tools/call add {a, b}` from JSON bytes to JSON bytes.
 // Gatehouse additionally does its HTTP-level checks (Accept, Content-Type, the
@@ -117,6 +118,11 @@ nonisolated func measureSDKServer(_ iterations: Int) async throws -> Double {
 nonisolated func report(iterations: Int) async throws -> String {
     let gatehouse = await measureGatehouse(iterations)
     let sdk = try await measureSDKServer(iterations)
+    // Cold RSA/EC verification is ~1000x a cached one: fewer iterations keep the run short.
+    let verifications = [
+        ("RS256", try await measureVerification(try .rs256(), iterations: max(iterations / 20, 100))),
+        ("ES256", try await measureVerification(.es256(), iterations: max(iterations / 20, 100))),
+    ]
     func microseconds(_ ns: Double) -> String { String(format: "%.1f", ns / 1000) }
     func row(_ name: String, _ ns: Double) -> String {
         "| \(name) | \(microseconds(ns)) | \(String(format: "%.0f", 1e9 / ns)) | \(String(format: "%.2f", sdk / ns)) |"
@@ -133,6 +139,10 @@ nonisolated func report(iterations: Int) async throws -> String {
         | stage of one stateless call | µs |
         |---|---|
         \(gatehouse.stages.map { "| \($0.0) | \(microseconds($0.1)) |" }.joined(separator: "\n"))
+
+        | token verification (JWTVerifier) | cold µs (new token) | cached µs (same token) |
+        |---|---|---|
+        \(verifications.map { "| \($0.0) | \(microseconds($0.1.cold)) | \(microseconds($0.1.cached)) |" }.joined(separator: "\n"))
         """
 }
 
