@@ -56,7 +56,7 @@ public struct GatehouseServer: Sendable {
         let originPolicy = OriginPolicy(configuration: configuration)
 
         let router = Router(context: GatehouseRequestContext.self)
-        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: RequestLogMiddleware())
         router.add(middleware: CORSMiddleware(policy: originPolicy))
         router.get("/healthz") { _, _ in DiscoveryRoutes.json(Data(#"{"status":"ok"}"#.utf8), cache: "no-store") }
 
