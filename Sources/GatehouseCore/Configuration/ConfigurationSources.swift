@@ -2,16 +2,13 @@
 ///
 /// Gatehouse resolves every setting by walking these layers in order and taking
 /// the first value it finds: a command-line flag beats `--env KEY=VALUE`, which
-/// beats the process environment, which beats the `.env` file, which beats the
-/// built-in default.
-public enum ConfigurationLayer: Int, Sendable, Comparable, CustomStringConvertible {
+/// beats the process environment, which beats the `.env` file. A setting no layer
+/// sets keeps its built-in default.
+public enum ConfigurationLayer: Sendable, CustomStringConvertible {
     case flag
     case envOverride
     case environment
     case dotEnvFile
-    case defaultValue
-
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     public var description: String {
         switch self {
@@ -19,7 +16,6 @@ public enum ConfigurationLayer: Int, Sendable, Comparable, CustomStringConvertib
         case .envOverride: "--env"
         case .environment: "environment"
         case .dotEnvFile: ".env file"
-        case .defaultValue: "default"
         }
     }
 }

@@ -27,12 +27,6 @@ public struct ProtocolVersion: RawRepresentable, Hashable, Sendable, Comparable,
     /// True for revisions Gatehouse serves at all.
     public var isSupported: Bool { Self.all.contains(self) }
 
-    /// The version assumed for a session-era request without `MCP-Protocol-Version`.
-    ///
-    /// Streamable HTTP transport (2025-06-18, "Protocol Version Header"): a server that
-    /// receives no header and has no other way to identify the version SHOULD assume 2025-03-26.
-    public static let assumedWithoutHeader = ProtocolVersion.v2025_03_26
-
     /// The answer to an `initialize` that asks for `requested`.
     ///
     /// Lifecycle (2025-11-25, "Version Negotiation"): if the server supports the requested
