@@ -12,6 +12,9 @@ public struct JWTOrOpaqueVerifier: TokenVerifier {
     }
 
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
-        JWTParts.looksLikeJWT(token) ? try await jwt.verify(token) : try await opaque.verify(token)
+        Self.looksLikeJWT(token) ? try await jwt.verify(token) : try await opaque.verify(token)
     }
+
+    /// True when `token` has the shape of a compact JWS (three base64url segments, a JSON header).
+    public static func looksLikeJWT(_ token: String) -> Bool { JWTParts.looksLikeJWT(token) }
 }

@@ -10,11 +10,23 @@ struct JWTParts: Sendable {
     /// Every claim of the payload.
     let claims: [String: JSONValue]
 
-    /// True when `token` has the shape of a compact JWS: three base64url segments.
+    /// True when `token` has the shape of a compact JWS: three base64url segments, the first
+    /// a JSON object (`eyJ`). It runs on every AuthKit request, so it reads UTF-8 bytes.
     static func looksLikeJWT(_ token: String) -> Bool {
-        let segments = token.split(separator: ".", omittingEmptySubsequences: false)
-        return segments.count == 3 && segments.allSatisfy { !$0.isEmpty && $0.allSatisfy(isBase64URL) }
-            && segments[0].hasPrefix("eyJ")
+        var segments = 1
+        var segmentLength = 0
+        for byte in token.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard segmentLength > 0 else { return false }
+                segments += 1
+                segmentLength = 0
+            } else if isBase64URL(byte) {
+                segmentLength += 1
+            } else {
+                return false
+            }
+        }
+        return segments == 3 && segmentLength > 0 && token.utf8.starts(with: "eyJ".utf8)
     }
 
     init(_ token: String) throws(VerificationFailure) {
@@ -49,8 +61,13 @@ struct JWTParts: Sendable {
         return try? JSONValue.parse(data)
     }
 
-    private static func isBase64URL(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
+    private static func isBase64URL(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
     }
 }
 

@@ -97,3 +97,14 @@ struct CachingVerifierTests {
         #expect(cache.count <= 10)
     }
 }
+
+@Suite("Token shape")
+struct TokenShapeTests {
+    @Test func jwtShapedTokensAreRecognised() {
+        let jwt = TestIssuer.token(TestIssuer.claims(), key: JWTVerifierTests.es256)
+        #expect(JWTOrOpaqueVerifier.looksLikeJWT(jwt))
+        for opaque in ["opaque-token", "a.b.c", "eyJ.e30.", "eyJhbGciOi.e30", "eyJhbGciOi..sig", "eyJ+bGci.e30.c2ln", ""] {
+            #expect(!JWTOrOpaqueVerifier.looksLikeJWT(opaque), "\(opaque)")
+        }
+    }
+}
