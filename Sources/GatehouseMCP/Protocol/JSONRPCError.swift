@@ -54,13 +54,17 @@ public struct JSONRPCError: Error, Sendable, Equatable {
     }
 }
 
-extension JSONRPCError: Encodable {
-    private enum CodingKeys: String, CodingKey { case code, message, data }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(code, forKey: .code)
-        try container.encode(message, forKey: .message)
-        try container.encodeIfPresent(data, forKey: .data)
+extension JSONRPCError {
+    func write(into writer: inout JSONWriter) {
+        writer.raw("{")
+        writer.key("code", first: true)
+        writer.int(code)
+        writer.key("message")
+        writer.string(message)
+        if let data {
+            writer.key("data")
+            writer.value(data)
+        }
+        writer.raw("}")
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import GatehouseCore
 
-/// A JSON-RPC response ready to encode: a result or an error for one request id.
+/// A JSON-RPC response ready to send: a result or an error for one request id.
 public struct JSONRPCResponse: Sendable {
-    /// The id of the request answered; `nil` encodes as `null`, for errors raised before an id was read.
+    /// The id of the request answered; `nil` is written as `null`, for errors raised before an id was read.
     public var id: RequestID?
     public var outcome: Outcome
     /// Set when the request failed for lack of scopes: every scope it needs. The transport
@@ -11,11 +11,11 @@ public struct JSONRPCResponse: Sendable {
     public var insufficientScopes: [String]?
 
     public enum Outcome: Sendable {
-        case result(any Encodable & Sendable)
+        case result(any JSONRPCResult)
         case error(JSONRPCError)
     }
 
-    public init(id: RequestID?, result: any Encodable & Sendable) {
+    public init(id: RequestID?, result: any JSONRPCResult) {
         self.id = id
         self.outcome = .result(result)
     }
@@ -33,36 +33,33 @@ public struct JSONRPCResponse: Sendable {
 
     /// The response as compact JSON bytes.
     public func encoded() -> Data {
-        do {
-            return try JSONEncoder.jsonRPC.encode(self)
-        } catch {
-            // A result that cannot be encoded is a server bug; answer with an error, never crash.
-            let fallback = JSONRPCResponse(id: id, error: .internalError("the result could not be encoded"))
-            return (try? JSONEncoder.jsonRPC.encode(fallback)) ?? Data()
-        }
+        var writer = JSONWriter()
+        write(into: &writer)
+        return Data(writer.bytes)
     }
-}
 
-extension JSONRPCResponse: Encodable {
-    private enum CodingKeys: String, CodingKey { case jsonrpc, id, result, error }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("2.0", forKey: .jsonrpc)
-        if let id {
-            try container.encode(id, forKey: .id)
-        } else {
-            try container.encodeNil(forKey: .id)
+    func write(into writer: inout JSONWriter) {
+        writer.raw(#"{"jsonrpc":"2.0","id":"#)
+        switch id {
+        case .number(let number)?: writer.int(number)
+        case .string(let string)?: writer.string(string)
+        case nil: writer.raw("null")
         }
         switch outcome {
-        case .result(let result): try container.encode(result, forKey: .result)
-        case .error(let error): try container.encode(error, forKey: .error)
+        case .result(let result):
+            writer.key("result")
+            result.writeJSON(into: &writer)
+        case .error(let error):
+            writer.key("error")
+            error.write(into: &writer)
         }
+        writer.raw("}")
     }
 }
 
 extension JSONEncoder {
-    /// The encoder for everything Gatehouse sends: compact, URLs and slashes unescaped.
+    /// The encoder for the JSON Gatehouse does not write itself (tool descriptors, rare
+    /// content kinds): compact, slashes unescaped.
     ///
     /// One shared instance: its configuration never changes after this point, and
     /// `JSONEncoder` is safe to use from many tasks at once (it is `Sendable`).

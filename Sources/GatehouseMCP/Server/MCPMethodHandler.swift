@@ -38,10 +38,11 @@ public struct MCPMethodHandler: Sendable {
     }
 
     /// The result of an `initialize` that negotiated `version`.
-    public func initializeResult(version: ProtocolVersion) -> any Encodable & Sendable {
-        InitializeBody(
+    public func initializeResult(version: ProtocolVersion) -> any JSONRPCResult {
+        let body = InitializeBody(
             protocolVersion: version.rawValue, capabilities: Self.capabilities, serverInfo: serverInfo,
             instructions: serverInfo.instructions)
+        return MethodResult(body: body, stateless: nil)
     }
 
     /// Answers one request. Failures are returned as JSON-RPC errors, never thrown.
@@ -61,14 +62,14 @@ public struct MCPMethodHandler: Sendable {
                 // Everything fits in the first page, so no cursor was ever issued.
                 return JSONRPCResponse(id: request.id, error: .invalidParams("unknown cursor \(cursor)"))
             }
-            let visible = tools.tools.filter { $0.isAvailable(to: environment.principal) }
-            let body = ToolsListBody(tools: visible.map(\.descriptor))
+            let visible = tools.entries.filter { $0.tool.isAvailable(to: environment.principal) }
+            let body = ToolsListBody(descriptors: visible.map(\.descriptorJSON))
             return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
         case ("tools/call", _):
             switch await callTool(request.params, id: request.id, in: environment) {
             case .success(let result):
                 return JSONRPCResponse(
-                    id: request.id, result: MethodResult(body: CallToolBody(result), stateless: stateless))
+                    id: request.id, result: MethodResult(body: CallToolBody(result: result), stateless: stateless))
             case .failure(let failure):
                 var response = JSONRPCResponse(id: request.id, error: failure.error)
                 response.insufficientScopes = failure.neededScopes

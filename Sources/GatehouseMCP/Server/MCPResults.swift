@@ -1,5 +1,11 @@
+import Foundation
 import GatehouseCore
 import MCP
+
+/// A JSON-RPC `result` that writes itself as JSON.
+public protocol JSONRPCResult: Sendable {
+    func writeJSON(into writer: inout JSONWriter)
+}
 
 /// Fields every stateless (2026-07-28) result carries.
 ///
@@ -18,55 +24,143 @@ struct StatelessResultFields: Sendable {
     }
 }
 
-/// Encodes a method's own fields followed by the stateless fields, when there are any.
-struct MethodResult<Body: Encodable & Sendable>: Encodable, Sendable {
+/// The members of one method's result object.
+protocol ResultBody: Sendable {
+    /// Writes the members (no braces); returns false when there were none.
+    func writeMembers(into writer: inout JSONWriter) -> Bool
+}
+
+/// A method's own members followed by the stateless fields, when there are any.
+struct MethodResult<Body: ResultBody>: JSONRPCResult {
     var body: Body
     var stateless: StatelessResultFields?
 
-    private enum CodingKeys: String, CodingKey { case resultType, ttlMs, cacheScope, _meta }
-    private enum MetaKeys: String, CodingKey { case serverInfo = "io.modelcontextprotocol/serverInfo" }
-
-    func encode(to encoder: any Encoder) throws {
-        try body.encode(to: encoder)
-        guard let stateless else { return }
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("complete", forKey: .resultType)
-        if let hint = stateless.cacheHint {
-            try container.encode(hint.ttlMs, forKey: .ttlMs)
-            try container.encode(hint.scope, forKey: .cacheScope)
+    func writeJSON(into writer: inout JSONWriter) {
+        writer.raw("{")
+        let wroteBody = body.writeMembers(into: &writer)
+        if let stateless {
+            writer.key("resultType", first: !wroteBody)
+            writer.string("complete")
+            if let hint = stateless.cacheHint {
+                writer.key("ttlMs")
+                writer.int(hint.ttlMs)
+                writer.key("cacheScope")
+                writer.string(hint.scope)
+            }
+            writer.key("_meta")
+            writer.raw(#"{"io.modelcontextprotocol/serverInfo":"#)
+            stateless.serverInfo.write(into: &writer)
+            writer.raw("}")
         }
-        var meta = container.nestedContainer(keyedBy: MetaKeys.self, forKey: ._meta)
-        try meta.encode(stateless.serverInfo, forKey: .serverInfo)
+        writer.raw("}")
     }
 }
 
-struct EmptyBody: Encodable, Sendable {}
+struct EmptyBody: ResultBody {
+    func writeMembers(into writer: inout JSONWriter) -> Bool { false }
+}
 
-struct InitializeBody: Encodable, Sendable {
+struct InitializeBody: ResultBody {
     var protocolVersion: String
     var capabilities: JSONValue
     var serverInfo: MCPServerInfo
     var instructions: String?
+
+    func writeMembers(into writer: inout JSONWriter) -> Bool {
+        writer.key("protocolVersion", first: true)
+        writer.string(protocolVersion)
+        writer.key("capabilities")
+        writer.value(capabilities)
+        writer.key("serverInfo")
+        serverInfo.write(into: &writer)
+        if let instructions {
+            writer.key("instructions")
+            writer.string(instructions)
+        }
+        return true
+    }
 }
 
-struct DiscoverBody: Encodable, Sendable {
+struct DiscoverBody: ResultBody {
     var supportedVersions: [String]
     var capabilities: JSONValue
     var instructions: String?
+
+    func writeMembers(into writer: inout JSONWriter) -> Bool {
+        writer.key("supportedVersions", first: true)
+        writer.value(.array(supportedVersions.map { .string($0) }))
+        writer.key("capabilities")
+        writer.value(capabilities)
+        if let instructions {
+            writer.key("instructions")
+            writer.string(instructions)
+        }
+        return true
+    }
 }
 
-struct ToolsListBody: Encodable, Sendable {
-    var tools: [MCP.Tool]
+/// `tools/list`: descriptors were encoded once, when the tools were registered.
+struct ToolsListBody: ResultBody {
+    var descriptors: [[UInt8]]
+
+    func writeMembers(into writer: inout JSONWriter) -> Bool {
+        writer.key("tools", first: true)
+        writer.raw("[")
+        for (index, descriptor) in descriptors.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.raw(descriptor)
+        }
+        writer.raw("]")
+        return true
+    }
 }
 
-struct CallToolBody: Encodable, Sendable {
-    var content: [ToolContent]
-    var structuredContent: JSONValue?
-    var isError: Bool
+struct CallToolBody: ResultBody {
+    var result: ToolResult
 
-    init(_ result: ToolResult) {
-        content = result.content
-        structuredContent = result.structuredContent
-        isError = result.isError
+    func writeMembers(into writer: inout JSONWriter) -> Bool {
+        writer.key("content", first: true)
+        writer.raw("[")
+        for (index, block) in result.content.enumerated() {
+            if index > 0 { writer.raw(",") }
+            Self.write(block, into: &writer)
+        }
+        writer.raw("]")
+        if let structured = result.structuredContent {
+            writer.key("structuredContent")
+            writer.value(structured)
+        }
+        writer.key("isError")
+        writer.bool(result.isError)
+        return true
+    }
+
+    /// Text blocks, nearly all of them, are written directly; other kinds use the SDK's encoding.
+    private static func write(_ block: ToolContent, into writer: inout JSONWriter) {
+        if case .text(let text, nil, nil) = block {
+            writer.raw(#"{"type":"text","text":"#)
+            writer.string(text)
+            writer.raw("}")
+        } else if let encoded = try? JSONEncoder.jsonRPC.encode(block) {
+            writer.raw(encoded)
+        } else {
+            writer.raw("null")
+        }
+    }
+}
+
+extension MCPServerInfo {
+    /// The `serverInfo` object (`instructions` travel beside it, not inside).
+    func write(into writer: inout JSONWriter) {
+        writer.raw("{")
+        writer.key("name", first: true)
+        writer.string(name)
+        writer.key("version")
+        writer.string(version)
+        if let title {
+            writer.key("title")
+            writer.string(title)
+        }
+        writer.raw("}")
     }
 }
