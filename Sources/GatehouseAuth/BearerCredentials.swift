@@ -34,13 +34,14 @@ public enum BearerCredentials: Sendable, Equatable {
             self = .malformed("send exactly one Authorization header")
             return
         }
-        let bytes = Array(value.utf8)
+        let bytes = value.utf8
         let scheme = bytes.prefix { $0 != UInt8(ascii: " ") }
-        guard scheme.count == 6, String(decoding: scheme, as: UTF8.self).lowercased() == "bearer" else {
+        guard scheme.count == 6, String(Substring(scheme)).lowercased() == "bearer" else {
             self = .malformed("the Authorization header must be \"Bearer <access token>\"")
             return
         }
-        let token = bytes.dropFirst(scheme.count).drop { $0 == UInt8(ascii: " ") }.reversed().drop { $0 == UInt8(ascii: " ") }.reversed()
+        var token = bytes[scheme.endIndex...].drop { $0 == UInt8(ascii: " ") }
+        while token.last == UInt8(ascii: " ") { token = token.dropLast() }
         guard !token.isEmpty else {
             self = .malformed("the Authorization header must be \"Bearer <access token>\"")
             return
@@ -49,7 +50,7 @@ public enum BearerCredentials: Sendable, Equatable {
             self = .malformed("the bearer token contains characters RFC 6750 does not allow")
             return
         }
-        self = .token(String(decoding: token, as: UTF8.self))
+        self = .token(String(Substring(token)))
     }
 
     /// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="

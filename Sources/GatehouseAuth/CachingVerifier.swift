@@ -32,7 +32,7 @@ public final class CachingVerifier: TokenVerifier {
     }
 
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
-        let key = SHA256.hash(data: Data(token.utf8))
+        let key = Self.digest(token)
         let instant = now()
         if let cached = entries.withLock({ $0[key] }), cached.expires > instant {
             return cached.principal
@@ -53,6 +53,12 @@ public final class CachingVerifier: TokenVerifier {
             entries[key] = Entry(principal: principal, expires: expires)
         }
         return principal
+    }
+
+    /// SHA-256 of the token's UTF-8 bytes, hashed in place without copying them.
+    static func digest(_ token: String) -> SHA256.Digest {
+        var token = token
+        return token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
     }
 
     /// The number of cached verifications.

@@ -172,3 +172,32 @@ struct StatelessEraTests {
         #expect(reply.text.contains(#""tools":["#))
     }
 }
+
+@Suite("Accept header")
+struct AcceptHeaderTests {
+    let harness = EndpointHarness()
+
+    @Test(arguments: [
+        ("application/json, text/event-stream", "application/json"), ("TEXT/EVENT-STREAM", "text/event-stream"),
+        ("text/event-stream;q=1, application/json;q=0", "text/event-stream"), ("*/*", "application/json"),
+        ("application/*;q=0.5", "application/json"), ("text/html, text/*", "text/event-stream"),
+        ("application/json;q=0.001", "application/json"),
+    ])
+    func acceptChoosesTheResponseFormat(accept: String, contentType: String) async {
+        let reply = await harness.stateless("tools/list", extraHeaders: [.accept: accept])
+        #expect(reply.status == .ok)
+        #expect(reply.headers[.contentType] == contentType)
+    }
+
+    @Test(arguments: ["application/json; charset=utf-8", "Application/JSON", " application/json "])
+    func jsonContentTypesAreRecognised(contentType: String) async {
+        let reply = await harness.stateless("tools/list", extraHeaders: [.contentType: contentType])
+        #expect(reply.status == .ok)
+    }
+
+    @Test(arguments: ["application/jsonx", "application/json-patch+json", "text/json"])
+    func otherContentTypesAreRefused(contentType: String) async {
+        let reply = await harness.stateless("tools/list", extraHeaders: [.contentType: contentType])
+        #expect(reply.status == .unsupportedMediaType)
+    }
+}

@@ -266,8 +266,8 @@ public struct StreamableHTTPEndpoint: Sendable {
     }
 
     private static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        return mediaType == "application/json"
+        let mediaType = contentType.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false).first ?? Substring(contentType).utf8[...]
+        return ASCII.equalsIgnoringCase(ASCII.trimmed(mediaType), "application/json")
     }
 
     private static func encodeBatch(_ responses: [JSONRPCResponse]) -> Data {

@@ -18,7 +18,8 @@ struct AuthMiddleware: RouterMiddleware {
     let challengeScopes: [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let metadataURL = urls.resourceMetadata(urls.base(for: request))
+        // Only challenges need the metadata URL; a request with a good token never builds it.
+        var metadataURL: String { urls.resourceMetadata(urls.base(for: request)) }
         let token: String
         switch BearerCredentials(headers: request.headers, query: request.uri.query) {
         case .none:
