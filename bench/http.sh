@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Authenticated HTTP benchmark: Gatehouse (release build) against FastMCP and the official Python MCP SDK.
+#
+#   bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3] [other harness.py options]
+#
+# Installs what it needs on a fresh machine: wrk (apt), the pinned Python packages in bench/.venv
+# (bench/requirements.txt), and the release `gatehouse` binary (swift build -c release). Then it runs
+# bench/harness.py, which writes bench/results/http-latest.{json,md,png}; server logs and raw wrk output
+# go to bench/results/tmp/. `bench/http.sh --help` lists every option. Exit status 0 when every server
+# ran with only 2xx answers, 1 when one failed or saw errors (the results are written either way).
+#
+# Environment: GATEHOUSE_BENCH_SKIP_BUILD=1 uses the existing .build/release/gatehouse as it is.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(dirname "$BENCH_DIR")"
+VENV="$BENCH_DIR/.venv"
+REQUIREMENTS="$BENCH_DIR/requirements.txt"
+
+say() { printf '[bench] %s\n' "$*"; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        say "need root (or sudo) to run: $*"; return 1
+    fi
+}
+
+# --help needs nothing installed.
+for arg in "$@"; do
+    case "$arg" in -h|--help)
+        if [ -x "$VENV/bin/python" ]; then exec "$VENV/bin/python" "$BENCH_DIR/harness.py" --help; fi
+        sed -n '2,12p' "$0"; exit 0 ;;
+    esac
+done
+
+# 1. wrk (and taskset, from util-linux, which every Debian has).
+if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; then
+        as_root apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
+    fi
+fi
+command -v taskset >/dev/null || say "taskset not found: servers and wrk will not be pinned"
+
+# 2. The Python packages, reinstalled only when requirements.txt changes.
+stamp="$VENV/.requirements.sha256"
+want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "setting up $VENV"
+    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
+    echo "$want" >"$stamp"
+fi
+
+# 3. The release binary.
+cd "$REPO_ROOT"
+if [ "${GATEHOUSE_BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    say "swift build -c release --product gatehouse"
+    swift build -c release --product gatehouse
+fi
+BIN="$(swift build -c release --show-bin-path)/gatehouse"
+[ -x "$BIN" ] || { say "no release binary at $BIN"; exit 1; }
+
+# 4. The benchmark.
+export FASTMCP_CHECK_FOR_UPDATES=off
+exec "$VENV/bin/python" "$BENCH_DIR/harness.py" --gatehouse-bin "$BIN" "$@"
