@@ -34,23 +34,27 @@ public enum BearerCredentials: Sendable, Equatable {
             self = .malformed("send exactly one Authorization header")
             return
         }
-        let bytes = value.utf8
-        let scheme = bytes.prefix { $0 != UInt8(ascii: " ") }
-        guard scheme.count == 6, String(Substring(scheme)).lowercased() == "bearer" else {
-            self = .malformed("the Authorization header must be \"Bearer <access token>\"")
-            return
+        var header = value
+        self = header.withUTF8(Self.parse)
+    }
+
+    /// Parses `Bearer <token>` from the header's UTF-8 bytes in one pass.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> BearerCredentials {
+        let wrongScheme = BearerCredentials.malformed("the Authorization header must be \"Bearer <access token>\"")
+        let scheme = "bearer".utf8
+        guard bytes.count > scheme.count, bytes[scheme.count] == UInt8(ascii: " "),
+            zip(bytes, scheme).allSatisfy({ ($0 | 0x20) == $1 })
+        else { return wrongScheme }
+        var start = scheme.count
+        var end = bytes.count
+        while start < end, bytes[start] == UInt8(ascii: " ") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        guard start < end else { return wrongScheme }
+        let token = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        guard token.count <= maxTokenBytes, token.allSatisfy(isToken68) else {
+            return .malformed("the bearer token contains characters RFC 6750 does not allow")
         }
-        var token = bytes[scheme.endIndex...].drop { $0 == UInt8(ascii: " ") }
-        while token.last == UInt8(ascii: " ") { token = token.dropLast() }
-        guard !token.isEmpty else {
-            self = .malformed("the Authorization header must be \"Bearer <access token>\"")
-            return
-        }
-        guard token.count <= Self.maxTokenBytes, token.allSatisfy(Self.isToken68) else {
-            self = .malformed("the bearer token contains characters RFC 6750 does not allow")
-            return
-        }
-        self = .token(String(Substring(token)))
+        return .token(String(decoding: token, as: UTF8.self))
     }
 
     /// RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
