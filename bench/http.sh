@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Authenticated HTTP benchmark: Gatehouse (release build) against FastMCP and the official Python MCP SDK.
 #
-#   bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3] [other harness.py options]
+#   bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3] [other harness options]
 #
 # Installs what it needs on a fresh machine: wrk (apt), the pinned Python packages in bench/.venv
 # (bench/requirements.txt), and the release `gatehouse` binary (swift build -c release). Then it runs
-# bench/harness.py, which writes bench/results/http-latest.{json,md,png}; server logs and raw wrk output
-# go to bench/results/tmp/. `bench/http.sh --help` lists every option. Exit status 0 when every server
-# ran with only 2xx answers, 1 when one failed or saw errors (the results are written either way).
+# `python -m harness` (bench/harness/), which writes bench/results/http-latest.{json,md,png}; server logs
+# and raw wrk output go to bench/results/tmp/. `bench/http.sh --help` lists every option. Exit status 0
+# when every server ran with only 2xx answers, 1 when one failed or saw errors (results written either way).
 #
 # Environment: GATEHOUSE_BENCH_SKIP_BUILD=1 uses the existing .build/release/gatehouse as it is.
 set -euo pipefail
@@ -16,6 +16,8 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(dirname "$BENCH_DIR")"
 VENV="$BENCH_DIR/.venv"
 REQUIREMENTS="$BENCH_DIR/requirements.txt"
+# The harness is the package bench/harness/, run from the repository root with bench/ on the module path.
+HARNESS=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness)
 
 say() { printf '[bench] %s\n' "$*"; }
 
@@ -28,7 +30,7 @@ as_root() {
 # --help needs nothing installed.
 for arg in "$@"; do
     case "$arg" in -h|--help)
-        if [ -x "$VENV/bin/python" ]; then exec "$VENV/bin/python" "$BENCH_DIR/harness.py" --help; fi
+        if [ -x "$VENV/bin/python" ]; then exec "${HARNESS[@]}" --help; fi
         sed -n '2,12p' "$0"; exit 0 ;;
     esac
 done
@@ -64,4 +66,4 @@ BIN="$(swift build -c release --show-bin-path)/gatehouse"
 
 # 4. The benchmark.
 export FASTMCP_CHECK_FOR_UPDATES=off
-exec "$VENV/bin/python" "$BENCH_DIR/harness.py" --gatehouse-bin "$BIN" "$@"
+exec "${HARNESS[@]}" --gatehouse-bin "$BIN" "$@"

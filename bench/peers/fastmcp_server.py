@@ -1,4 +1,4 @@
-"""FastMCP 4.1.2 peer for bench/harness.py: one `add` tool behind FastMCP's own JWTVerifier.
+"""FastMCP 4.1.2 peer for bench/harness: one `add` tool behind FastMCP's own JWTVerifier.
 
     python fastmcp_server.py --port P --issuer ISS --jwks-uri URI --audience AUD [--stateless] [--no-auth]
 

@@ -1,4 +1,4 @@
-"""Official Python MCP SDK (mcp 2.3.0) peer for bench/harness.py: one `add` tool behind a JWT verifier.
+"""Official Python MCP SDK (mcp 2.3.0) peer for bench/harness: one `add` tool behind a JWT verifier.
 
     python sdk_server.py --port P --issuer ISS --jwks-uri URI --audience AUD [--stateless] [--no-auth]
 

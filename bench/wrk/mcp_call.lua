@@ -1,4 +1,4 @@
--- wrk script for bench/harness.py: POST /mcp `tools/call add` with a JSON-RPC id of its own per request.
+-- wrk script for bench/harness: POST /mcp `tools/call add` with a JSON-RPC id of its own per request.
 --
 --   wrk -t2 -c16 -d10s --latency -s bench/wrk/mcp_call.lua http://127.0.0.1:PORT/mcp [-- key=value ...]
 --

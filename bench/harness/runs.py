@@ -1,0 +1,58 @@
+"""What one run is (a server, a protocol mode, auth on or off), which runs a benchmark makes, and how one fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STATELESS_VERSION = "2026-07-28"
+SESSION_VERSION = "2025-11-25"
+
+SERVER_NAMES = {"gatehouse": "Gatehouse", "fastmcp": "FastMCP", "sdk": "Python SDK"}
+"""Each server's id (as on the command line and in the JSON) and its display name, in run order."""
+
+MODE_NAMES = {"stateless": f"{STATELESS_VERSION} stateless", "session": f"{SESSION_VERSION} session"}
+"""Each protocol mode and its display name, in run order."""
+
+
+class RunFailed(Exception):
+    """A server did not start, answered wrongly, or did not survive the load; the message says how."""
+
+
+@dataclass
+class Run:
+    """One server measured in one protocol mode, with auth on or off."""
+
+    server: str  # gatehouse | fastmcp | sdk
+    mode: str  # stateless | session
+    auth: bool
+
+    @property
+    def name(self) -> str:
+        """The run's id, used for its log and wrk files: gatehouse-stateless, sdk-session-noauth, ..."""
+        return f"{self.server}-{self.mode}" + ("" if self.auth else "-noauth")
+
+    @property
+    def protocol(self) -> str:
+        """The MCP protocol version the client sends."""
+        return STATELESS_VERSION if self.mode == "stateless" else SESSION_VERSION
+
+    @property
+    def label(self) -> str:
+        """The run as the report names it: "FastMCP, 2025-11-25 session", "Gatehouse, ..., auth off"."""
+        return f"{SERVER_NAMES[self.server]}, {MODE_NAMES[self.mode]}" + (", auth off" if not self.auth else "")
+
+
+def planned_runs(servers: list[str], noauth_peers: bool) -> list[Run]:
+    """Every selected server in both modes with auth, then Gatehouse (and, if asked, the peers) with auth off."""
+    runs = []
+    for mode in MODE_NAMES:
+        for name in SERVER_NAMES:
+            if name in servers:
+                runs.append(Run(name, mode, True))
+    if "gatehouse" in servers:
+        runs.append(Run("gatehouse", "stateless", False))
+    if noauth_peers:
+        for name in ("fastmcp", "sdk"):
+            if name in servers:
+                runs.append(Run(name, "stateless", False))
+    return runs
