@@ -16,10 +16,10 @@ extension Setting {
         name: "jwtAudience", flag: "jwt-audience", environmentNames: ["MCP_JWT_AUDIENCE"],
         summary: "Comma-separated accepted audiences (default: the MCP endpoint's URL).")
     public static let jwtAlgorithms = Setting(
-        name: "jwtAlgorithms", flag: "jwt-algorithms", environmentNames: ["MCP_JWT_ALGORITHMS"],
+        name: "jwtAlgorithms", environmentNames: ["MCP_JWT_ALGORITHMS"],
         summary: "Comma-separated accepted JWT algorithms among RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.")
     public static let introspectionURL = Setting(
-        name: "introspectionURL", flag: "introspection-url", environmentNames: ["MCP_INTROSPECTION_URL"],
+        name: "introspectionURL", environmentNames: ["MCP_INTROSPECTION_URL"],
         summary: "RFC 7662 introspection endpoint for opaque tokens.")
     public static let introspectionClientID = Setting(
         name: "introspectionClientID", environmentNames: ["MCP_INTROSPECTION_CLIENT_ID"],
@@ -31,13 +31,13 @@ extension Setting {
         name: "introspectionAuthMethod", environmentNames: ["MCP_INTROSPECTION_AUTH_METHOD"],
         summary: "client_secret_basic (default) or client_secret_post.")
     public static let authorizationServer = Setting(
-        name: "authorizationServer", flag: "authorization-server", environmentNames: ["MCP_AUTHORIZATION_SERVER"],
+        name: "authorizationServer", environmentNames: ["MCP_AUTHORIZATION_SERVER"],
         summary: "Issuer URL to advertise in protected-resource metadata (default: the provider's issuer).")
     public static let staticTokens = Setting(
         name: "staticTokens", environmentNames: ["MCP_STATIC_TOKENS"],
         summary: "Development tokens as token:client:user:scope1,scope2;… (with MCP_PROVIDER_TYPE=static).")
     public static let allowStaticTokensRemotely = Setting(
-        name: "allowStaticTokensRemotely", flag: "allow-static-tokens-remotely",
+        name: "allowStaticTokensRemotely",
         environmentNames: ["GATEHOUSE_ALLOW_STATIC_TOKENS_REMOTELY"],
         summary: "true to accept static tokens on a non-loopback base URL (never do this in production).")
     public static let requiredScopes = Setting(

@@ -45,14 +45,14 @@ extension Setting {
         name: "allowedOrigins", flag: "allowed-origins", environmentNames: ["GATEHOUSE_ALLOWED_ORIGINS"],
         summary: "Comma-separated browser origins allowed to call the server, or * for any.")
     public static let maxBodyBytes = Setting(
-        name: "maxBodyBytes", flag: "max-body-bytes", environmentNames: ["GATEHOUSE_MAX_BODY_BYTES"],
+        name: "maxBodyBytes", environmentNames: ["GATEHOUSE_MAX_BODY_BYTES"],
         summary: "Largest request body accepted, in bytes (default 1048576).")
     public static let sessionIdleTimeout = Setting(
-        name: "sessionIdleTimeout", flag: "session-idle-timeout",
+        name: "sessionIdleTimeout",
         environmentNames: ["GATEHOUSE_SESSION_IDLE_TIMEOUT"],
         summary: "Seconds an idle MCP session is kept (default 3600).")
     public static let maxSessions = Setting(
-        name: "maxSessions", flag: "max-sessions", environmentNames: ["GATEHOUSE_MAX_SESSIONS"],
+        name: "maxSessions", environmentNames: ["GATEHOUSE_MAX_SESSIONS"],
         summary: "Most concurrent MCP sessions; the least recently used is evicted (default 10000).")
 
     /// Every setting this version of Gatehouse acts on.
