@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
+        .library(name: "GatehouseOAuth", targets: ["GatehouseOAuth"]),
         .library(name: "GatehouseHub", targets: ["GatehouseHub"]),
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
     ],
@@ -56,6 +57,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GatehouseOAuth",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -129,6 +138,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseOAuthTests",
+            dependencies: ["GatehouseOAuth", "GatehouseAuth"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
