@@ -73,7 +73,7 @@ public actor JWKSCache {
         } else {
             lastAttempt = now()
             let fetch = self.fetch
-            task = Task { Self.parse(try await fetch()) }
+            task = Task { try Self.parse(try await fetch()) }
             inFlight = task
         }
         do {
@@ -98,9 +98,13 @@ public actor JWKSCache {
 
     /// The keys of a JWKS document usable for signatures; unusable keys are skipped one by one
     /// (jwt-kit's `add(jwks:)` would reject the whole set over one exotic key).
-    static func parse(_ data: Data) -> [String: JWK] {
+    ///
+    /// - Throws: ``UnusableKeySet`` when the document is not a JWKS or holds no usable key, so a
+    ///   glitching endpoint (an HTML error page with status 200, `{"keys":[]}`) counts as a failed
+    ///   fetch and the last good keys stay in use.
+    static func parse(_ data: Data) throws(UnusableKeySet) -> [String: JWK] {
         guard case .object(let document)? = try? JSONValue.parse(data), case .array(let entries)? = document["keys"] else {
-            return [:]
+            throw UnusableKeySet(reason: "the JWKS document is not a JSON object with a keys array")
         }
         var keys: [String: JWK] = [:]
         for case .object(let entry) in entries {
@@ -113,7 +117,14 @@ public actor JWKSCache {
             keys[jwk.keyIdentifier?.string ?? anonymousKeyID] = jwk
         }
         if keys.count > 1 { keys[anonymousKeyID] = nil }
+        guard !keys.isEmpty else { throw UnusableKeySet(reason: "the JWKS holds no usable signature key") }
         return keys
+    }
+
+    /// A JWKS document that cannot be used.
+    struct UnusableKeySet: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
     }
 
     private func prepare(_ jwk: JWK, id: String, algorithm: String) async throws(VerificationFailure) -> JWTKeyCollection {

@@ -194,8 +194,21 @@ struct JWTVerifierTests {
                 .object(Self.es256.jwk),
             ]
         ]
-        let keys = JWKSCache.parse(try! JSONEncoder().encode(document))
-        #expect(Array(keys.keys) == ["ec-1"])
+        let keys = try? JWKSCache.parse(try! JSONEncoder().encode(document))
+        #expect(keys.map { Array($0.keys) } == ["ec-1"])
+    }
+
+    @Test func anUnusableKeySetKeepsTheLastGoodKeys() async throws {
+        let clock = TestClock()
+        let endpoint = FakeJWKSEndpoint([Self.es256])
+        let verifier = verifier(endpoint, ttl: .seconds(60), now: { clock.now })
+        let token = TestIssuer.token(TestIssuer.claims(), key: Self.es256)
+        _ = try await verifier.verify(token)
+        endpoint.serve([])  // the endpoint now answers {"keys":[]}
+        clock.advance(.seconds(120))
+        _ = try await verifier.verify(token)
+        #expect(endpoint.fetches == 2, "the empty set was fetched and refused")
+        #expect(throws: (any Error).self) { try JWKSCache.parse(Data("<html>502</html>".utf8)) }
     }
 }
 
