@@ -20,7 +20,7 @@ struct JWTParts: Sendable {
                 guard segmentLength > 0 else { return false }
                 segments += 1
                 segmentLength = 0
-            } else if isBase64URL(byte) {
+            } else if Base64URL.isAlphabetCharacter(byte) {
                 segmentLength += 1
             } else {
                 return false
@@ -57,26 +57,8 @@ struct JWTParts: Sendable {
     }
 
     private static func decodeJSON(_ segment: Substring) -> JSONValue? {
-        guard let data = Data(base64URLEncoded: segment) else { return nil }
+        guard let data = Base64URL.decode(segment) else { return nil }
         return try? JSONValue.parse(data)
     }
 
-    private static func isBase64URL(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "-"), UInt8(ascii: "_"):
-            true
-        default: false
-        }
-    }
-}
-
-extension Data {
-    /// Decodes unpadded base64url (RFC 4648 §5), as JOSE uses it.
-    init?(base64URLEncoded text: some StringProtocol) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        guard !base64.contains("=") || text.isEmpty else { return nil }
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
-    }
 }

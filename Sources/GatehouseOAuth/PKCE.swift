@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatehouseCore
 
 /// Proof Key for Code Exchange (RFC 7636), S256 only.
 ///
@@ -16,7 +17,7 @@ public enum PKCE {
             throw OAuthError(.invalidRequest, "code_challenge_method must be S256")
         }
         // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters without padding.
-        guard challenge.utf8.count == 43, challenge.utf8.allSatisfy(isBase64URL) else {
+        guard challenge.utf8.count == 43, challenge.utf8.allSatisfy(Base64URL.isAlphabetCharacter) else {
             throw OAuthError(.invalidRequest, "code_challenge must be the unpadded base64url SHA-256 of the verifier (43 characters)")
         }
         return challenge
@@ -26,23 +27,12 @@ public enum PKCE {
     public static func verify(_ verifier: String, against challenge: String) -> Bool {
         // RFC 7636 §4.1: 43 to 128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
         guard (43...128).contains(verifier.utf8.count), verifier.utf8.allSatisfy(isUnreserved) else { return false }
-        let digest = Data(SHA256.hash(data: Data(verifier.utf8)))
-        let computed = digest.base64EncodedString().replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let computed = Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
         return constantTimeEqual(Array(computed.utf8), Array(challenge.utf8))
     }
 
-    private static func isBase64URL(_ byte: UInt8) -> Bool {
-        isAlphanumeric(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-    }
-
     private static func isUnreserved(_ byte: UInt8) -> Bool {
-        isBase64URL(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
-    }
-
-    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        Base64URL.isAlphabetCharacter(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "~")
     }
 
     private static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

@@ -24,7 +24,7 @@ public struct SigningKey: Sendable {
         let (x, y) = Self.coordinates(key.publicKey)
         // RFC 7638 §3.2: the required members in lexicographic order, no whitespace.
         let canonical = #"{"crv":"P-256","kty":"EC","x":"\#(x)","y":"\#(y)"}"#
-        keyID = Self.base64URL(Data(SHA256.hash(data: Data(canonical.utf8))))
+        keyID = Base64URL.encode(SHA256.hash(data: Data(canonical.utf8)))
     }
 
     /// The private key's 32 bytes, for the store (which encrypts it at rest).
@@ -42,18 +42,13 @@ public struct SigningKey: Sendable {
         header.value(["alg": "ES256", "kid": .string(keyID), "typ": "at+jwt"])
         var payload = JSONWriter()
         payload.value(claims)
-        let input = Self.base64URL(Data(header.bytes)) + "." + Self.base64URL(Data(payload.bytes))
+        let input = Base64URL.encode(header.bytes) + "." + Base64URL.encode(payload.bytes)
         let signature = try key.signature(for: Data(input.utf8)).rawRepresentation
-        return input + "." + Self.base64URL(signature)
+        return input + "." + Base64URL.encode(signature)
     }
 
     private static func coordinates(_ publicKey: P256.Signing.PublicKey) -> (String, String) {
         let raw = publicKey.rawRepresentation
-        return (base64URL(raw.prefix(32)), base64URL(raw.suffix(32)))
-    }
-
-    static func base64URL(_ data: some DataProtocol) -> String {
-        Data(data).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return (Base64URL.encode(raw.prefix(32)), Base64URL.encode(raw.suffix(32)))
     }
 }
