@@ -1,4 +1,3 @@
-import Foundation
 import GatehouseAuth
 import GatehouseCore
 import Hummingbird
@@ -16,6 +15,15 @@ struct AuthMiddleware: RouterMiddleware {
     let urls: PublicURLs
     /// The scopes a 401 challenge asks for: the required ones, else every scope a tool uses.
     let challengeScopes: [String]
+    /// Scopes every request needs (`MCP_REQUIRED_SCOPES`), as a set once rather than per request.
+    let requiredScopes: Set<String>
+
+    init(authenticator: Authenticator, urls: PublicURLs, challengeScopes: [String]) {
+        self.authenticator = authenticator
+        self.urls = urls
+        self.challengeScopes = challengeScopes
+        self.requiredScopes = Set(authenticator.settings.requiredScopes)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // Only challenges need the metadata URL; a request with a good token never builds it.
@@ -46,14 +54,13 @@ struct AuthMiddleware: RouterMiddleware {
             response.headers[.retryAfter] = "5"
             return response
         }
-        let required = Set(authenticator.settings.requiredScopes)
-        guard required.isSubset(of: principal.scopes) else {
-            let needed = required.union(principal.scopes).sorted()
+        guard requiredScopes.isSubset(of: principal.scopes) else {
+            let needed = requiredScopes.union(principal.scopes).sorted()
             return Self.challenge(
                 .forbidden,
                 BearerChallenge(
                     resourceMetadataURL: metadataURL, scopes: needed, error: .insufficientScope,
-                    errorDescription: "this server needs the scopes \(required.sorted().joined(separator: " "))"))
+                    errorDescription: "this server needs the scopes \(requiredScopes.sorted().joined(separator: " "))"))
         }
         var context = context
         context.principal = principal
@@ -70,10 +77,10 @@ struct AuthMiddleware: RouterMiddleware {
 
     /// An OAuth-style JSON error body (RFC 6749 §5.2 field names).
     static func oauthError(_ status: HTTPResponse.Status, code: String, description: String) -> Response {
-        let body: JSONValue = ["error": .string(code), "error_description": .string(description)]
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        var body = JSONWriter()
+        body.value(["error": .string(code), "error_description": .string(description)])
         return Response(
             status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body.bytes)))
     }
 }
