@@ -9,7 +9,6 @@ legacy (initialize-era) path runs without sessions; 2026-07-28 requests are stat
 
 from __future__ import annotations
 
-import argparse
 import os
 
 os.environ.setdefault("FASTMCP_CHECK_FOR_UPDATES", "off")
@@ -17,17 +16,11 @@ os.environ.setdefault("FASTMCP_LOG_LEVEL", "WARNING")
 
 from fastmcp import FastMCP  # noqa: E402
 from fastmcp.server.auth.providers.jwt import JWTVerifier  # noqa: E402
+from peer_args import parse_peer_args  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--issuer")
-    parser.add_argument("--jwks-uri")
-    parser.add_argument("--audience")
-    parser.add_argument("--stateless", action="store_true")
-    parser.add_argument("--no-auth", action="store_true")
-    args = parser.parse_args()
+    args = parse_peer_args()
 
     auth = None
     if not args.no_auth:

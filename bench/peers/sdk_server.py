@@ -10,7 +10,6 @@ PyJWT one: RS256 against the issuer's JWKS (keys fetched once and cached by PyJW
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import warnings
 
@@ -19,6 +18,8 @@ import uvicorn
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
+
+from peer_args import parse_peer_args
 
 
 class JWKSTokenVerifier:
@@ -55,14 +56,7 @@ class JWKSTokenVerifier:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--issuer")
-    parser.add_argument("--jwks-uri")
-    parser.add_argument("--audience")
-    parser.add_argument("--stateless", action="store_true")
-    parser.add_argument("--no-auth", action="store_true")
-    args = parser.parse_args()
+    args = parse_peer_args()
 
     kwargs = {}
     if not args.no_auth:
