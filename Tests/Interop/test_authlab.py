@@ -81,6 +81,19 @@ def run_authlab(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[
         )
 
 
+def scan(url: str, report_path: Path, tmp_path: Path, *token_args: str) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    """`mcp-authlab scan URL` graded against A, its JSON report written to `report_path` and loaded.
+
+    `token_args` supplies tokens (`--no-login --token … --foreign-token …`); without them authlab
+    uses the tokens its own `login` stored."""
+    process = run_authlab(
+        ["scan", url, *token_args, "--format", "json", "-o", str(report_path), "--fail-under", "A", "--no-color",
+         "--timeout", REQUEST_TIMEOUT_S],  # fmt: skip
+        tmp_path,
+    )
+    return load_report(report_path, process), process
+
+
 def summary(report: dict[str, Any], process: subprocess.CompletedProcess[str]) -> str:
     lines = [
         f"exit code {process.returncode}",
@@ -144,29 +157,9 @@ def test_authlab_scan_with_minted_tokens(request: pytest.FixtureRequest, tmp_pat
     the_issuer: LocalIssuer = request.getfixturevalue("issuer" if hub == "jwt" else "scoped_issuer")
     token = the_issuer.mint("user-authlab", server.mcp_url, scope="mcp:read mcp:write", exp_in=600)
     foreign = the_issuer.mint("user-authlab", "https://other.example/mcp", scope="mcp:read mcp:write", exp_in=600)
-    report_path = tmp_path / "authlab.json"
-    process = run_authlab(
-        [
-            "scan",
-            server.mcp_url,
-            "--no-login",
-            "--token",
-            token,
-            "--foreign-token",
-            foreign,
-            "--format",
-            "json",
-            "-o",
-            str(report_path),
-            "--fail-under",
-            "A",
-            "--no-color",
-            "--timeout",
-            REQUEST_TIMEOUT_S,
-        ],  # fmt: skip
-        tmp_path,
+    report, process = scan(
+        server.mcp_url, tmp_path / "authlab.json", tmp_path, "--no-login", "--token", token, "--foreign-token", foreign
     )
-    report = load_report(report_path, process)
     results = assert_conformant(report, process, ALLOWED_WARNINGS[hub])
     assert report["canonical"] == server.mcp_url, report["canonical"]
     for cid in ("TOK-02", "TOK-03", "TOK-06", "SESS-01", "ORIG-01"):
@@ -188,24 +181,7 @@ def test_authlab_login_then_full_scan(gatehouse_jwt: GatehouseServer, issuer: Lo
     store = json.loads((tmp_path / "authlab-tokens.json").read_text())
     assert gatehouse_jwt.mcp_url in json.dumps(store)
 
-    report_path = tmp_path / "authlab-login.json"
-    process = run_authlab(
-        [
-            "scan",
-            gatehouse_jwt.mcp_url,
-            "--format",
-            "json",
-            "-o",
-            str(report_path),
-            "--fail-under",
-            "A",
-            "--no-color",
-            "--timeout",
-            REQUEST_TIMEOUT_S,
-        ],  # fmt: skip
-        tmp_path,
-    )
-    report = load_report(report_path, process)
+    report, process = scan(gatehouse_jwt.mcp_url, tmp_path / "authlab-login.json", tmp_path)
     results = assert_conformant(report, process, ALLOWED_WARNINGS["jwt"])
     coverage = report["coverage"]
     assert coverage["ran"] == coverage["applicable"], summary(report, process)
