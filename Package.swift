@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseOAuth", targets: ["GatehouseOAuth"]),
+        .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
         .library(name: "GatehouseHub", targets: ["GatehouseHub"]),
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
     ],
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -64,7 +66,19 @@ let package = Package(
             name: "GatehouseOAuth",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GatehouseStore",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseOAuth",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -84,6 +98,8 @@ let package = Package(
                 "GatehouseMCP",
                 "GatehouseHub",
                 "GatehouseAuth",
+                "GatehouseOAuth",
+                "GatehouseStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -142,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseOAuthTests",
-            dependencies: ["GatehouseOAuth", "GatehouseAuth"],
+            dependencies: ["GatehouseOAuth", "GatehouseAuth", "GatehouseStore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -29,6 +29,8 @@ public struct Authenticator: Sendable {
         switch settings.provider {
         case .none:
             return nil
+        case .embedded:
+            throw StartupProblem("the embedded authorization server's authenticator is built with the server (GatehouseServer.make)")
         case .staticTokens(let tokens):
             return Authenticator(settings: settings, verifier: StaticTokenVerifier(tokens: tokens), providerMetadata: nil)
         case .introspection(let introspection):

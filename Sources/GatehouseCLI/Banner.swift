@@ -22,6 +22,15 @@ struct Banner {
             "  health        \(base.url(for: "/healthz"))",
             "  tools         \(server.tools.tools.map(\.name).joined(separator: ", "))",
             "  auth          \(Self.describe(configuration.auth))",
+        ]
+        if configuration.auth.provider == .embedded {
+            lines.append("  sign-in       \(base.url(for: "/authorize")) (issuer \(configuration.issuerURL), store \(configuration.databasePath))")
+            lines.append(
+                configuration.authorizationServer.devAutoApprove
+                    ? "  dev mode      every sign-in is approved as \(configuration.authorizationServer.devUser) without a page"
+                    : "  users         add one with: gatehouse idp add-user you@example.com")
+        }
+        lines += [
             "Connect:",
             "  claude mcp add --transport http gatehouse \(endpoint)",
             "  python: async with mcp.Client(\"\(endpoint)\") as client: ...",
@@ -34,6 +43,7 @@ struct Banner {
         let scopes = auth.requiredScopes.isEmpty ? "" : "; required scopes: \(auth.requiredScopes.joined(separator: " "))"
         switch auth.provider {
         case .none: return "none: every caller is anonymous"
+        case .embedded: return "embedded authorization server (OAuth 2.1, PKCE, DCR, Client ID Metadata Documents)\(scopes)"
         case .authKit(let domain): return "AuthKit \(domain) (JWTs via JWKS, opaque tokens via userinfo)\(scopes)"
         case .jwt(let issuer, _): return "JWT access tokens from \(issuer)\(scopes)"
         case .introspection(let settings): return "token introspection at \(settings.endpoint)\(scopes)"

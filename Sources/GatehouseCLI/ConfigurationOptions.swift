@@ -22,7 +22,8 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Comma-separated browser origins allowed to call the server, or *. [env: GATEHOUSE_ALLOWED_ORIGINS]")
     var allowedOrigins: String?
 
-    @Option(help: "Token provider: authkit, jwt, introspection or static. [env: MCP_PROVIDER_TYPE; default: inferred]")
+    @Option(
+        help: "Token provider: embedded, authkit, jwt, introspection, static or none. [env: MCP_PROVIDER_TYPE; default: inferred, else embedded]")
     var provider: String?
 
     @Option(help: "AuthKit domain, e.g. https://your-project-12345.authkit.app. [env: WORKOS_AUTHKIT_DOMAIN]")
@@ -46,6 +47,20 @@ struct ConfigurationOptions: ParsableArguments {
     @Flag(help: "Build public URLs from X-Forwarded-Proto/Host when no base URL is set. [env: GATEHOUSE_TRUST_FORWARDED_HEADERS]")
     var trustForwardedHeaders = false
 
+    @Option(help: "SQLite database of the store. [env: GATEHOUSE_DATABASE_PATH, HUB_DATABASE_PATH; default: hub_data/hub.db]")
+    var databasePath: String?
+
+    @Option(
+        name: .customLong("resource"),
+        help: "An MCP server URL the embedded authorization server issues tokens for; repeatable. [env: GATEHOUSE_IDP_RESOURCES]")
+    var resources: [String] = []
+
+    @Option(help: "Comma-separated scopes a standalone `gatehouse idp` offers. [env: GATEHOUSE_IDP_SCOPES]")
+    var scopes: String?
+
+    @Flag(help: "Sign every authorization in as the dev user, without a sign-in page (loopback only). [env: GATEHOUSE_DEV_AUTO_APPROVE]")
+    var devAutoApprove = false
+
     @Option(
         name: .customLong("env"),
         help: ArgumentHelp(
@@ -64,6 +79,8 @@ struct ConfigurationOptions: ParsableArguments {
             (.allowedOrigins, allowedOrigins), (.providerType, provider), (.authKitDomain, authkitDomain),
             (.jwtIssuer, jwtIssuer), (.jwtJWKSURI, jwtJwksUri), (.jwtAudience, jwtAudience), (.requiredScopes, requiredScopes),
             (.lazyProvider, lazyProvider ? "true" : nil), (.trustForwardedHeaders, trustForwardedHeaders ? "true" : nil),
+            (.databasePath, databasePath), (.devAutoApprove, devAutoApprove ? "true" : nil),
+            (.extraResources, resources.isEmpty ? nil : resources.joined(separator: ",")), (.idpScopes, scopes),
         ]
         for case let (setting, value?) in given { flags[setting.name] = value }
 
@@ -75,19 +92,20 @@ struct ConfigurationOptions: ParsableArguments {
             overrides[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
         let sources = ConfigurationSources(
-            flags: flags, envOverrides: overrides, environment: environment, dotEnv: try readDotEnv())
+            flags: flags, envOverrides: overrides, environment: environment, dotEnv: try readDotEnv(envFile))
         return try GatehouseConfiguration.load(from: sources)
     }
+}
 
-    private func readDotEnv() throws(ConfigurationError) -> [String: String] {
-        let path = envFile ?? ".env"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if envFile == nil { return [:] }
-            throw ConfigurationError(key: "--env-file", layer: .flag, problem: "cannot read \(path)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(key: "--env-file", layer: .flag, problem: "\(path) is not UTF-8 text")
-        }
-        return try DotEnvParser.parse(text, fileName: path)
+/// The settings of the `.env` file: `envFile` when given (it must exist), else `./.env` if present.
+func readDotEnv(_ envFile: String?) throws(ConfigurationError) -> [String: String] {
+    let path = envFile ?? ".env"
+    guard let data = FileManager.default.contents(atPath: path) else {
+        if envFile == nil { return [:] }
+        throw ConfigurationError(key: "--env-file", layer: .flag, problem: "cannot read \(path)")
     }
+    guard let text = String(data: data, encoding: .utf8) else {
+        throw ConfigurationError(key: "--env-file", layer: .flag, problem: "\(path) is not UTF-8 text")
+    }
+    return try DotEnvParser.parse(text, fileName: path)
 }

@@ -29,26 +29,11 @@ struct HubCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let configuration: GatehouseConfiguration
-        let warnings: [String]
-        do {
-            (configuration, warnings) = try options.load()
-        } catch {
-            printError("gatehouse: \(error)")
-            throw ExitCode(78)  // EX_CONFIG
-        }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
-        let logger = Logger(label: "gatehouse")
-        for warning in warnings { logger.warning("\(warning)") }
+        let (configuration, logger) = try ServeSupport.start(options)
         if !configuration.isBoundToLoopback && !configuration.auth.isEnabled {
             logger.warning(
                 "listening on \(configuration.host) without authentication: anyone who can reach this port can call the tools")
         }
-
         let server: GatehouseServer
         do {
             server = try await GatehouseServer.make(configuration: configuration, tools: BuiltinTools.all, logger: logger)
@@ -60,20 +45,6 @@ struct HubCommand: AsyncParsableCommand {
             let banner = Banner(server: server, boundPort: port)
             FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
         }
-        do {
-            try await app.runService()
-        } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            printError(
-                "gatehouse: port \(configuration.port) on \(configuration.host) is already in use; "
-                    + "stop the other server or choose another port with --port or HUB_PORT")
-            throw ExitCode.failure
-        } catch {
-            printError("gatehouse: cannot serve on \(configuration.host):\(configuration.port): \(error)")
-            throw ExitCode.failure
-        }
+        try await ServeSupport.run(app, configuration: configuration)
     }
-}
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

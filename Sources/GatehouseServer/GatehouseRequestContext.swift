@@ -1,5 +1,6 @@
 import GatehouseCore
 import Hummingbird
+import NIOCore
 
 /// The per-request context of every Gatehouse route.
 ///
@@ -10,8 +11,13 @@ public struct GatehouseRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The authenticated caller of this request.
     public var principal: Principal = .anonymous
+    private let channel: any Channel
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
     }
+
+    /// The peer's IP address, for per-address limits.
+    public var remoteAddress: String { channel.remoteAddress?.ipAddress ?? "unknown" }
 }

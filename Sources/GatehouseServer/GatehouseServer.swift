@@ -3,6 +3,8 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
+import GatehouseOAuth
+import GatehouseStore
 import Hummingbird
 import Logging
 import NIOCore
@@ -20,30 +22,45 @@ public struct GatehouseServer: Sendable {
     public let serverInfo: MCPServerInfo
     /// `nil` when no provider is configured: every caller is anonymous.
     public let authenticator: Authenticator?
+    /// The embedded authorization server, served on the same port, when it is the provider.
+    public let authorizationServer: AuthorizationServer?
 
     public init(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
-        authenticator: Authenticator? = nil
+        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServer? = nil
     ) {
         self.configuration = configuration
         self.tools = ToolRegistry(tools)
         self.serverInfo = serverInfo
         self.authenticator = authenticator
+        self.authorizationServer = authorizationServer
     }
 
     /// Builds the server and its authenticator; unless the provider is lazy, its metadata is
-    /// fetched first so a wrong domain or issuer stops start-up with the fix.
+    /// fetched first so a wrong domain or issuer stops start-up with the fix. With the
+    /// embedded provider the store is opened (and migrated) and the signing key loaded.
     public static func make(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, logger: Logger
     ) async throws(StartupProblem) -> GatehouseServer {
-        let authenticator = try await Authenticator.make(
-            settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
-        return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator)
+        guard configuration.auth.provider == .embedded else {
+            let authenticator = try await Authenticator.make(
+                settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
+            return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator)
+        }
+        let scopes = scopesSupported(configuration: configuration, tools: tools)
+        let server = try await EmbeddedAuthorization.make(configuration: configuration, scopesSupported: scopes)
+        var settings = configuration.auth
+        settings.authorizationServer = settings.authorizationServer ?? server.settings.issuer
+        let authenticator = Authenticator(
+            settings: settings, verifier: CachingVerifier(server.tokenVerifier(logger: logger)), providerMetadata: nil)
+        return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: server)
     }
 
     /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
-    public var scopesSupported: [String] {
-        Set(configuration.auth.requiredScopes).union(tools.tools.flatMap(\.requiredScopes)).sorted()
+    public var scopesSupported: [String] { Self.scopesSupported(configuration: configuration, tools: tools.tools) }
+
+    static func scopesSupported(configuration: GatehouseConfiguration, tools: [MCPTool]) -> [String] {
+        Set(configuration.auth.requiredScopes).union(tools.flatMap(\.requiredScopes)).sorted()
     }
 
     /// The router with every route: discovery documents, the MCP endpoint and `/healthz`.
@@ -58,7 +75,7 @@ public struct GatehouseServer: Sendable {
         let router = Router(context: GatehouseRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: CORSMiddleware(policy: originPolicy))
-        router.get("/healthz") { _, _ in DiscoveryRoutes.json(Data(#"{"status":"ok"}"#.utf8), cache: "no-store") }
+        HealthRoute.register(on: router)
 
         let mcp = router.group(RouterPath(configuration.mcpPath))
             .add(middleware: OriginCheckMiddleware(policy: originPolicy))
@@ -66,6 +83,10 @@ public struct GatehouseServer: Sendable {
             DiscoveryRoutes(authenticator: authenticator, urls: urls, scopesSupported: scopesSupported).register(on: router)
             let required = configuration.auth.requiredScopes
             mcp.add(middleware: AuthMiddleware(authenticator: authenticator, urls: urls, challengeScopes: required.isEmpty ? scopesSupported : required))
+        }
+        if let authorizationServer, let authenticator {
+            EmbeddedAuthorization.register(
+                authorizationServer, verifier: authenticator.verifier, configuration: configuration, on: router)
         }
         for method in [HTTPRequest.Method.post, .get, .delete, .put, .patch] {
             mcp.on("", method: method, use: route.respond)

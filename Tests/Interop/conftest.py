@@ -190,8 +190,9 @@ def _serve(name: str, extra_args: list[str], mcp_path: str):
 
 @pytest.fixture(scope="session")
 def gatehouse_server():
-    """The default server (MCP endpoint at /mcp)."""
-    yield from _serve("default", [], "/mcp")
+    """An anonymous server (MCP endpoint at /mcp): `--provider none`, no login, so the
+    protocol tests exercise MCP alone. The embedded-login fixtures are in test_embedded_*.py."""
+    yield from _serve("default", ["--provider", "none"], "/mcp")
 
 
 @pytest.fixture(scope="session")
@@ -208,8 +209,8 @@ def mcp_url(gatehouse_server: GatehouseServer) -> str:
 
 @pytest.fixture(scope="session")
 def gatehouse_api_server():
-    """A second server whose MCP endpoint is at /api/mcp."""
-    yield from _serve("api-path", ["--mcp-path", "/api/mcp"], "/api/mcp")
+    """A second anonymous server whose MCP endpoint is at /api/mcp."""
+    yield from _serve("api-path", ["--provider", "none", "--mcp-path", "/api/mcp"], "/api/mcp")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ public struct AuthSettings: Sendable, Equatable {
     public enum Provider: Sendable, Equatable {
         /// No verification: every caller is anonymous.
         case none
+        /// Gatehouse's own authorization server, on the same port (the default).
+        case embedded
         /// WorkOS AuthKit: JWTs against the domain's JWKS, opaque tokens against its userinfo.
         case authKit(domain: String)
         /// Any issuer of JWT access tokens, with its JWKS given or discovered from its metadata.
@@ -76,7 +78,7 @@ public struct AuthSettings: Sendable, Equatable {
         switch provider {
         case .authKit(let domain): return domain
         case .jwt(let issuer, _): return issuer
-        case .none, .introspection, .staticTokens: return nil
+        case .none, .embedded, .introspection, .staticTokens: return nil
         }
     }
 }
@@ -115,7 +117,9 @@ extension AuthSettings {
     }
 
     private static func loadProvider(_ read: SettingReader, publicBaseIsLoopback: Bool) throws(ConfigurationError) -> Provider {
-        let explicit = try read(.providerType) { ["authkit", "jwt", "introspection", "static", "none"].contains($0.lowercased()) ? $0.lowercased() : nil }
+        let explicit = try read(.providerType) {
+            ["embedded", "authkit", "jwt", "introspection", "static", "none"].contains($0.lowercased()) ? $0.lowercased() : nil
+        }
         let inferred: [String] = [
             read.isSet(.authKitDomain) ? "authkit" : nil,
             read.isSet(.jwtIssuer) || read.isSet(.jwtJWKSURI) ? "jwt" : nil,
@@ -126,7 +130,9 @@ extension AuthSettings {
                 key: "MCP_PROVIDER_TYPE", layer: nil,
                 problem: "settings for several providers (\(inferred.joined(separator: ", "))) are set; choose one with MCP_PROVIDER_TYPE")
         }
-        switch explicit ?? inferred.first ?? "none" {
+        switch explicit ?? inferred.first ?? "embedded" {
+        case "none":
+            return .none
         case "authkit":
             guard let domain = try read(.authKitDomain, { try URLSetting.https($0, allowLoopbackHTTP: true) }) else {
                 throw read.error(.authKitDomain, "required with MCP_PROVIDER_TYPE=authkit, e.g. https://your-project-12345.authkit.app")
@@ -166,7 +172,7 @@ extension AuthSettings {
             }
             return .staticTokens(tokens)
         default:
-            return .none
+            return .embedded
         }
     }
 }

@@ -26,6 +26,10 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var maxSessions: Int = 10_000
     /// How callers are authenticated.
     public var auth = AuthSettings()
+    /// The embedded authorization server, used when `auth.provider` is `.embedded`.
+    public var authorizationServer = EmbeddedAuthorizationSettings()
+    /// The SQLite database of the store.
+    public var databasePath = "hub_data/hub.db"
 
     public init() {}
 
@@ -35,6 +39,9 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     /// The canonical URL of the MCP endpoint (RFC 8707 resource identifier, RFC 9728 `resource`),
     /// and the default audience of accepted tokens.
     public var resourceURL: String { baseURL().url(for: mcpPath) }
+
+    /// The embedded authorization server's issuer: the public base URL, path prefix included.
+    public var issuerURL: String { baseURL().description }
 
     /// The public base URL: the configured one, or one derived from the bind address.
     public func baseURL(boundPort: Int? = nil) -> PublicBaseURL {
@@ -75,7 +82,11 @@ extension GatehouseConfiguration {
         if let count = try read(.maxSessions, { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
             config.maxSessions = count
         }
-        config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: HostName.isLoopback(config.baseURL().host))
+        let publicBaseIsLoopback = HostName.isLoopback(config.baseURL().host)
+        config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: publicBaseIsLoopback)
+        config.authorizationServer = try EmbeddedAuthorizationSettings.load(
+            from: sources, publicBaseIsLoopback: publicBaseIsLoopback && config.isBoundToLoopback)
+        if let path = try read(.databasePath, { $0.isEmpty ? nil : $0 }) { config.databasePath = path }
         try config.checkAudienceIsKnown(read)
         return (config, warnings)
     }
@@ -85,6 +96,11 @@ extension GatehouseConfiguration {
     private func checkAudienceIsKnown(_ read: SettingReader) throws(ConfigurationError) {
         switch auth.provider {
         case .none, .staticTokens: return
+        case .embedded:
+            if auth.trustForwardedHeaders, explicitBaseURL == nil {
+                throw read.error(
+                    .trustForwardedHeaders, "the embedded authorization server needs a fixed issuer: set HUB_BASE_URL")
+            }
         case .authKit, .jwt, .introspection:
             if auth.trustForwardedHeaders, explicitBaseURL == nil, auth.audiences.isEmpty {
                 throw read.error(
@@ -95,7 +111,7 @@ extension GatehouseConfiguration {
     }
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
-        let known = Set((Setting.all + Setting.authSettings).flatMap(\.environmentNames))
+        let known = Set((Setting.all + Setting.authSettings + Setting.authorizationServerSettings).flatMap(\.environmentNames))
             .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

@@ -11,7 +11,7 @@ public struct ReservedSetting: Sendable, Hashable {
     public static let all: [ReservedSetting] = [
         // The OAuth proxy in front of AuthKit (a later issue) uses these; token verification does not.
         "WORKOS_CLIENT_ID", "WORKOS_API_KEY", "WORKOS_ORGANIZATION_ID", "WORKOS_CONNECTION_ID",
-        // The hub's store (a later issue).
-        "HUB_DATABASE_PATH", "HUB_DATABASE_URL",
+        // PostgreSQL for the hub's store (a later issue).
+        "HUB_DATABASE_URL",
     ].map(ReservedSetting.init(environmentName:))
 }

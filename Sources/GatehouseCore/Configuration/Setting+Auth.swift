@@ -2,7 +2,7 @@
 extension Setting {
     public static let providerType = Setting(
         name: "providerType", flag: "provider", environmentNames: ["GATEHOUSE_PROVIDER", "MCP_PROVIDER_TYPE"],
-        summary: "authkit, jwt, introspection or static (default: inferred from the settings below, else none).")
+        summary: "embedded, authkit, jwt, introspection, static or none (default: inferred from the settings below, else embedded).")
     public static let authKitDomain = Setting(
         name: "authKitDomain", flag: "authkit-domain", environmentNames: ["WORKOS_AUTHKIT_DOMAIN"],
         summary: "AuthKit domain, e.g. https://your-project-12345.authkit.app.")

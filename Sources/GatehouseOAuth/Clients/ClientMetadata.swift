@@ -28,7 +28,10 @@ public struct ClientMetadata: Sendable, Equatable {
     ///
     /// RFC 7591 §3.2.2: a bad redirect URI is `invalid_redirect_uri`; any other bad field is
     /// `invalid_client_metadata`. Unknown fields are ignored (§2).
-    public init(registration body: JSONValue) throws(OAuthError) {
+    ///
+    /// - Parameter defaultAuthMethod: the method when none is given: RFC 7591 §2 says
+    ///   `client_secret_basic`; a Client ID Metadata Document describes a public client.
+    public init(registration body: JSONValue, defaultAuthMethod: AuthMethod = .clientSecretBasic) throws(OAuthError) {
         guard case .object(let fields) = body else {
             throw OAuthError(.invalidClientMetadata, "the registration request must be a JSON object")
         }
@@ -48,7 +51,7 @@ public struct ClientMetadata: Sendable, Equatable {
         default: throw OAuthError(.invalidClientMetadata, "client_name must be a string of 1 to 200 characters")
         }
         switch fields["token_endpoint_auth_method"] {
-        case nil, .null?: authMethod = .clientSecretBasic  // RFC 7591 §2 default
+        case nil, .null?: authMethod = defaultAuthMethod
         case .string(let method)?:
             guard let known = AuthMethod(rawValue: method) else {
                 throw OAuthError(
@@ -87,6 +90,23 @@ public struct ClientMetadata: Sendable, Equatable {
             throw OAuthError(.invalidClientMetadata, "response_types may only be [\"code\"]")
         }
     }
+
+    /// The metadata as registered, for the registration response (RFC 7591 §3.2.1) and the store.
+    public var document: JSONValue {
+        var fields: [String: JSONValue] = [
+            "redirect_uris": .array(redirectURIs.map { .string($0.text) }),
+            "token_endpoint_auth_method": .string(authMethod.rawValue),
+            "application_type": .string(applicationType.rawValue),
+            "grant_types": .array(grantTypes.map { .string($0) }),
+            "response_types": ["code"],
+        ]
+        if let clientName { fields["client_name"] = .string(clientName) }
+        if !scope.isEmpty { fields["scope"] = .string(scope.joined(separator: " ")) }
+        return .object(fields)
+    }
+
+    /// True when the client may use refresh tokens.
+    public var usesRefreshTokens: Bool { grantTypes.contains("refresh_token") }
 
     /// The registered redirect URI that `requested` matches, if any.
     public func redirectURI(matching requested: String) -> RedirectURI? {

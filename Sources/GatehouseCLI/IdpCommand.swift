@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+import GatehouseOAuth
+import GatehouseServer
+
+struct IdpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "idp",
+        abstract: "Run the embedded authorization server alone, or manage its users.",
+        subcommands: [IdpServeCommand.self, IdpAddUserCommand.self],
+        defaultSubcommand: IdpServeCommand.self
+    )
+}
+
+struct IdpServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the embedded OAuth authorization server without an MCP endpoint.",
+        discussion: """
+            Serves RFC 8414 metadata, JWKS, /register, /authorize, /token, /revoke and /introspect with the \
+            issuer http://HOST:PORT (or --base-url). Tokens are issued only for the MCP servers named with \
+            --resource; those servers verify them against the JWKS like any issuer's \
+            (gatehouse hub --jwt-issuer ISSUER). Users sign in with accounts made by `gatehouse idp add-user`.
+            """
+    )
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        let (configuration, logger) = try ServeSupport.start(options)
+        let server: IdentityProviderServer
+        do {
+            server = try await IdentityProviderServer.make(configuration: configuration, logger: logger)
+        } catch {
+            printError("gatehouse: cannot start: \(error)")
+            throw ExitCode.failure
+        }
+        let app = server.application(logger: logger) { port in
+            let base = configuration.baseURL(boundPort: port)
+            let text = """
+                Gatehouse \(Gatehouse.version) authorization server is running.
+                  issuer        \(base)
+                  metadata      \(base.origin)/.well-known/oauth-authorization-server\(base.pathPrefix)
+                  resources     \(configuration.authorizationServer.extraResources.joined(separator: ", "))
+                  store         \(configuration.databasePath)
+                Press Ctrl-C to stop.
+
+                """
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        try await ServeSupport.run(app, configuration: configuration)
+    }
+}
+
+struct IdpAddUserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add-user",
+        abstract: "Create a user of the embedded authorization server, or change their name and password.",
+        discussion: """
+            The password is read from standard input with --password-stdin (one line), else asked for on \
+            the terminal. It is stored as an scrypt hash.
+            """
+    )
+
+    @Argument(help: "The user's email, which they sign in with.")
+    var email: String
+
+    @Option(help: "The user's display name.")
+    var name: String?
+
+    @Flag(help: "Read the password from the first line of standard input.")
+    var passwordStdin = false
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        guard email.contains("@"), !email.contains(where: \.isWhitespace), email.count <= 254 else {
+            throw ValidationError("\(email.prefix(80)) is not an email address")
+        }
+        let password = try readPassword()
+        guard password.count >= 8 else { throw ValidationError("the password must have at least 8 characters") }
+        let user = try await LocalUsers(store: try store.open()).add(email: email, name: name, password: password)
+        print("user \(user.email) (sub \(user.id)) can sign in")
+    }
+
+    private func readPassword() throws -> String {
+        if passwordStdin {
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
+            return line
+        }
+        guard isatty(STDIN_FILENO) == 1, let entered = getpass("Password for \(email): ") else {
+            throw ValidationError("standard input is not a terminal; pass the password with --password-stdin")
+        }
+        return String(cString: entered)
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import GatehouseCore
+import Hummingbird
+import Logging
+import NIOCore
+
+/// What every serving command does around its application: resolve the configuration,
+/// set up logging, and run until SIGINT/SIGTERM with a clear message when the port is taken.
+enum ServeSupport {
+    /// Resolves the configuration (exit 78 with one line on error) and bootstraps logging.
+    static func start(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
+        let configuration: GatehouseConfiguration
+        let warnings: [String]
+        do {
+            (configuration, warnings) = try options.load()
+        } catch {
+            printError("gatehouse: \(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let logger = Logger(label: "gatehouse")
+        for warning in warnings { logger.warning("\(warning)") }
+        return (configuration, logger)
+    }
+
+    /// Runs `app` as a service until it is asked to stop.
+    static func run(_ app: some ApplicationProtocol, configuration: GatehouseConfiguration) async throws {
+        do {
+            try await app.runService()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            printError(
+                "gatehouse: port \(configuration.port) on \(configuration.host) is already in use; "
+                    + "stop the other server or choose another port with --port or HUB_PORT")
+            throw ExitCode.failure
+        } catch {
+            printError("gatehouse: cannot serve on \(configuration.host):\(configuration.port): \(error)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

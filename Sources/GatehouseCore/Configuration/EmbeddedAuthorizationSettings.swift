@@ -1,0 +1,91 @@
+import Foundation
+
+/// Settings of the embedded authorization server (used when no external provider is set).
+public struct EmbeddedAuthorizationSettings: Sendable, Equatable {
+    /// Lifetime of issued access tokens.
+    public var accessTokenLifetime: Duration = .seconds(900)
+    /// Absolute lifetime of a login's refresh tokens.
+    public var refreshTokenLifetime: Duration = .seconds(30 * 86_400)
+    /// Approve every authorization request as ``devUser`` without showing the sign-in page.
+    /// Allowed only when the public base URL is loopback.
+    public var devAutoApprove = false
+    /// The email of the user auto-approval signs in.
+    public var devUser = "dev@localhost"
+    /// Allow Client ID Metadata Document URLs on loopback and private networks.
+    public var allowPrivateClientMetadataURLs = false
+    /// Resources (besides this server's MCP endpoint) tokens may be issued for: the MCP
+    /// servers a standalone `gatehouse idp` serves.
+    public var extraResources: [String] = []
+    /// Scopes a standalone `gatehouse idp` offers (the hub offers the scopes its tools need).
+    public var scopes: [String] = []
+
+    public init() {}
+}
+
+extension EmbeddedAuthorizationSettings {
+    static func load(from sources: ConfigurationSources, publicBaseIsLoopback: Bool) throws(ConfigurationError) -> Self {
+        let read = SettingReader(sources: sources)
+        var settings = EmbeddedAuthorizationSettings()
+        if let seconds = try read(.accessTokenLifetime, { Int($0).flatMap { (10...86_400).contains($0) ? $0 : nil } }) {
+            settings.accessTokenLifetime = .seconds(seconds)
+        }
+        if let seconds = try read(.refreshTokenLifetime, { Int($0).flatMap { (60...31_536_000).contains($0) ? $0 : nil } }) {
+            settings.refreshTokenLifetime = .seconds(seconds)
+        }
+        settings.devAutoApprove = try read.flag(.devAutoApprove) ?? false
+        if settings.devAutoApprove, !publicBaseIsLoopback {
+            throw read.error(
+                .devAutoApprove, "auto-approval signs anyone in without a password; it is allowed only on a loopback base URL")
+        }
+        if let email = try read(.devUser, { $0.contains("@") && !$0.contains(where: \.isWhitespace) ? $0 : nil }) {
+            settings.devUser = email
+        }
+        settings.allowPrivateClientMetadataURLs = try read.flag(.allowPrivateClientMetadataURLs) ?? false
+        if let resources = try read.list(.extraResources) {
+            for resource in resources {
+                do {
+                    _ = try URLSetting.https(resource, allowLoopbackHTTP: true)
+                } catch {
+                    throw read.error(.extraResources, "\(resource.prefix(64)) is not an https URL (http only on loopback)")
+                }
+            }
+            settings.extraResources = resources
+        }
+        if let scopes = try read.list(.idpScopes) { settings.scopes = scopes }
+        return settings
+    }
+}
+
+extension Setting {
+    public static let databasePath = Setting(
+        name: "databasePath", flag: "database-path", environmentNames: ["GATEHOUSE_DATABASE_PATH", "HUB_DATABASE_PATH"],
+        summary: "SQLite database file (default hub_data/hub.db).")
+    public static let devAutoApprove = Setting(
+        name: "devAutoApprove", flag: "dev-auto-approve", environmentNames: ["GATEHOUSE_DEV_AUTO_APPROVE"],
+        summary: "true to sign every authorization in as the dev user without a page (loopback base URL only).")
+    public static let devUser = Setting(
+        name: "devUser", environmentNames: ["GATEHOUSE_DEV_USER"],
+        summary: "Email of the user --dev-auto-approve signs in (default dev@localhost).")
+    public static let accessTokenLifetime = Setting(
+        name: "accessTokenLifetime", environmentNames: ["GATEHOUSE_ACCESS_TOKEN_TTL"],
+        summary: "Seconds an access token of the embedded authorization server is valid (default 900, 10 to 86400).")
+    public static let refreshTokenLifetime = Setting(
+        name: "refreshTokenLifetime", environmentNames: ["GATEHOUSE_REFRESH_TOKEN_TTL"],
+        summary: "Seconds a login's refresh tokens last at most (default 2592000, 30 days).")
+    public static let allowPrivateClientMetadataURLs = Setting(
+        name: "allowPrivateClientMetadataURLs", environmentNames: ["GATEHOUSE_CIMD_ALLOW_PRIVATE"],
+        summary: "true to fetch Client ID Metadata Documents from loopback or private addresses (tests, intranets).")
+    public static let extraResources = Setting(
+        name: "extraResources", flag: "resource", environmentNames: ["GATEHOUSE_IDP_RESOURCES"],
+        summary: "Comma-separated MCP server URLs the embedded authorization server issues tokens for, besides its own.")
+
+    public static let idpScopes = Setting(
+        name: "idpScopes", flag: "scopes", environmentNames: ["GATEHOUSE_IDP_SCOPES"],
+        summary: "Comma-separated scopes a standalone `gatehouse idp` offers.")
+
+    /// Every setting of the embedded authorization server and the store.
+    public static let authorizationServerSettings: [Setting] = [
+        .databasePath, .devAutoApprove, .devUser, .accessTokenLifetime, .refreshTokenLifetime,
+        .allowPrivateClientMetadataURLs, .extraResources, .idpScopes,
+    ]
+}

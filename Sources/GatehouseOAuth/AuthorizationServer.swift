@@ -1,0 +1,57 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import Logging
+
+/// The embedded OAuth 2.1 authorization server: client registration, the authorization code
+/// flow with PKCE, refresh-token rotation, revocation and introspection.
+///
+/// It is transport-free: the HTTP routes in GatehouseServer parse requests into
+/// ``FormParameters`` and turn results and ``OAuthError``s into responses.
+public struct AuthorizationServer: Sendable {
+    public let settings: AuthorizationServerSettings
+    public let store: any AuthorizationStore
+    public let keys: KeyRing
+    public let clients: ClientDirectory
+    public let registrar: ClientRegistrar
+    public let users: LocalUsers
+    let minter: AccessTokenMinter
+    let now: @Sendable () -> Date
+
+    public init(
+        settings: AuthorizationServerSettings, store: any AuthorizationStore, fetcher: HTTPFetcher? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.settings = settings
+        self.store = store
+        self.now = now
+        keys = KeyRing(store: store, publishFor: settings.accessTokenLifetime + settings.leeway + 60, now: now)
+        let documents = settings.acceptsClientMetadataDocuments
+            ? ClientMetadataDocumentFetcher(
+                fetcher: fetcher ?? HTTPFetcher(timeout: .seconds(5), maxBytes: 64 * 1024),
+                allowPrivateAddresses: settings.allowPrivateClientMetadataURLs, now: now)
+            : nil
+        clients = ClientDirectory(store: store, documents: documents)
+        registrar = ClientRegistrar(store: store, now: now)
+        users = LocalUsers(store: store, now: now)
+        minter = AccessTokenMinter(
+            issuer: settings.issuer, lifetime: settings.accessTokenLifetime, keys: keys, store: store, now: now)
+    }
+
+    /// The RFC 8414 metadata document.
+    public var metadata: JSONValue { settings.metadata.document }
+
+    /// A verifier for the access tokens this server issues, reading keys from the key ring
+    /// in-process (no HTTP round trip to its own JWKS).
+    public func tokenVerifier(logger: Logger) -> any TokenVerifier {
+        let keys = self.keys
+        let cache = JWKSCache(ttl: .seconds(300), logger: logger) {
+            var writer = JSONWriter()
+            writer.value(try await keys.jwks(forceReload: true))
+            return Data(writer.bytes)
+        }
+        return JWTVerifier(
+            issuer: settings.issuer, audiences: settings.resources, algorithms: ["ES256"],
+            leeway: .seconds(Int64(settings.leeway)), keys: cache, now: now)
+    }
+}

@@ -1,0 +1,33 @@
+/// Finds the client behind a `client_id`: a Client ID Metadata Document when the id is a
+/// URL and documents are accepted, else a registration in the store.
+public struct ClientDirectory: Sendable {
+    let store: any AuthorizationStore
+    /// `nil` when Client ID Metadata Documents are not accepted.
+    let documents: ClientMetadataDocumentFetcher?
+
+    public init(store: any AuthorizationStore, documents: ClientMetadataDocumentFetcher?) {
+        self.store = store
+        self.documents = documents
+    }
+
+    /// The client, or `invalid_client` saying why it is unknown.
+    public func client(_ clientID: String) async throws(OAuthError) -> OAuthClient {
+        guard !clientID.isEmpty, clientID.utf8.count <= 2048 else {
+            throw OAuthError(.invalidClient, "client_id is missing or too long")
+        }
+        if let documents, ClientIDMetadataDocument.looksLikeURL(clientID) {
+            return try await documents.client(clientID)
+        }
+        let registered: RegisteredClient?
+        do {
+            registered = try await store.client(id: clientID)
+        } catch {
+            throw OAuthError(.serverError, "the client registry cannot be read")
+        }
+        guard let registered else {
+            throw OAuthError(.invalidClient, "unknown client_id; register again (the registration may have been removed)")
+        }
+        return OAuthClient(
+            id: registered.id, metadata: registered.metadata, secretHash: registered.secretHash, isMetadataDocument: false)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import GatehouseCore
+
+/// The signing keys of the embedded authorization server, backed by the store.
+///
+/// The newest key signs. A key replaced by `gatehouse keys rotate` stays in the JWKS until
+/// every token it signed has expired (`retiredAt + publishFor`), then it is deleted. Keys are
+/// re-read from the store every `reloadInterval`, so a rotation done by another process or
+/// instance reaches every instance.
+public actor KeyRing {
+    private let store: any AuthorizationStore
+    private let publishFor: TimeInterval
+    private let reloadInterval: TimeInterval
+    private let now: @Sendable () -> Date
+    private var keys: [(stored: StoredSigningKey, key: SigningKey)] = []
+    private var loadedAt = Date.distantPast
+
+    /// - Parameter publishFor: how long a retired key stays published: the access-token
+    ///   lifetime plus clock leeway.
+    public init(
+        store: any AuthorizationStore, publishFor: TimeInterval, reloadInterval: TimeInterval = 30,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.publishFor = publishFor
+        self.reloadInterval = reloadInterval
+        self.now = now
+    }
+
+    /// The key that signs new tokens; creates the first key when the store has none.
+    public func activeKey() async throws -> SigningKey {
+        try await reloadIfStale()
+        if let active = keys.first(where: { $0.stored.retiredAt == nil }) { return active.key }
+        return try await rotate()
+    }
+
+    /// The public keys to publish, active first.
+    public func jwks(forceReload: Bool = false) async throws -> JSONValue {
+        if forceReload { loadedAt = .distantPast }
+        _ = try await activeKey()
+        let cutoff = now().addingTimeInterval(-publishFor)
+        let published = keys.filter { ($0.stored.retiredAt ?? .distantFuture) > cutoff }
+        return ["keys": .array(published.map(\.key.publicJWK))]
+    }
+
+    /// Makes a new key the active one; the previous key is retired but stays published.
+    @discardableResult
+    public func rotate() async throws -> SigningKey {
+        let key = SigningKey()
+        try await store.addSigningKey(StoredSigningKey(keyID: key.keyID, privateKey: key.rawRepresentation, createdAt: now()))
+        try await store.deleteSigningKeys(retiredBefore: now().addingTimeInterval(-publishFor))
+        try await load()
+        return key
+    }
+
+    private func reloadIfStale() async throws {
+        if now().timeIntervalSince(loadedAt) >= reloadInterval { try await load() }
+    }
+
+    private func load() async throws {
+        keys = try await store.signingKeys().map { ($0, try SigningKey(rawRepresentation: $0.privateKey)) }
+        loadedAt = now()
+    }
+}

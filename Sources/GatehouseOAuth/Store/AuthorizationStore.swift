@@ -1,0 +1,213 @@
+import Foundation
+
+/// Where the authorization server keeps what must survive a restart and be shared by every
+/// instance: clients, authorization codes, refresh-token families, signing keys and the
+/// local user directory.
+///
+/// Secrets never reach the store in the clear: codes, refresh tokens and client secrets are
+/// passed as ``SecretToken/hash`` values. Every method that decides whether a one-time
+/// credential may be used (``redeemCode(hash:familyID:now:)``,
+/// ``useRefreshToken(hash:clientID:replacement:grace:now:)``) does so atomically, so two
+/// instances racing on the same code cannot both win.
+///
+/// `GatehouseStore.SQLiteStore` is the embedded implementation; a PostgreSQL one can follow
+/// without touching callers.
+public protocol AuthorizationStore: Sendable {
+    // MARK: Clients
+
+    /// Stores a newly registered client.
+    func insertClient(_ client: RegisteredClient) async throws
+    /// The registered client with this id, or `nil`.
+    func client(id: String) async throws -> RegisteredClient?
+
+    // MARK: Authorization codes
+
+    /// Stores an issued authorization code.
+    func insertCode(_ code: AuthorizationCodeRecord) async throws
+    /// Marks the code used and links it to `familyID`, once. A second redemption returns
+    /// ``CodeRedemption/replayed(familyID:)`` with the family the first one created.
+    func redeemCode(hash: String, familyID: String, now: Date) async throws -> CodeRedemption
+
+    // MARK: Refresh tokens
+
+    /// Creates a refresh-token family with its first token.
+    func createFamily(_ family: RefreshFamily, firstToken: RefreshTokenRecord) async throws
+    /// Uses a refresh token: rotates it to `replacement` when it is current, or rotated less
+    /// than `grace` ago (concurrent refreshes); a token rotated earlier revokes its family.
+    func useRefreshToken(
+        hash: String, clientID: String, replacement: RefreshTokenRecord, grace: TimeInterval, now: Date
+    ) async throws -> RefreshOutcome
+    /// The token and its family, for introspection.
+    func refreshToken(hash: String) async throws -> (RefreshTokenRecord, RefreshFamily)?
+    /// Revokes a family (all of its refresh tokens).
+    func revokeFamily(id: String, now: Date) async throws
+
+    // MARK: Signing keys
+
+    /// Every stored signing key, newest first.
+    func signingKeys() async throws -> [StoredSigningKey]
+    /// Adds `key` as the active key, retiring the keys that were active at `key.createdAt`.
+    func addSigningKey(_ key: StoredSigningKey) async throws
+    /// Deletes keys retired before `date` (their tokens have all expired).
+    func deleteSigningKeys(retiredBefore date: Date) async throws
+
+    // MARK: Local users
+
+    /// Creates the user, or updates the name and password of the user with the same email.
+    func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser
+    func localUser(email: String) async throws -> LocalUser?
+    func localUser(id: String) async throws -> LocalUser?
+
+    // MARK: Housekeeping
+
+    /// Deletes codes and refresh tokens that expired before `now`.
+    func purgeExpired(now: Date) async throws
+}
+
+/// A client registered with Dynamic Client Registration (RFC 7591).
+public struct RegisteredClient: Sendable, Equatable {
+    public var id: String
+    /// SHA-256 of the client secret, for confidential clients.
+    public var secretHash: String?
+    public var metadata: ClientMetadata
+    public var registeredAt: Date
+
+    public init(id: String, secretHash: String?, metadata: ClientMetadata, registeredAt: Date) {
+        self.id = id
+        self.secretHash = secretHash
+        self.metadata = metadata
+        self.registeredAt = registeredAt
+    }
+}
+
+/// What a user approved for a client: who, which scopes, for which resource.
+public struct AuthorizationGrant: Sendable, Equatable {
+    public var clientID: String
+    /// The local user's id, the `sub` of issued tokens.
+    public var subject: String
+    public var scopes: [String]
+    /// The RFC 8707 resource the tokens are for: their `aud`.
+    public var resource: String
+    public var authTime: Date
+
+    public init(clientID: String, subject: String, scopes: [String], resource: String, authTime: Date) {
+        self.clientID = clientID
+        self.subject = subject
+        self.scopes = scopes
+        self.resource = resource
+        self.authTime = authTime
+    }
+}
+
+/// An issued authorization code (RFC 6749 §4.1.2), stored by hash.
+public struct AuthorizationCodeRecord: Sendable, Equatable {
+    public var hash: String
+    public var grant: AuthorizationGrant
+    /// The redirect URI of the authorization request, compared again at the token endpoint.
+    public var redirectURI: String
+    /// The PKCE S256 challenge.
+    public var codeChallenge: String
+    public var expiresAt: Date
+
+    public init(hash: String, grant: AuthorizationGrant, redirectURI: String, codeChallenge: String, expiresAt: Date) {
+        self.hash = hash
+        self.grant = grant
+        self.redirectURI = redirectURI
+        self.codeChallenge = codeChallenge
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The result of ``AuthorizationStore/redeemCode(hash:familyID:now:)``.
+public enum CodeRedemption: Sendable, Equatable {
+    case redeemed(AuthorizationCodeRecord)
+    /// The code was used before; `familyID` is the refresh-token family that use created.
+    case replayed(familyID: String?)
+    case expired
+    case unknown
+}
+
+/// The refresh tokens descending from one authorization (RFC 6749 §10.4, OAuth 2.1 §4.3.1).
+public struct RefreshFamily: Sendable, Equatable {
+    public var id: String
+    public var grant: AuthorizationGrant
+    public var createdAt: Date
+    /// The family's absolute end: rotation never extends a login past it.
+    public var expiresAt: Date
+    public var revokedAt: Date?
+
+    public init(id: String, grant: AuthorizationGrant, createdAt: Date, expiresAt: Date, revokedAt: Date? = nil) {
+        self.id = id
+        self.grant = grant
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+}
+
+/// One refresh token of a family, stored by hash.
+public struct RefreshTokenRecord: Sendable, Equatable {
+    public var hash: String
+    public var familyID: String
+    public var issuedAt: Date
+    public var expiresAt: Date
+    /// When the token was exchanged for its successor; `nil` while it is current.
+    public var rotatedAt: Date?
+
+    public init(hash: String, familyID: String, issuedAt: Date, expiresAt: Date, rotatedAt: Date? = nil) {
+        self.hash = hash
+        self.familyID = familyID
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.rotatedAt = rotatedAt
+    }
+}
+
+/// The result of ``AuthorizationStore/useRefreshToken(hash:clientID:replacement:grace:now:)``.
+public enum RefreshOutcome: Sendable, Equatable {
+    /// The token was rotated; the replacement is stored.
+    case rotated(RefreshFamily)
+    /// An already rotated token was presented after the grace period: the family is now revoked.
+    case reused
+    case revoked
+    case expired
+    /// The token belongs to another client; nothing changed.
+    case wrongClient
+    case unknown
+}
+
+/// A signing key as stored.
+public struct StoredSigningKey: Sendable, Equatable {
+    public var keyID: String
+    /// The private key (P-256 raw representation).
+    public var privateKey: Data
+    public var createdAt: Date
+    /// When a newer key replaced it; it stays published until its tokens have expired.
+    public var retiredAt: Date?
+
+    public init(keyID: String, privateKey: Data, createdAt: Date, retiredAt: Date? = nil) {
+        self.keyID = keyID
+        self.privateKey = privateKey
+        self.createdAt = createdAt
+        self.retiredAt = retiredAt
+    }
+}
+
+/// A user of the embedded authorization server's own directory.
+public struct LocalUser: Sendable, Equatable {
+    /// Stable random id: the `sub` of the user's tokens.
+    public var id: String
+    public var email: String
+    public var name: String?
+    /// ``PasswordHasher`` output; `nil` for a user who can only be signed in by auto-approval.
+    public var passwordHash: String?
+    public var createdAt: Date
+
+    public init(id: String, email: String, name: String?, passwordHash: String?, createdAt: Date) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.passwordHash = passwordHash
+        self.createdAt = createdAt
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import GatehouseCore
+
+extension AuthorizationServer {
+    /// Handles a token request (RFC 6749 §4.1.3 and §6) and returns the token response body.
+    ///
+    /// Errors are ``OAuthError``s: `invalid_client` (HTTP 401) or another code (HTTP 400).
+    public func token(_ form: FormParameters, authorization: String?) async throws(OAuthError) -> JSONValue {
+        let client = try await authenticateClient(form, authorization: authorization)
+        switch try form.value("grant_type") {
+        case "authorization_code"?: return try await redeemCode(form, client: client)
+        case "refresh_token"?: return try await refresh(form, client: client)
+        case nil: throw OAuthError(.invalidRequest, "the grant_type parameter is required")
+        case let other?:
+            throw OAuthError(.unsupportedGrantType, "grant_type \(other.prefix(40)) is not supported; use authorization_code or refresh_token")
+        }
+    }
+
+    private func redeemCode(_ form: FormParameters, client: OAuthClient) async throws(OAuthError) -> JSONValue {
+        let code = try form.required("code")
+        let verifier = try form.required("code_verifier")
+        let familyID = SecretToken.generate(prefix: "fam_")
+        let record: AuthorizationCodeRecord
+        switch try await storeCall({ try await store.redeemCode(hash: SecretToken.hash(code), familyID: familyID, now: now()) }) {
+        case .redeemed(let redeemed): record = redeemed
+        case .replayed(let family):
+            // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            if let family { try await storeCall({ try await store.revokeFamily(id: family, now: now()) }) }
+            throw OAuthError(.invalidGrant, "the authorization code was already used; tokens issued from it are revoked")
+        case .expired: throw OAuthError(.invalidGrant, "the authorization code has expired; start the authorization again")
+        case .unknown: throw OAuthError(.invalidGrant, "the authorization code is not valid")
+        }
+        // The code is spent from here on: a wrong verifier cannot be retried.
+        guard record.grant.clientID == client.id else {
+            throw OAuthError(.invalidGrant, "the authorization code was issued to another client")
+        }
+        // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
+        guard try form.value("redirect_uri") == record.redirectURI else {
+            throw OAuthError(.invalidGrant, "redirect_uri differs from the one used in the authorization request")
+        }
+        // RFC 7636 §4.6.
+        guard PKCE.verify(verifier, against: record.codeChallenge) else {
+            throw OAuthError(.invalidGrant, "code_verifier does not match the code_challenge")
+        }
+        try checkResource(form, bound: record.grant.resource)
+        var body = try await accessToken(for: record.grant, scopes: record.grant.scopes)
+        if client.metadata.usesRefreshTokens {
+            let refreshToken = SecretToken.generate(prefix: "ghr_")
+            let issuedAt = now()
+            let expiresAt = issuedAt.addingTimeInterval(settings.refreshTokenLifetime)
+            try await storeCall({
+                try await store.createFamily(
+                    RefreshFamily(id: familyID, grant: record.grant, createdAt: issuedAt, expiresAt: expiresAt),
+                    firstToken: RefreshTokenRecord(
+                        hash: SecretToken.hash(refreshToken), familyID: familyID, issuedAt: issuedAt, expiresAt: expiresAt))
+            })
+            body["refresh_token"] = .string(refreshToken)
+        }
+        return .object(body)
+    }
+
+    private func refresh(_ form: FormParameters, client: OAuthClient) async throws(OAuthError) -> JSONValue {
+        guard client.metadata.usesRefreshTokens else {
+            throw OAuthError(.unauthorizedClient, "this client did not register the refresh_token grant type")
+        }
+        let presented = try form.required("refresh_token")
+        let successor = SecretToken.generate(prefix: "ghr_")
+        let issuedAt = now()
+        let replacement = RefreshTokenRecord(
+            hash: SecretToken.hash(successor), familyID: "", issuedAt: issuedAt,
+            expiresAt: issuedAt.addingTimeInterval(settings.refreshTokenLifetime))
+        let outcome = try await storeCall({
+            try await store.useRefreshToken(
+                hash: SecretToken.hash(presented), clientID: client.id, replacement: replacement,
+                grace: settings.refreshReuseGrace, now: issuedAt)
+        })
+        let family: RefreshFamily
+        switch outcome {
+        case .rotated(let rotated): family = rotated
+        case .reused:
+            throw OAuthError(.invalidGrant, "the refresh token was already used; every token of this login is now revoked, sign in again")
+        case .revoked: throw OAuthError(.invalidGrant, "the refresh token was revoked; sign in again")
+        case .expired: throw OAuthError(.invalidGrant, "the refresh token has expired; sign in again")
+        case .wrongClient: throw OAuthError(.invalidGrant, "the refresh token was issued to another client")
+        case .unknown: throw OAuthError(.invalidGrant, "the refresh token is not valid")
+        }
+        try checkResource(form, bound: family.grant.resource)
+        // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+        var scopes = family.grant.scopes
+        if let requested = try form.value("scope") {
+            let asked = requested.split(separator: " ").map(String.init)
+            guard Set(asked).isSubset(of: Set(scopes)) else {
+                throw OAuthError(.invalidScope, "a refresh cannot add scopes the user did not grant")
+            }
+            scopes = asked
+        }
+        var body = try await accessToken(for: family.grant, scopes: scopes)
+        body["refresh_token"] = .string(successor)
+        return .object(body)
+    }
+
+    /// RFC 8707 §2.2: a `resource` at the token endpoint must be one the grant covers.
+    private func checkResource(_ form: FormParameters, bound: String) throws(OAuthError) {
+        guard let requested = try form.value("resource") else { return }
+        guard settings.canonicalResource(requested) == bound else {
+            throw OAuthError(.invalidTarget, "the grant is for \(bound), not for the requested resource")
+        }
+    }
+
+    private func accessToken(for grant: AuthorizationGrant, scopes: [String]) async throws(OAuthError) -> [String: JSONValue] {
+        let (token, expiresIn) = try await storeCall({ try await minter.mint(grant, scopes: scopes) })
+        var body: [String: JSONValue] = ["access_token": .string(token), "token_type": "Bearer", "expires_in": .int(expiresIn)]
+        if !scopes.isEmpty { body["scope"] = .string(scopes.joined(separator: " ")) }
+        return body
+    }
+
+    /// Runs a store operation; a failing store is `server_error`, never a crash or a hang.
+    func storeCall<T: Sendable>(_ operation: () async throws -> T) async throws(OAuthError) -> T {
+        do {
+            return try await operation()
+        } catch {
+            throw OAuthError(.serverError, "the authorization server cannot reach its store; try again")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import GatehouseCore
+import GatehouseOAuth
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/authorize`: checks the request, shows the sign-in and consent page (or, with
+/// auto-approval, signs the dev user in at once), and redirects back to the client.
+struct AuthorizeRoutes: Sendable {
+    let server: AuthorizationServer
+    let pending: PendingAuthorizations
+    /// The user every request is approved for without a page; `nil` shows the page.
+    let autoApproveUser: String?
+    /// True when the issuer is https, so the CSRF cookie can be `Secure`.
+    let secureCookies: Bool
+
+    static let csrfCookie = "gatehouse_csrf"
+
+    func register(on router: Router<GatehouseRequestContext>) {
+        router.get("/authorize") { request, context in await start(request, context) }
+        router.post("/authorize") { request, context in await decide(request, context) }
+    }
+
+    private func start(_ request: Request, _ context: GatehouseRequestContext) async -> Response {
+        guard let parameters = FormParameters(encoded: request.uri.query ?? "") else {
+            return page(SignInPage.refusal(OAuthError(.invalidRequest, "the query string is malformed")), status: .badRequest)
+        }
+        switch await server.checkAuthorization(parameters) {
+        case .refused(let error):
+            return page(SignInPage.refusal(error), status: .badRequest)
+        case .redirect(let location):
+            return redirect(location)
+        case .valid(let authorization):
+            if let autoApproveUser {
+                do {
+                    let user = try await server.users.devUser(email: autoApproveUser)
+                    return redirect(try await server.approve(authorization, user: user))
+                } catch {
+                    context.logger.error("cannot approve for the dev user: \(error)")
+                    return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
+                }
+            }
+            let (id, csrfToken) = await pending.add(authorization)
+            var response = page(
+                SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken), status: .ok,
+                formTarget: authorization.redirectURI)
+            response.headers[.setCookie] = cookie(csrfToken)
+            return response
+        }
+    }
+
+    private func decide(_ request: Request, _ context: GatehouseRequestContext) async -> Response {
+        let form: FormParameters
+        let requestID: String
+        do {
+            form = try await OAuthHTTP.form(request)
+            requestID = try form.required("request_id")
+        } catch {
+            return page(SignInPage.refusal(error), status: .badRequest)
+        }
+        let formToken = try? form.value("csrf_token")
+        guard
+            let authorization = await pending.request(
+                id: requestID, formToken: formToken, cookieToken: Self.cookieValue(request.headers[.cookie]))
+        else {
+            return page(
+                SignInPage.refusal(
+                    OAuthError(.invalidRequest, "this sign-in page has expired or was not opened in this browser; start again from the application")),
+                status: .badRequest)
+        }
+        if (try? form.value("decision")) == "deny" {
+            await pending.remove(id: requestID)
+            return redirect(server.deny(authorization))
+        }
+        let email = (try? form.value("email")) ?? ""
+        let password = (try? form.value("password")) ?? ""
+        do {
+            guard let user = try await server.users.signIn(email: email, password: password) else {
+                context.logger.notice("failed sign-in on the consent page")
+                guard await pending.recordFailure(id: requestID), let csrfToken = await pending.csrfToken(id: requestID) else {
+                    return redirect(server.deny(authorization))
+                }
+                return page(
+                    SignInPage.consent(
+                        authorization, requestID: requestID, csrfToken: csrfToken, email: email, problem: "Wrong email or password."),
+                    status: .unauthorized, formTarget: authorization.redirectURI)
+            }
+            await pending.remove(id: requestID)
+            context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
+            return redirect(try await server.approve(authorization, user: user))
+        } catch {
+            context.logger.error("sign-in failed: \(error)")
+            return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
+        }
+    }
+
+    /// 303 so that a POST is followed by a GET of the client's redirect URI.
+    private func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
+    }
+
+    /// An HTML page that cannot be framed (clickjacking) or cached, and runs no script.
+    /// Chromium applies `form-action` to the redirect after the form, so the client's
+    /// redirect origin is allowed there too.
+    private func page(_ html: String, status: HTTPResponse.Status, formTarget: String? = nil) -> Response {
+        var formAction = "'self'"
+        if let formTarget, let components = URLComponents(string: formTarget), let scheme = components.scheme {
+            if let host = components.host, ["http", "https"].contains(scheme.lowercased()) {
+                formAction += " \(scheme)://\(host.contains(":") ? "[\(host)]" : host)\(components.port.map { ":\($0)" } ?? "")"
+            } else {
+                formAction += " \(scheme):"
+            }
+        }
+        let headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            .contentSecurityPolicy:
+                "default-src 'none'; style-src 'unsafe-inline'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'",
+            .xFrameOptions: "DENY",
+            .referrerPolicy: "no-referrer",
+            .xContentTypeOptions: "nosniff",
+        ]
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    private func cookie(_ token: String) -> String {
+        "\(Self.csrfCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=600" + (secureCookies ? "; Secure" : "")
+    }
+
+    static func cookieValue(_ header: String?) -> String? {
+        guard let header else { return nil }
+        for pair in header.split(separator: ";") {
+            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if parts.count == 2, parts[0] == csrfCookie { return String(parts[1]) }
+        }
+        return nil
+    }
+}
+
+extension HTTPField.Name {
+    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+}

@@ -1,0 +1,56 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseOAuth
+import GatehouseStore
+import Hummingbird
+
+/// Assembles the embedded authorization server from the configuration and mounts its routes.
+public enum EmbeddedAuthorization {
+    /// Opens the store and builds the server whose issuer is the public base URL.
+    ///
+    /// - Parameter servesOwnResource: true for the hub, whose MCP endpoint is a resource;
+    ///   false for a standalone `gatehouse idp`, which serves only the configured resources.
+    public static func make(
+        configuration: GatehouseConfiguration, scopesSupported: [String], servesOwnResource: Bool = true
+    ) async throws(StartupProblem) -> AuthorizationServer {
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: configuration.databasePath)
+        } catch {
+            throw StartupProblem(
+                "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")
+        }
+        let embedded = configuration.authorizationServer
+        var settings = AuthorizationServerSettings(
+            issuer: configuration.issuerURL,
+            resources: (servesOwnResource ? [configuration.resourceURL] : []) + embedded.extraResources,
+            scopesSupported: scopesSupported)
+        settings.accessTokenLifetime = TimeInterval(embedded.accessTokenLifetime.components.seconds)
+        settings.refreshTokenLifetime = TimeInterval(embedded.refreshTokenLifetime.components.seconds)
+        settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
+        settings.leeway = TimeInterval(configuration.auth.leeway.components.seconds)
+        let server = AuthorizationServer(settings: settings, store: store)
+        do {
+            _ = try await server.keys.activeKey()
+            try await store.purgeExpired(now: Date())
+        } catch {
+            throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
+        }
+        return server
+    }
+
+    /// Mounts the metadata, API and `/authorize` routes.
+    public static func register(
+        _ server: AuthorizationServer, verifier: any TokenVerifier, configuration: GatehouseConfiguration,
+        on router: Router<GatehouseRequestContext>
+    ) {
+        let base = configuration.baseURL()
+        AuthorizationServerRoutes(server: server, verifier: verifier, issuerPath: base.pathPrefix).register(on: router)
+        AuthorizeRoutes(
+            server: server, pending: PendingAuthorizations(),
+            autoApproveUser: configuration.authorizationServer.devAutoApprove ? configuration.authorizationServer.devUser : nil,
+            secureCookies: base.scheme == "https"
+        ).register(on: router)
+    }
+}

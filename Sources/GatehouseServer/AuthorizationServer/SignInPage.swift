@@ -1,0 +1,99 @@
+import Foundation
+import GatehouseOAuth
+
+/// The HTML of the sign-in and consent page, and of the page that explains a refused
+/// authorization request. No JavaScript; every value from a client is escaped.
+enum SignInPage {
+    /// The form that signs the user in and approves (or denies) `request`.
+    static func consent(
+        _ request: AuthorizationRequest, requestID: String, csrfToken: String, email: String = "", problem: String? = nil
+    ) -> String {
+        let scopes =
+            request.scopes.isEmpty
+            ? "<li>use the tools you have access to</li>"
+            : request.scopes.map { "<li><code>\(escape($0))</code></li>" }.joined()
+        let origin = request.client.isMetadataDocument
+            ? "Its identity is published at <code>\(escape(request.client.id))</code>."
+            : "It registered itself with this server; Gatehouse has not verified who made it."
+        let alert = problem.map { #"<p class="problem" role="alert">\#(escape($0))</p>"# } ?? ""
+        return page(
+            title: "Sign in to allow \(request.client.displayName)",
+            body: """
+                <h1>Allow <strong>\(escape(request.client.displayName))</strong> to use your account?</h1>
+                <p>It asks to:</p>
+                <ul>\(scopes)</ul>
+                <p>on <code>\(escape(request.resource))</code>.</p>
+                <p class="note">After you approve, you are sent to <strong>\(escape(request.redirectHost))</strong>. \(origin)</p>
+                \(alert)
+                <form method="post" action="authorize">
+                  <input type="hidden" name="request_id" value="\(escape(requestID))">
+                  <input type="hidden" name="csrf_token" value="\(escape(csrfToken))">
+                  <label>Email <input type="email" name="email" value="\(escape(email))" autocomplete="username" required autofocus></label>
+                  <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
+                  <div class="actions">
+                    <button type="submit" name="decision" value="approve">Sign in and allow</button>
+                    <button type="submit" name="decision" value="deny" formnovalidate class="secondary">Deny</button>
+                  </div>
+                </form>
+                """)
+    }
+
+    /// Explains why an authorization request cannot go on, without redirecting anywhere.
+    static func refusal(_ error: OAuthError) -> String {
+        page(
+            title: "This sign-in request cannot continue",
+            body: """
+                <h1>This sign-in request cannot continue</h1>
+                <p class="problem" role="alert">\(escape(error.description))</p>
+                <p class="note">Error code: <code>\(escape(error.code.rawValue))</code>. Go back to the application and start again.</p>
+                """)
+    }
+
+    private static func page(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <title>\(escape(title)) · Gatehouse</title>
+        <style>
+        body { font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; color: #1d2330; margin: 0; }
+        main { max-width: 28rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 12px; box-shadow: 0 2px 12px #0002; }
+        h1 { font-size: 1.3rem; margin-top: 0; }
+        .brand { font-weight: 600; color: #4a5568; letter-spacing: .04em; margin-bottom: 1rem; }
+        code { background: #eef0f4; padding: 0 .25rem; border-radius: 4px; word-break: break-all; }
+        .note { color: #4a5568; font-size: .9rem; }
+        .problem { background: #fdecec; color: #9b1c1c; padding: .6rem .8rem; border-radius: 8px; }
+        label { display: block; margin: .8rem 0; font-weight: 500; }
+        input { display: block; width: 100%; box-sizing: border-box; padding: .55rem; margin-top: .25rem; border: 1px solid #c5cad3; border-radius: 8px; font: inherit; }
+        .actions { display: flex; gap: .75rem; margin-top: 1.2rem; }
+        button { flex: 1; padding: .65rem; border: 0; border-radius: 8px; font: inherit; font-weight: 600; background: #2b59c3; color: #fff; cursor: pointer; }
+        button.secondary { background: #e2e5ea; color: #1d2330; }
+        </style>
+        </head>
+        <body><main><div class="brand">GATEHOUSE</div>
+        \(body)
+        </main></body>
+        </html>
+        """
+    }
+
+    /// HTML-escapes text for element content and double-quoted attributes.
+    static func escape(_ text: String) -> String {
+        var escaped = ""
+        escaped.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": escaped += "&amp;"
+            case "<": escaped += "&lt;"
+            case ">": escaped += "&gt;"
+            case "\"": escaped += "&quot;"
+            case "'": escaped += "&#39;"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
+    }
+}

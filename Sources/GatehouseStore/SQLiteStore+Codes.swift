@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+import GatehouseOAuth
+
+extension SQLiteStore {
+    public func insertCode(_ code: AuthorizationCodeRecord) async throws {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO oauth_codes (hash, client_id, subject, scopes, resource, auth_time, redirect_uri,
+                                             code_challenge, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    code.hash, code.grant.clientID, code.grant.subject, code.grant.scopes.joined(separator: " "),
+                    code.grant.resource, code.grant.authTime.storeValue, code.redirectURI, code.codeChallenge,
+                    code.expiresAt.storeValue,
+                ])
+        }
+    }
+
+    public func redeemCode(hash: String, familyID: String, now: Date) async throws -> CodeRedemption {
+        try await database.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM oauth_codes WHERE hash = ?", arguments: [hash]) else {
+                return .unknown
+            }
+            if row["used_at"] as Double? != nil { return .replayed(familyID: row["family_id"]) }
+            if Date(storeValue: row["expires_at"]) <= now { return .expired }
+            try db.execute(
+                sql: "UPDATE oauth_codes SET used_at = ?, family_id = ? WHERE hash = ?",
+                arguments: [now.storeValue, familyID, hash])
+            return .redeemed(
+                AuthorizationCodeRecord(
+                    hash: hash, grant: Self.grant(row), redirectURI: row["redirect_uri"], codeChallenge: row["code_challenge"],
+                    expiresAt: Date(storeValue: row["expires_at"])))
+        }
+    }
+
+    /// The grant stored in the shared columns of codes and refresh families.
+    static func grant(_ row: Row) -> AuthorizationGrant {
+        AuthorizationGrant(
+            clientID: row["client_id"], subject: row["subject"],
+            scopes: (row["scopes"] as String).split(separator: " ").map(String.init),
+            resource: row["resource"], authTime: Date(storeValue: row["auth_time"]))
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import GRDB
+import GatehouseOAuth
+
+extension SQLiteStore {
+    public func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO idp_users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(email) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash
+                    """,
+                arguments: [user.id, user.email, user.name, user.passwordHash, user.createdAt.storeValue])
+            return try Self.fetchUser(db, "email = ?", user.email)!
+        }
+    }
+
+    public func localUser(email: String) async throws -> LocalUser? {
+        try await database.read { db in try Self.fetchUser(db, "email = ?", email) }
+    }
+
+    public func localUser(id: String) async throws -> LocalUser? {
+        try await database.read { db in try Self.fetchUser(db, "id = ?", id) }
+    }
+
+    private static func fetchUser(_ db: Database, _ condition: String, _ value: String) throws -> LocalUser? {
+        try Row.fetchOne(db, sql: "SELECT * FROM idp_users WHERE \(condition)", arguments: [value]).map { row in
+            LocalUser(
+                id: row["id"], email: row["email"], name: row["name"], passwordHash: row["password_hash"],
+                createdAt: Date(storeValue: row["created_at"]))
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import GRDB
+
+/// The versioned schema. Migrations are append-only: a released one is never edited, a
+/// change is a new migration. `SQLiteStore.init` applies the pending ones.
+enum StoreMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-authorization-server") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE oauth_clients (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        secret_hash TEXT,
+                        metadata TEXT NOT NULL,
+                        registered_at REAL NOT NULL
+                    );
+                    CREATE TABLE oauth_codes (
+                        hash TEXT PRIMARY KEY NOT NULL,
+                        client_id TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        scopes TEXT NOT NULL,
+                        resource TEXT NOT NULL,
+                        auth_time REAL NOT NULL,
+                        redirect_uri TEXT NOT NULL,
+                        code_challenge TEXT NOT NULL,
+                        expires_at REAL NOT NULL,
+                        used_at REAL,
+                        family_id TEXT
+                    );
+                    CREATE TABLE oauth_refresh_families (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        client_id TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        scopes TEXT NOT NULL,
+                        resource TEXT NOT NULL,
+                        auth_time REAL NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    CREATE TABLE oauth_refresh_tokens (
+                        hash TEXT PRIMARY KEY NOT NULL,
+                        family_id TEXT NOT NULL REFERENCES oauth_refresh_families(id) ON DELETE CASCADE,
+                        issued_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        rotated_at REAL
+                    );
+                    CREATE INDEX oauth_refresh_tokens_family ON oauth_refresh_tokens(family_id);
+                    CREATE TABLE oauth_signing_keys (
+                        key_id TEXT PRIMARY KEY NOT NULL,
+                        private_key BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        retired_at REAL
+                    );
+                    CREATE TABLE idp_users (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                        name TEXT,
+                        password_hash TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}
