@@ -7,9 +7,14 @@ struct AuthSettingsTests {
         try GatehouseConfiguration.load(from: ConfigurationSources(flags: flags, environment: environment)).0.auth
     }
 
-    @Test func noProviderMeansNoAuthentication() throws {
-        #expect(try auth([:]).provider == .none)
-        #expect(try !auth([:]).isEnabled)
+    @Test func noProviderMeansTheEmbeddedAuthorizationServer() throws {
+        #expect(try auth([:]).provider == .embedded)
+        #expect(try auth([:]).isEnabled)
+    }
+
+    @Test func anonymousAccessMustBeAskedFor() throws {
+        #expect(try auth(["MCP_PROVIDER_TYPE": "none"]).provider == .none)
+        #expect(try !auth([:], flags: ["providerType": "none"]).isEnabled)
     }
 
     @Test func authKitDomainAloneIsEnough() throws {

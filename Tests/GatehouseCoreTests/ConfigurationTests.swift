@@ -73,10 +73,43 @@ struct ConfigurationTests {
         }
     }
 
-    @Test func storageSettingsOnlyWarn() throws {
+    @Test func postgresSettingOnlyWarns() throws {
         let (_, warnings) = try GatehouseConfiguration.load(
-            from: ConfigurationSources(environment: ["HUB_DATABASE_PATH": "hub_data/hub.db"]))
-        #expect(warnings == ["HUB_DATABASE_PATH (from environment) is not used by this version of gatehouse yet"])
+            from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://localhost/hub"]))
+        #expect(warnings == ["HUB_DATABASE_URL (from environment) is not used by this version of gatehouse yet"])
+    }
+
+    @Test func databasePathComesFromTheSeedName() throws {
+        let config = try load(ConfigurationSources(environment: ["HUB_DATABASE_PATH": "/var/lib/hub.db"]))
+        #expect(config.databasePath == "/var/lib/hub.db")
+        #expect(try load(ConfigurationSources()).databasePath == "hub_data/hub.db")
+    }
+
+    @Test func devAutoApproveIsLoopbackOnly() throws {
+        #expect(try load(ConfigurationSources(flags: ["devAutoApprove": "true"])).authorizationServer.devAutoApprove)
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(flags: ["devAutoApprove": "true", "baseURL": "https://mcp.example.com"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(flags: ["devAutoApprove": "true", "host": "0.0.0.0"]))
+        }
+    }
+
+    @Test func embeddedIssuerIsTheBaseURL() throws {
+        let config = try load(ConfigurationSources(flags: ["baseURL": "https://example.com/gh/"]))
+        #expect(config.issuerURL == "https://example.com/gh")
+        #expect(config.resourceURL == "https://example.com/gh/mcp")
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(flags: ["trustForwardedHeaders": "true"]))
+        }
+    }
+
+    @Test func tokenLifetimesAreBounded() throws {
+        let config = try load(ConfigurationSources(environment: ["GATEHOUSE_ACCESS_TOKEN_TTL": "60"]))
+        #expect(config.authorizationServer.accessTokenLifetime == .seconds(60))
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(environment: ["GATEHOUSE_ACCESS_TOKEN_TTL": "5"]))
+        }
     }
 
     @Test(arguments: [("mcp", "/mcp"), ("/api/mcp/", "/api/mcp"), ("/api/mcp", "/api/mcp")])
