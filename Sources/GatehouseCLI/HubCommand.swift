@@ -20,9 +20,13 @@ struct HubCommand: AsyncParsableCommand {
             Other settings (introspection, static development tokens, leeway, JWKS cache, limits) are \
             environment-only; see docs/configuration.md.
 
-            Authentication: set WORKOS_AUTHKIT_DOMAIN (AuthKit), MCP_JWT_ISSUER (any JWT issuer), \
-            MCP_INTROSPECTION_URL (opaque tokens) or MCP_PROVIDER_TYPE=static with MCP_STATIC_TOKENS. \
-            Without a provider every caller is anonymous, so the hub listens on 127.0.0.1 unless told otherwise.
+            Authentication: with no provider configured, the hub is its own OAuth 2.1 authorization server \
+            on the same port (issuer http://HOST:PORT): metadata, JWKS, dynamic client registration, Client \
+            ID Metadata Documents, PKCE and refresh-token rotation, with users from `gatehouse idp add-user` \
+            and data in the SQLite store (--database-path). --dev-auto-approve signs everyone in as a dev \
+            user without a page (loopback only). To use another provider set WORKOS_AUTHKIT_DOMAIN (AuthKit), \
+            MCP_JWT_ISSUER (any JWT issuer), MCP_INTROSPECTION_URL (opaque tokens) or MCP_PROVIDER_TYPE=static \
+            with MCP_STATIC_TOKENS; --provider none serves every caller anonymously.
             """
     )
 

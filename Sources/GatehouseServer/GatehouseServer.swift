@@ -101,6 +101,7 @@ public struct GatehouseServer: Sendable {
         Application(
             router: router(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "gatehouse"),
+            services: EmbeddedAuthorization.services(authorizationServer, logger: logger),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -37,6 +37,7 @@ public struct IdentityProviderServer: Sendable {
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "gatehouse"),
+            services: EmbeddedAuthorization.services(authorizationServer, logger: logger),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

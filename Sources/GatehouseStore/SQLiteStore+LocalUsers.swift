@@ -23,6 +23,10 @@ extension SQLiteStore {
         try await database.read { db in try Self.fetchUser(db, "id = ?", id) }
     }
 
+    public func localUserCount() async throws -> Int {
+        try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idp_users") ?? 0 }
+    }
+
     private static func fetchUser(_ db: Database, _ condition: String, _ value: String) throws -> LocalUser? {
         try Row.fetchOne(db, sql: "SELECT * FROM idp_users WHERE \(condition)", arguments: [value]).map { row in
             LocalUser(

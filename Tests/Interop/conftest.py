@@ -9,6 +9,9 @@ of every failing test and to the error of a failing start or stop.
 The OAuth fixtures add a local authorization server / JWT issuer (test_issuer.LocalIssuer,
 a thread in this process) and hubs that verify its tokens (MCP_JWT_ISSUER).
 
+The embedded-AS fixtures start hubs whose authorization server is the embedded one (the
+default provider): issuer = the hub's base URL, store = <workdir>/hub_data/hub.db.
+
 Environment:
   GATEHOUSE_BIN  path of the server binary (default: <repo>/.build/debug/gatehouse)
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -68,6 +72,23 @@ class GatehouseServer:
     @property
     def mcp_url(self) -> str:
         return self.base_url + self.mcp_path
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite store of a hub with the embedded authorization server: the default
+        relative path hub_data/hub.db under the server's working directory, unless the
+        server was started with --database-path."""
+        if "--database-path" in self.extra_args:
+            return Path(self.extra_args[self.extra_args.index("--database-path") + 1])
+        return Path(self.workdir.name) / "hub_data" / "hub.db"
+
+    def count_rows(self, table: str) -> int:
+        """SELECT count(*) FROM `table` in the server's store, read-only, while it runs."""
+        connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=5.0)
+        try:
+            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        finally:
+            connection.close()
 
     def log_text(self) -> str:
         try:
@@ -191,7 +212,7 @@ def _serve(name: str, extra_args: list[str], mcp_path: str):
 @pytest.fixture(scope="session")
 def gatehouse_server():
     """An anonymous server (MCP endpoint at /mcp): `--provider none`, no login, so the
-    protocol tests exercise MCP alone. The embedded-login fixtures are in test_embedded_*.py."""
+    protocol tests exercise MCP alone. The embedded-AS hubs are further down."""
     yield from _serve("default", ["--provider", "none"], "/mcp")
 
 
@@ -261,6 +282,58 @@ def gatehouse_scoped(scoped_issuer: LocalIssuer):
         ["--env", f"MCP_JWT_ISSUER={scoped_issuer.issuer}", "--env", "MCP_REQUIRED_SCOPES=mcp:read"],
         "/mcp",
     )
+
+
+# --------------------------------------------------------------------------------------
+# The embedded authorization server (the hub's default provider)
+# --------------------------------------------------------------------------------------
+
+# Every authorization is approved at once for this user (GET /authorize redirects with a code).
+DEV_USER = "dev@localhost"
+
+
+@pytest.fixture(scope="session")
+def embedded_hub():
+    """A hub with the embedded authorization server and --dev-auto-approve, default lifetimes
+    (access tokens 900 s). Tests register their own clients or use the session-scoped ones in
+    test_embedded_oauth.py; dynamic registration is limited to 20 per minute per address,
+    so tests on this hub register sparingly."""
+    yield from _serve("embedded", ["--dev-auto-approve"], "/mcp")
+
+
+@pytest.fixture(scope="session")
+def embedded_short_hub():
+    """An embedded-AS hub whose access tokens live 10 s (the minimum) with no clock-skew
+    leeway, so a token is really refused soon after it expires and clients must refresh."""
+    yield from _serve(
+        "embedded-short-ttl",
+        ["--dev-auto-approve", "--env", "GATEHOUSE_ACCESS_TOKEN_TTL=10", "--env", "GATEHOUSE_JWT_LEEWAY=0"],
+        "/mcp",
+    )
+
+
+@pytest.fixture(scope="session")
+def embedded_cimd_hub():
+    """An embedded-AS hub that may fetch Client ID Metadata Documents from loopback over http
+    (GATEHOUSE_CIMD_ALLOW_PRIVATE=true), so a document served by the test process is usable."""
+    yield from _serve("embedded-cimd", ["--dev-auto-approve", "--env", "GATEHOUSE_CIMD_ALLOW_PRIVATE=true"], "/mcp")
+
+
+@pytest.fixture
+def fresh_embedded_hub():
+    """A new embedded-AS hub for one test, for state that must not leak (the registration
+    rate limit, the signing keys)."""
+    yield from _serve("embedded-fresh", ["--dev-auto-approve"], "/mcp")
+
+
+def start_extra_server(name: str, extra_args: list[str], mcp_path: str = "/mcp") -> GatehouseServer:
+    """Starts one more hub inside a test; the caller stops it with .stop() (in a finally)."""
+    server = GatehouseServer(name, extra_args, mcp_path)
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    return server
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ public protocol AuthorizationStore: Sendable {
     func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser
     func localUser(email: String) async throws -> LocalUser?
     func localUser(id: String) async throws -> LocalUser?
+    /// How many local users exist.
+    func localUserCount() async throws -> Int
 
     // MARK: Housekeeping
 

@@ -42,8 +42,9 @@ struct AuthorizeRoutes: Sendable {
                 }
             }
             let (id, csrfToken) = await pending.add(authorization)
+            let noUsersYet = (try? await server.store.localUserCount()) == 0
             var response = page(
-                SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken), status: .ok,
+                SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken, noUsersYet: noUsersYet), status: .ok,
                 formTarget: authorization.redirectURI)
             response.headers[.setCookie] = cookie(csrfToken)
             return response

@@ -4,6 +4,8 @@ import GatehouseCore
 import GatehouseOAuth
 import GatehouseStore
 import Hummingbird
+import Logging
+import ServiceLifecycle
 
 /// Assembles the embedded authorization server from the configuration and mounts its routes.
 public enum EmbeddedAuthorization {
@@ -38,6 +40,12 @@ public enum EmbeddedAuthorization {
             throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
         }
         return server
+    }
+
+    /// Background work the server needs while it runs: the hourly purge of expired codes and tokens.
+    static func services(_ server: AuthorizationServer?, logger: Logger) -> [any Service] {
+        guard let server else { return [] }
+        return [StoreMaintenance(store: server.store, interval: .seconds(3600), logger: logger)]
     }
 
     /// Mounts the metadata, API and `/authorize` routes.

@@ -6,7 +6,8 @@ import GatehouseOAuth
 enum SignInPage {
     /// The form that signs the user in and approves (or denies) `request`.
     static func consent(
-        _ request: AuthorizationRequest, requestID: String, csrfToken: String, email: String = "", problem: String? = nil
+        _ request: AuthorizationRequest, requestID: String, csrfToken: String, email: String = "", problem: String? = nil,
+        noUsersYet: Bool = false
     ) -> String {
         let scopes =
             request.scopes.isEmpty
@@ -15,7 +16,10 @@ enum SignInPage {
         let origin = request.client.isMetadataDocument
             ? "Its identity is published at <code>\(escape(request.client.id))</code>."
             : "It registered itself with this server; Gatehouse has not verified who made it."
-        let alert = problem.map { #"<p class="problem" role="alert">\#(escape($0))</p>"# } ?? ""
+        var alert = problem.map { #"<p class="problem" role="alert">\#(escape($0))</p>"# } ?? ""
+        if noUsersYet {
+            alert += #"<p class="problem" role="alert">No accounts exist yet. Create one on the server with <code>gatehouse idp add-user you@example.com</code>, then sign in here.</p>"#
+        }
         return page(
             title: "Sign in to allow \(request.client.displayName)",
             body: """

@@ -1,0 +1,25 @@
+import Foundation
+import GatehouseOAuth
+import Logging
+import ServiceLifecycle
+
+/// Deletes expired authorization codes and refresh tokens every `interval`, so the store does
+/// not grow without bound; stops with the server.
+struct StoreMaintenance: Service {
+    let store: any AuthorizationStore
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                do {
+                    try await store.purgeExpired(now: Date())
+                } catch {
+                    logger.warning("cannot purge expired codes and tokens: \(error)")
+                }
+            }
+        }
+    }
+}
