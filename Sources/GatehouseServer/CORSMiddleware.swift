@@ -3,20 +3,24 @@ import Hummingbird
 
 /// Cross-origin access for browser-based MCP clients, answered before authentication.
 ///
-/// Discovery documents (`/.well-known/…`) are public, so any origin may read them. The MCP
-/// endpoint is readable from the origins the ``OriginPolicy`` allows. Preflight requests
-/// carry no credentials, so they are answered here and never reach authentication.
+/// Discovery documents (`/.well-known/…`) and the authorization server's token, registration,
+/// revocation and JWKS endpoints are public (they use no cookies; PKCE and client credentials
+/// protect them), so any origin may call them, as browser-based MCP clients must. The MCP
+/// endpoint is readable from the origins the ``OriginPolicy`` allows; the sign-in form (a
+/// cookie-bound POST) and introspection get no CORS headers. Preflight requests carry no
+/// credentials, so they are answered here and never reach authentication.
 struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let policy: OriginPolicy
 
     static var allowedHeaders: String {
         "Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Mcp-Method, Mcp-Name, Last-Event-ID"
     }
+    static let publicAPIPaths: Set<String> = ["/token", "/register", "/revoke", "/jwks"]
     static var exposedHeaders: String { "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin] else { return try await next(request, context) }
-        let isDiscovery = request.uri.path.hasPrefix("/.well-known/")
+        let isDiscovery = request.uri.path.hasPrefix("/.well-known/") || Self.publicAPIPaths.contains(request.uri.path)
         let allowed = isDiscovery || policy.allows(origin: origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             guard allowed else { return Response(status: .forbidden) }

@@ -24,6 +24,7 @@ import pytest
 
 from conftest import GatehouseServer
 from test_issuer import LocalIssuer, decode_unverified
+from test_sign_in_page import add_user
 
 SCAN_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = "5"
@@ -200,3 +201,234 @@ def _jwts_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [t for v in value for t in _jwts_in(v)]
     return []
+
+
+# --------------------------------------------------------------------------------------
+# The embedded authorization server (the hub's default provider)
+# --------------------------------------------------------------------------------------
+#
+# authlab's `login --no-browser` fetches the authorization URL itself when the authorization
+# server is on loopback and follows the redirect to its own callback, so it needs a hub that
+# approves without a page: `--dev-auto-approve` (every sign-in is dev@localhost). A real user's
+# sign-in on the page is played by a "browser" command (authlab opens the URL with Python's
+# webbrowser, which runs $BROWSER) that fills in the form as alice.
+#
+# TOK-03 needs a token minted for another resource of the same authorization server. The
+# embedded server issues tokens only for the hub's own MCP endpoint and for the URLs named with
+# --resource (other MCP servers that trust it), so these hubs name a second one, OTHER_PATH, and
+# authlab's login asks for it with --foreign-resource. The hub's /mcp must refuse that token.
+
+OTHER_PATH = "/other/mcp"
+DEV_USER = "dev@localhost"
+ALICE, ALICE_PASSWORD = "alice@example.com", "correct horse battery staple"
+
+
+def _embedded_hub(name: str, extra: list[str], users: tuple[tuple[str, str], ...] = ()):
+    server = GatehouseServer(name, [])
+    # The port is known only now; the hub reads extra_args when it starts.
+    server.extra_args = ["--provider", "embedded", "--resource", server.base_url + OTHER_PATH, *extra]
+    try:
+        for email, password in users:
+            add_user(server, email, email.split("@")[0].title(), password)
+        server.start()
+    except (RuntimeError, AssertionError) as error:
+        server.stop(check=False)
+        pytest.fail(f"could not start the {name} hub: {error}\n{server.log_text()}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop(check=True)
+
+
+@pytest.fixture(scope="module")
+def embedded_auto():
+    """Embedded authorization server that approves every request as dev@localhost, no page."""
+    yield from _embedded_hub("embedded-auto", ["--dev-auto-approve"])
+
+
+@pytest.fixture(scope="module")
+def embedded_auto_scoped():
+    """The same, with the scope mcp:read required on every request (so the 401 names it)."""
+    yield from _embedded_hub("embedded-auto-scoped", ["--dev-auto-approve", "--required-scopes", "mcp:read"])
+
+
+@pytest.fixture(scope="module")
+def embedded_page():
+    """Embedded authorization server with its sign-in page and the user alice."""
+    yield from _embedded_hub("embedded-page", [], users=((ALICE, ALICE_PASSWORD),))
+
+
+def authlab_login(server: GatehouseServer, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    login = run_authlab(
+        ["login", server.mcp_url, "--foreign-resource", server.base_url + OTHER_PATH, "--timeout", "20",
+         "--http-timeout", REQUEST_TIMEOUT_S, "--no-color", *extra],  # fmt: skip
+        tmp_path,
+    )
+    assert login.returncode == 0, (
+        f"mcp-authlab login exited {login.returncode}\n{login.stdout[-3000:]}\n{login.stderr[-3000:]}"
+    )
+    return login
+
+
+def stored_entry(server: GatehouseServer, tmp_path: Path) -> dict[str, Any]:
+    store = json.loads((tmp_path / "authlab-tokens.json").read_text())
+    entries = [v for v in _entries(store) if v.get("resource") == server.mcp_url]
+    assert len(entries) == 1, f"no single token store entry for {server.mcp_url}: {json.dumps(store)[:2000]}"
+    return entries[0]
+
+
+def _entries(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict):
+        return ([value] if "access_token" in value and "resource" in value else []) + [
+            e for v in value.values() for e in _entries(v)
+        ]
+    if isinstance(value, list):
+        return [e for v in value for e in _entries(v)]
+    return []
+
+
+def assert_login_flow_checks(entry: dict[str, Any], login: subprocess.CompletedProcess[str]) -> None:
+    """authlab's authorization server probes (ASF-01..06) all ran and passed, and both tokens
+    are bound to the resource they were asked for (RFC 8707)."""
+    asf = {r["id"]: r for r in entry["asf"]}
+    text = login.stdout[-3000:] + "\n" + login.stderr[-3000:]
+    assert sorted(asf) == [f"ASF-0{i}" for i in range(1, 7)], text
+    bad = {cid: f"{r['status']}: {r['message']}" for cid, r in asf.items() if r["status"] != "pass"}
+    assert not bad, f"authorization server flow checks not passed: {bad}\n{text}"
+    assert entry["foreign"]["usable"] is True, f"no usable foreign-audience token: {entry['foreign']}\n{text}"
+
+
+@pytest.mark.parametrize("hub", ["embedded", "embedded-scoped"])
+def test_authlab_login_then_full_scan_embedded(request: pytest.FixtureRequest, tmp_path: Path, hub: str) -> None:
+    """authlab logs in to the hub's own authorization server (discovery, DCR, PKCE, RFC 8707,
+    RFC 9207 iss, refresh rotation, a second token for OTHER_PATH), then scans: all 33 checks run,
+    grade A, nothing failed. The only warnings allowed are plain http on loopback and, without
+    required scopes, a 401 that names none."""
+    server: GatehouseServer = request.getfixturevalue("embedded_auto" if hub == "embedded" else "embedded_auto_scoped")
+    login = authlab_login(server, tmp_path, "--no-browser")
+    entry = stored_entry(server, tmp_path)
+    assert_login_flow_checks(entry, login)
+    claims = decode_unverified(entry["access_token"])
+    assert claims["iss"] == server.base_url and claims["aud"] in (server.mcp_url, [server.mcp_url]), claims
+    assert claims.get("email") == DEV_USER, claims
+    foreign = decode_unverified(entry["foreign"]["access_token"])
+    assert foreign["aud"] in (server.base_url + OTHER_PATH, [server.base_url + OTHER_PATH]), foreign
+
+    report, process = scan(server.mcp_url, tmp_path / "authlab-embedded.json", tmp_path)
+    results = assert_conformant(report, process, ALLOWED_WARNINGS["jwt" if hub == "embedded" else "scoped"])
+    coverage = report["coverage"]
+    assert coverage["ran"] == coverage["applicable"], summary(report, process)
+    assert report["canonical"] == server.mcp_url, report["canonical"]
+    for cid in ("TOK-02", "TOK-03", "TOK-06", "SESS-01", "ORIG-01", "SCOPE-01"):
+        assert results[cid]["status"] == "pass", summary(report, process)
+    assert {r["status"] for cid, r in results.items() if cid.startswith("ASF-")} == {"pass"}, summary(report, process)
+
+
+def test_authlab_scan_embedded_single_resource(tmp_path: Path) -> None:
+    """The hub as it starts by default, naming no other resource: its authorization server
+    refuses a token for anything but its own /mcp (invalid_target, RFC 8707), so authlab gets no
+    foreign-audience token and TOK-03 (with the ASF-03 probe that runs on that second code)
+    cannot run. Everything else runs and passes; grade A."""
+    server = GatehouseServer("embedded-single", ["--provider", "embedded", "--dev-auto-approve"])
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        login = run_authlab(
+            ["login", server.mcp_url, "--no-browser", "--timeout", "20", "--http-timeout", REQUEST_TIMEOUT_S,
+             "--no-color"],  # fmt: skip
+            tmp_path,
+        )
+        assert login.returncode == 0, f"mcp-authlab login exited {login.returncode}\n{login.stdout}\n{login.stderr}"
+        assert "invalid_target" in login.stderr, login.stderr
+        entry = stored_entry(server, tmp_path)
+        asf = {r["id"]: r["status"] for r in entry["asf"]}
+        assert asf == {"ASF-01": "pass", "ASF-02": "pass", "ASF-03": "skip", "ASF-04": "pass", "ASF-05": "pass",
+                       "ASF-06": "pass"}, entry["asf"]  # fmt: skip
+
+        report, process = scan(server.mcp_url, tmp_path / "authlab-single.json", tmp_path)
+        text = summary(report, process)
+        results = {r["id"]: r for r in report["results"]}
+        assert process.returncode == 0 and report["grade"] == "A", text
+        assert report["counts"]["fail"] == 0 and report["counts"]["error"] == 0, text
+        assert report["critical_failures"] == [] and report["must_failures"] == [], text
+        assert report["coverage"]["critical_not_run"] == ["TOK-03"], text
+        assert set(report["warnings"]) <= ALLOWED_WARNINGS["jwt"], text
+        not_run = sorted(cid for cid, r in results.items() if r["status"] not in ("pass", "warn"))
+        assert not_run == ["ASF-03", "TOK-03"], text
+    finally:
+        server.stop(check=True)
+
+
+# A stand-in for the user's browser: authlab runs it (via $BROWSER) with the authorization URL.
+# It signs in on the page as a person would: GET the page (keeping the CSRF cookie), post the
+# form with the email, password, request id and CSRF token, follow the 303 to authlab's callback.
+BROWSER_SCRIPT = r'''
+import sys
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import httpx2
+
+EMAIL, PASSWORD = sys.argv[1], sys.argv[2]
+url = sys.argv[3]
+
+
+class Form(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.action, self.fields = None, {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.action = attrs.get("action")
+        if tag == "input" and attrs.get("type") == "hidden":
+            self.fields[attrs["name"]] = attrs.get("value", "")
+
+
+def say(text):
+    print("browser: " + text, file=sys.stderr, flush=True)
+
+
+with httpx2.Client(timeout=10, follow_redirects=False) as client:
+    page = client.get(url, headers={"Accept": "text/html"})
+    say(f"GET /authorize -> {page.status_code}")
+    if page.status_code in (302, 303):
+        client.get(page.headers["location"])
+        sys.exit(0)
+    if page.status_code != 200 or "gatehouse_csrf" not in client.cookies:
+        say(f"no sign-in page: {page.status_code} {page.headers} {page.text[:500]}")
+        sys.exit(1)
+    form = Form()
+    form.feed(page.text)
+    answer = client.post(
+        urljoin(url, form.action),
+        data={**form.fields, "email": EMAIL, "password": PASSWORD, "decision": "approve"},
+    )
+    say(f"POST /authorize -> {answer.status_code}")
+    if answer.status_code != 303:
+        say(answer.text[:1000])
+        sys.exit(1)
+    client.get(answer.headers["location"])
+'''
+
+
+def test_authlab_login_through_the_sign_in_page(embedded_page: GatehouseServer, tmp_path: Path) -> None:
+    """authlab's login against the real sign-in page: each of its (four) authorization requests
+    is signed in by alice with her password, so the tokens it stores are hers, and every
+    authorization server probe passes (`--thorough`: the code-burning probes cost sign-ins)."""
+    script = tmp_path / "browser.py"
+    script.write_text(BROWSER_SCRIPT)
+    os.environ["BROWSER"] = f"{sys.executable} {script} {ALICE} '{ALICE_PASSWORD}' %s"
+    try:
+        login = authlab_login(embedded_page, tmp_path, "--thorough")
+    finally:
+        del os.environ["BROWSER"]
+    assert login.stderr.count("browser: POST /authorize -> 303") == 4, login.stderr
+    entry = stored_entry(embedded_page, tmp_path)
+    assert_login_flow_checks(entry, login)
+    claims = decode_unverified(entry["access_token"])
+    assert claims.get("email") == ALICE, claims
+    assert claims["aud"] in (embedded_page.mcp_url, [embedded_page.mcp_url]), claims
