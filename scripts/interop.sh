@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop tests: the official Python `mcp` SDK (from PyPI, pinned in
-# Tests/Interop/requirements.txt) against a real `gatehouse hub` process.
+# Interop tests: the official Python `mcp` SDK, mcp-authlab and Playwright (from PyPI, pinned in
+# Tests/Interop/requirements.txt) against a real `gatehouse hub` process; Playwright drives
+# Debian's headless Chromium through the sign-in page (installed here when it is missing).
 # Creates .venv-interop on first use; reuses it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,11 @@ venv=.venv-interop
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     echo "interop: python3 cannot create virtual environments; installing python3-venv" >&2
     apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+fi
+# The sign-in page tests drive Debian's Chromium (never a browser Playwright downloads).
+if [ -z "${GATEHOUSE_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+    echo "interop: /usr/bin/chromium is missing; installing Debian's chromium package" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

@@ -15,7 +15,7 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     static var allowedHeaders: String {
         "Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Mcp-Method, Mcp-Name, Last-Event-ID"
     }
-    static let publicAPIPaths: Set<String> = ["/token", "/register", "/revoke", "/jwks"]
+    static var publicAPIPaths: Set<String> { ["/token", "/register", "/revoke", "/jwks"] }
     static var exposedHeaders: String { "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

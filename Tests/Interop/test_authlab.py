@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -415,17 +416,17 @@ with httpx2.Client(timeout=10, follow_redirects=False) as client:
 '''
 
 
-def test_authlab_login_through_the_sign_in_page(embedded_page: GatehouseServer, tmp_path: Path) -> None:
+def test_authlab_login_through_the_sign_in_page(
+    embedded_page: GatehouseServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """authlab's login against the real sign-in page: each of its (four) authorization requests
     is signed in by alice with her password, so the tokens it stores are hers, and every
     authorization server probe passes (`--thorough`: the code-burning probes cost sign-ins)."""
     script = tmp_path / "browser.py"
     script.write_text(BROWSER_SCRIPT)
-    os.environ["BROWSER"] = f"{sys.executable} {script} {ALICE} '{ALICE_PASSWORD}' %s"
-    try:
-        login = authlab_login(embedded_page, tmp_path, "--thorough")
-    finally:
-        del os.environ["BROWSER"]
+    # Python's webbrowser runs $BROWSER (split like a shell would) with %s replaced by the URL.
+    monkeypatch.setenv("BROWSER", shlex.join([sys.executable, str(script), ALICE, ALICE_PASSWORD]) + " %s")
+    login = authlab_login(embedded_page, tmp_path, "--thorough")
     assert login.stderr.count("browser: POST /authorize -> 303") == 4, login.stderr
     entry = stored_entry(embedded_page, tmp_path)
     assert_login_flow_checks(entry, login)
