@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift unit and HTTP tests, then the interop tests that drive
-# `gatehouse hub` with the official Python MCP SDK client (installed into a venv here).
+# `gatehouse hub` with the official Python MCP SDK client, mcp-authlab and headless
+# Chromium (installed into a venv / from apt by scripts/interop.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# GRDB (the SQLite store) compiles against the system SQLite headers.
+if [ ! -f /usr/include/sqlite3.h ]; then
+    echo "test: /usr/include/sqlite3.h is missing; installing Debian's libsqlite3-dev" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsqlite3-dev >/dev/null
+fi
 
 swift build --build-tests
 swift test --skip-build
