@@ -31,7 +31,7 @@ struct IdpServeCommand: AsyncParsableCommand {
         let (configuration, logger) = try ServeSupport.start(options)
         let server: IdentityProviderServer
         do {
-            server = try await IdentityProviderServer.make(configuration: configuration, logger: logger)
+            server = try await IdentityProviderServer.make(configuration: configuration)
         } catch {
             printError("gatehouse: cannot start: \(error)")
             throw ExitCode.failure

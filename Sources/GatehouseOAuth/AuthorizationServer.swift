@@ -41,9 +41,10 @@ public struct AuthorizationServer: Sendable {
     /// The RFC 8414 metadata document.
     public var metadata: JSONValue { settings.metadata.document }
 
-    /// A verifier for the access tokens this server issues, reading keys from the key ring
-    /// in-process (no HTTP round trip to its own JWKS).
-    public func tokenVerifier(logger: Logger) -> any TokenVerifier {
+    /// A verifier for the access tokens this server issues for `audiences` (default: every
+    /// resource it serves, as introspection needs), reading keys from the key ring in-process
+    /// (no HTTP round trip to its own JWKS). A resource server passes only its own resource.
+    public func tokenVerifier(audiences: [String]? = nil, logger: Logger) -> any TokenVerifier {
         let keys = self.keys
         let cache = JWKSCache(ttl: .seconds(300), logger: logger) {
             var writer = JSONWriter()
@@ -51,7 +52,7 @@ public struct AuthorizationServer: Sendable {
             return Data(writer.bytes)
         }
         return JWTVerifier(
-            issuer: settings.issuer, audiences: settings.resources, algorithms: ["ES256"],
+            issuer: settings.issuer, audiences: audiences ?? settings.resources, algorithms: ["ES256"],
             leeway: .seconds(Int64(settings.leeway)), keys: cache, now: now)
     }
 }

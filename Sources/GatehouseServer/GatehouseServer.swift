@@ -51,8 +51,11 @@ public struct GatehouseServer: Sendable {
         let server = try await EmbeddedAuthorization.make(configuration: configuration, scopesSupported: scopes)
         var settings = configuration.auth
         settings.authorizationServer = settings.authorizationServer ?? server.settings.issuer
-        let authenticator = Authenticator(
-            settings: settings, verifier: CachingVerifier(server.tokenVerifier(logger: logger)), providerMetadata: nil)
+        // RFC 8707 / MCP authorization "Token Audience Binding": the MCP endpoint accepts only
+        // tokens issued for it, not those the same server issued for its other resources.
+        let audiences = settings.audiences.isEmpty ? [configuration.resourceURL] : settings.audiences
+        let verifier = CachingVerifier(server.tokenVerifier(audiences: audiences, logger: logger))
+        let authenticator = Authenticator(settings: settings, verifier: verifier, providerMetadata: nil)
         return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: server)
     }
 
@@ -84,9 +87,8 @@ public struct GatehouseServer: Sendable {
             let required = configuration.auth.requiredScopes
             mcp.add(middleware: AuthMiddleware(authenticator: authenticator, urls: urls, challengeScopes: required.isEmpty ? scopesSupported : required))
         }
-        if let authorizationServer, let authenticator {
-            EmbeddedAuthorization.register(
-                authorizationServer, verifier: authenticator.verifier, configuration: configuration, on: router)
+        if let authorizationServer {
+            EmbeddedAuthorization.register(authorizationServer, configuration: configuration, on: router)
         }
         for method in [HTTPRequest.Method.post, .get, .delete, .put, .patch] {
             mcp.on("", method: method, use: route.respond)

@@ -11,18 +11,16 @@ import Logging
 public struct IdentityProviderServer: Sendable {
     public let configuration: GatehouseConfiguration
     public let authorizationServer: AuthorizationServer
-    let verifier: any TokenVerifier
 
     /// Opens the store; the configuration must name at least one resource (`--resource`).
-    public static func make(configuration: GatehouseConfiguration, logger: Logger) async throws(StartupProblem) -> Self {
+    public static func make(configuration: GatehouseConfiguration) async throws(StartupProblem) -> Self {
         guard !configuration.authorizationServer.extraResources.isEmpty else {
             throw StartupProblem(
                 "name the MCP servers tokens are for with --resource URL (or GATEHOUSE_IDP_RESOURCES), e.g. --resource https://mcp.example.com/mcp")
         }
         let server = try await EmbeddedAuthorization.make(
             configuration: configuration, scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false)
-        return IdentityProviderServer(
-            configuration: configuration, authorizationServer: server, verifier: server.tokenVerifier(logger: logger))
+        return IdentityProviderServer(configuration: configuration, authorizationServer: server)
     }
 
     /// The runnable application; `onRunning` receives the bound port once it listens.
@@ -33,7 +31,7 @@ public struct IdentityProviderServer: Sendable {
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: CORSMiddleware(policy: OriginPolicy(configuration: configuration)))
         HealthRoute.register(on: router)
-        EmbeddedAuthorization.register(authorizationServer, verifier: verifier, configuration: configuration, on: router)
+        EmbeddedAuthorization.register(authorizationServer, configuration: configuration, on: router)
         return Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "gatehouse"),

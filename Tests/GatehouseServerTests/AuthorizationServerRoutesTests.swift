@@ -84,6 +84,7 @@ struct AuthorizationServerRoutesTests {
                 #expect(csp.contains("default-src 'none'"))
                 #expect(csp.contains("form-action 'self' http://127.0.0.1:5555"))
                 #expect(response.headers[.cacheControl] == "no-store")
+                #expect(response.headers[.setCookie]?.hasPrefix("gatehouse_browser=") == true)
                 #expect(response.headers[.setCookie]?.contains("HttpOnly; SameSite=Strict") == true)
                 let html = String(buffer: response.body)
                 #expect(html.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; co"))
@@ -94,25 +95,76 @@ struct AuthorizationServerRoutesTests {
         }
     }
 
-    @Test func aFormPostWithoutTheCookieIsRefused() async throws {
+    /// Loads the sign-in page in a "browser" holding `cookie`; returns the form's hidden fields and the cookie set.
+    private static func openPage(_ client: some TestClientProtocol, _ clientID: String, cookie: String? = nil) async throws
+        -> (requestID: String, csrf: String, cookie: String)
+    {
+        var headers: HTTPFields = [:]
+        headers[.cookie] = cookie
+        return try await client.execute(uri: authorizeURI(clientID), method: .get, headers: headers) { response in
+            let html = String(buffer: response.body)
+            let setCookie = try #require(response.headers[.setCookie])
+            return (
+                try #require(hiddenValue("request_id", in: html)), try #require(hiddenValue("csrf_token", in: html)),
+                String(setCookie.prefix { $0 != ";" })
+            )
+        }
+    }
+
+    @Test func aFormPostWithoutTheBrowsersCookieIsRefused() async throws {
         try await Application(router: try await server().router()).test(.router) { client in
             let clientID = try await Self.register(client)
-            let page = try await client.execute(uri: Self.authorizeURI(clientID), method: .get) { String(buffer: $0.body) }
-            let requestID = try #require(Self.hiddenValue("request_id", in: page))
-            let csrf = try #require(Self.hiddenValue("csrf_token", in: page))
-            let fields = ["request_id": requestID, "csrf_token": csrf, "decision": "deny"]
+            let page = try await Self.openPage(client, clientID)
+            let fields = ["request_id": page.requestID, "csrf_token": page.csrf, "decision": "deny"]
             try await client.execute(uri: "/authorize", method: .post, headers: Self.formHeaders, body: Self.form(fields)) { response in
                 #expect(response.status == .badRequest)
                 #expect(response.headers[.location] == nil)
             }
-            var withCookie = Self.formHeaders
-            withCookie[.cookie] = "gatehouse_csrf=\(csrf)"
-            try await client.execute(uri: "/authorize", method: .post, headers: withCookie, body: Self.form(fields)) { response in
+            var otherBrowser = Self.formHeaders
+            otherBrowser[.cookie] = "gatehouse_browser=" + String(repeating: "A", count: 43)
+            try await client.execute(uri: "/authorize", method: .post, headers: otherBrowser, body: Self.form(fields)) { response in
+                #expect(response.status == .badRequest)
+            }
+            var sameBrowser = Self.formHeaders
+            sameBrowser[.cookie] = page.cookie
+            try await client.execute(uri: "/authorize", method: .post, headers: sameBrowser, body: Self.form(fields)) { response in
                 #expect(response.status == .seeOther)
                 let location = try #require(response.headers[.location])
                 #expect(location.hasPrefix(Self.redirect + "?error=access_denied"))
                 #expect(location.contains("state=st"))
                 #expect(location.contains("iss=http%3A%2F%2F127.0.0.1%3A8884"))
+            }
+        }
+    }
+
+    @Test func twoSignInPagesCanBeOpenInOneBrowser() async throws {
+        try await Application(router: try await server().router()).test(.router) { client in
+            let clientID = try await Self.register(client)
+            let first = try await Self.openPage(client, clientID)
+            let second = try await Self.openPage(client, clientID, cookie: first.cookie)
+            #expect(second.cookie == first.cookie)
+            var headers = Self.formHeaders
+            headers[.cookie] = first.cookie
+            for page in [first, second] {
+                let fields = ["request_id": page.requestID, "csrf_token": page.csrf, "decision": "deny"]
+                try await client.execute(uri: "/authorize", method: .post, headers: headers, body: Self.form(fields)) { response in
+                    #expect(response.status == .seeOther)
+                }
+            }
+        }
+    }
+
+    @Test func theEndpointAcceptsOnlyTokensForItself() async throws {
+        let other = "http://127.0.0.1:8884/other/mcp"
+        try await Application(router: try await server(["devAutoApprove": "true", "extraResources": other]).router()).test(.router) {
+            client in
+            let clientID = try await Self.register(client)
+            let uri = Self.authorizeURI(clientID).replacingOccurrences(
+                of: "resource=http%3A%2F%2F127.0.0.1%3A8884%2Fmcp", with: "resource=http%3A%2F%2F127.0.0.1%3A8884%2Fother%2Fmcp")
+            let token = try await Self.token(client, clientID: clientID, authorizeURI: uri)
+            try await client.execute(uri: "/mcp", method: .post, headers: Self.mcpHeaders(token), body: Self.whoami) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.wwwAuthenticate]?.contains(#"error="invalid_token""#) == true)
             }
         }
     }
@@ -132,33 +184,43 @@ struct AuthorizationServerRoutesTests {
     @Test func autoApprovalCompletesTheFlowOverHTTP() async throws {
         try await Application(router: try await server(["devAutoApprove": "true"]).router()).test(.router) { client in
             let clientID = try await Self.register(client)
-            let code = try await client.execute(uri: Self.authorizeURI(clientID), method: .get) { response in
-                #expect(response.status == .seeOther)
-                let location = try #require(response.headers[.location].flatMap(URLComponents.init(string:)))
-                return try #require(location.queryItems?.first { $0.name == "code" }?.value)
-            }
-            let token = try await client.execute(
-                uri: "/token", method: .post, headers: Self.formHeaders,
-                body: Self.form([
-                    "grant_type": "authorization_code", "code": code, "code_verifier": Self.verifier, "client_id": clientID,
-                    "redirect_uri": Self.redirect,
-                ])
-            ) { response in
-                #expect(response.status == .ok)
-                #expect(response.headers[.cacheControl] == "no-store")
-                return try #require(try Self.json(response.body)["access_token"]?.stringValue)
-            }
-            let call = #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#
-            let headers: HTTPFields = [
-                .contentType: "application/json", .accept: "application/json, text/event-stream", .authorization: "Bearer \(token)",
-                HTTPField.Name("MCP-Protocol-Version")!: "2026-07-28", HTTPField.Name("Mcp-Method")!: "tools/call",
-                HTTPField.Name("Mcp-Name")!: "whoami",
-            ]
-            try await client.execute(uri: "/mcp", method: .post, headers: headers, body: ByteBuffer(string: call)) { response in
+            let token = try await Self.token(client, clientID: clientID, authorizeURI: Self.authorizeURI(clientID))
+            try await client.execute(uri: "/mcp", method: .post, headers: Self.mcpHeaders(token), body: Self.whoami) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains("dev@localhost"))
             }
         }
+    }
+
+    /// Follows an auto-approved authorization and redeems the code.
+    private static func token(_ client: some TestClientProtocol, clientID: String, authorizeURI: String) async throws -> String {
+        let code = try await client.execute(uri: authorizeURI, method: .get) { response in
+            #expect(response.status == .seeOther)
+            let location = try #require(response.headers[.location].flatMap(URLComponents.init(string:)))
+            return try #require(location.queryItems?.first { $0.name == "code" }?.value)
+        }
+        return try await client.execute(
+            uri: "/token", method: .post, headers: formHeaders,
+            body: form([
+                "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "client_id": clientID,
+                "redirect_uri": redirect,
+            ])
+        ) { response in
+            #expect(response.status == .ok)
+            #expect(response.headers[.cacheControl] == "no-store")
+            return try #require(try json(response.body)["access_token"]?.stringValue)
+        }
+    }
+
+    private static let whoami = ByteBuffer(
+        string: #"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#)
+
+    private static func mcpHeaders(_ token: String) -> HTTPFields {
+        [
+            .contentType: "application/json", .accept: "application/json, text/event-stream", .authorization: "Bearer \(token)",
+            HTTPField.Name("MCP-Protocol-Version")!: "2026-07-28", HTTPField.Name("Mcp-Method")!: "tools/call",
+            HTTPField.Name("Mcp-Name")!: "whoami",
+        ]
     }
 
     @Test func tokenErrorsAreOAuthJSON() async throws {

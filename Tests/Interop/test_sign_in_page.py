@@ -364,10 +364,12 @@ def test_sign_in_and_approve_reaches_the_client_and_the_token_works(
     tab.open(authorization.url)
     page = tab.page
 
-    csrf = {c["name"]: c for c in tab.context.cookies()}.get("gatehouse_csrf")
-    assert csrf is not None, tab.context.cookies()
-    assert csrf["httpOnly"] is True and csrf["sameSite"] == "Strict" and csrf["path"] == "/", csrf
-    assert csrf["value"] == page.locator("input[name=csrf_token]").get_attribute("value")
+    binding = {c["name"]: c for c in tab.context.cookies()}.get("gatehouse_browser")
+    assert binding is not None, tab.context.cookies()
+    assert binding["httpOnly"] is True and binding["sameSite"] == "Strict" and binding["path"] == "/", binding
+    # The cookie binds the page to this browser; the form's own CSRF token is a different secret.
+    assert len(binding["value"]) == 43
+    assert binding["value"] != page.locator("input[name=csrf_token]").get_attribute("value")
 
     page.fill("input[name=email]", EMAIL)
     page.fill("input[name=password]", PASSWORD)
@@ -377,7 +379,7 @@ def test_sign_in_and_approve_reaches_the_client_and_the_token_works(
 
     redirect = last_response_to(tab, "POST", "/authorize")
     assert redirect.status == 303, redirect.status
-    assert f"gatehouse_csrf={csrf['value']}" in redirect.request.all_headers().get("cookie", ""), "no CSRF cookie sent"
+    assert f"gatehouse_browser={binding['value']}" in redirect.request.all_headers().get("cookie", ""), "no browser cookie sent"
     assert redirect.headers.get("cache-control") == "no-store", redirect.headers
     params = callback.only_callback()
     assert set(params) == {"code", "state", "iss"}, params
@@ -441,6 +443,24 @@ def test_wrong_password_stays_on_the_page_then_the_right_one_works(
     params = callback.only_callback()
     assert params["state"] == authorization.state and "code" in params, params
     assert authorization.exchange(params["code"])["access_token"]
+
+
+def test_two_sign_in_pages_in_one_browser_both_work(hub: GatehouseServer, callback: CallbackServer, tab: Tab) -> None:
+    """Two sign-in pages open in two tabs of one browser (a client connecting twice, a retried
+    login): signing in on the first still works after the second was opened."""
+    first = new_authorization(hub, callback)
+    second = new_authorization(hub, callback)
+    tab.open(first.url)
+    other_tab = tab.context.new_page()
+    assert other_tab.goto(second.url) is not None
+    page = tab.page
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[value=approve]")
+    page.wait_for_url(callback.redirect_uri + "?*")
+    params = callback.only_callback()
+    assert params["state"] == first.state and "code" in params, params
+    assert first.exchange(params["code"])["access_token"]
 
 
 def test_five_wrong_passwords_send_the_user_back_with_access_denied(
@@ -509,7 +529,7 @@ def test_sign_in_page_cannot_be_framed(hub: GatehouseServer, callback: CallbackS
 
 
 def test_form_without_the_csrf_cookie_is_refused(hub: GatehouseServer, callback: CallbackServer, tab: Tab) -> None:
-    """The form alone is not enough: without the gatehouse_csrf cookie (another browser, or a
+    """The form alone is not enough: without the gatehouse_browser cookie (another browser, or a
     cross-site post, which SameSite=Strict strips) the hub answers 400 and redirects nowhere."""
     authorization = new_authorization(hub, callback)
     tab.open(authorization.url)
@@ -521,7 +541,7 @@ def test_form_without_the_csrf_cookie_is_refused(hub: GatehouseServer, callback:
     page.wait_for_load_state()
     refused = last_response_to(tab, "POST", "/authorize")
     assert refused.status == 400, refused.status
-    assert "gatehouse_csrf" not in refused.request.all_headers().get("cookie", "")
+    assert "gatehouse_browser" not in refused.request.all_headers().get("cookie", "")
     assert "not opened in this browser" in page.locator("p.problem").inner_text()
     assert page.locator("form").count() == 0
     assert callback.callbacks == []

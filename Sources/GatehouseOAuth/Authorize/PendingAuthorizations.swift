@@ -2,14 +2,17 @@ import Foundation
 
 /// Authorization requests waiting on the sign-in page, each with its CSRF token.
 ///
-/// The page's form carries the request id and the CSRF token; the browser also holds the
-/// token in a cookie. A submission counts only when all three agree, so another site cannot
-/// post the form for the user (login CSRF). Entries expire after `lifetime`, and a request
-/// is dropped after `maxFailures` wrong passwords.
+/// The page's form carries the request id and a CSRF token; the browser that loaded the page
+/// holds a random browser binding in a cookie, recorded with the request. A submission counts
+/// only when the form's token and the browser's cookie both match the request, so another site
+/// cannot post the form for the user (login CSRF), and several sign-in pages can be open in one
+/// browser at once. Entries expire after `lifetime`; a request is dropped after `maxFailures`
+/// wrong passwords.
 public actor PendingAuthorizations {
     struct Entry {
         var request: AuthorizationRequest
         var csrfToken: String
+        var browserBinding: String
         var createdAt: Date
         var failures: Int
     }
@@ -29,8 +32,8 @@ public actor PendingAuthorizations {
         self.now = now
     }
 
-    /// Stores `request` and returns its id and CSRF token.
-    public func add(_ request: AuthorizationRequest) -> (id: String, csrfToken: String) {
+    /// Stores `request` for the browser holding `browserBinding`; returns its id and CSRF token.
+    public func add(_ request: AuthorizationRequest, browserBinding: String) -> (id: String, csrfToken: String) {
         let current = now()
         if entries.count >= capacity {
             entries = entries.filter { current.timeIntervalSince($0.value.createdAt) < lifetime }
@@ -40,18 +43,22 @@ public actor PendingAuthorizations {
         }
         let id = SecretToken.generate()
         let csrfToken = SecretToken.generate()
-        entries[id] = Entry(request: request, csrfToken: csrfToken, createdAt: current, failures: 0)
+        entries[id] = Entry(
+            request: request, csrfToken: csrfToken, browserBinding: browserBinding, createdAt: current, failures: 0)
         return (id, csrfToken)
     }
 
-    /// The request `id` when it exists, has not expired, and both CSRF tokens match its own.
-    public func request(id: String, formToken: String?, cookieToken: String?) -> AuthorizationRequest? {
+    /// The request `id` when it exists, has not expired, and the form's token and the browser's
+    /// binding both match its own.
+    public func request(id: String, formToken: String?, browserBinding: String?) -> AuthorizationRequest? {
         guard let entry = entries[id] else { return nil }
         guard now().timeIntervalSince(entry.createdAt) < lifetime else {
             entries[id] = nil
             return nil
         }
-        guard let formToken, let cookieToken, formToken == entry.csrfToken, cookieToken == entry.csrfToken else { return nil }
+        guard let formToken, let browserBinding, formToken == entry.csrfToken, browserBinding == entry.browserBinding else {
+            return nil
+        }
         return entry.request
     }
 

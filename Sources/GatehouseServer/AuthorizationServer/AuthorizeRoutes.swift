@@ -15,7 +15,8 @@ struct AuthorizeRoutes: Sendable {
     /// True when the issuer is https, so the CSRF cookie can be `Secure`.
     let secureCookies: Bool
 
-    static let csrfCookie = "gatehouse_csrf"
+    /// The cookie binding sign-in pages to the browser that loaded them.
+    static let browserCookie = "gatehouse_browser"
 
     func register(on router: Router<GatehouseRequestContext>) {
         router.get("/authorize") { request, context in await start(request, context) }
@@ -41,12 +42,13 @@ struct AuthorizeRoutes: Sendable {
                     return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
                 }
             }
-            let (id, csrfToken) = await pending.add(authorization)
+            let binding = Self.browserBinding(request.headers[.cookie]) ?? SecretToken.generate()
+            let (id, csrfToken) = await pending.add(authorization, browserBinding: binding)
             let noUsersYet = (try? await server.store.localUserCount()) == 0
             var response = page(
                 SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken, noUsersYet: noUsersYet), status: .ok,
                 formTarget: authorization.redirectURI)
-            response.headers[.setCookie] = cookie(csrfToken)
+            response.headers[.setCookie] = cookie(binding)
             return response
         }
     }
@@ -63,7 +65,7 @@ struct AuthorizeRoutes: Sendable {
         let formToken = try? form.value("csrf_token")
         guard
             let authorization = await pending.request(
-                id: requestID, formToken: formToken, cookieToken: Self.cookieValue(request.headers[.cookie]))
+                id: requestID, formToken: formToken, browserBinding: Self.browserBinding(request.headers[.cookie]))
         else {
             return page(
                 SignInPage.refusal(
@@ -125,15 +127,21 @@ struct AuthorizeRoutes: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
-    private func cookie(_ token: String) -> String {
-        "\(Self.csrfCookie)=\(token); Path=/; HttpOnly; SameSite=Strict; Max-Age=600" + (secureCookies ? "; Secure" : "")
+    private func cookie(_ binding: String) -> String {
+        "\(Self.browserCookie)=\(binding); Path=/; HttpOnly; SameSite=Strict; Max-Age=600" + (secureCookies ? "; Secure" : "")
     }
 
-    static func cookieValue(_ header: String?) -> String? {
+    /// The browser binding from the `Cookie` header, when it has the form Gatehouse gives it
+    /// (43 base64url characters); anything else is ignored and replaced.
+    static func browserBinding(_ header: String?) -> String? {
         guard let header else { return nil }
         for pair in header.split(separator: ";") {
             let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == csrfCookie { return String(parts[1]) }
+            if parts.count == 2, parts[0] == browserCookie, parts[1].utf8.count == 43,
+                parts[1].utf8.allSatisfy(Base64URL.isAlphabetCharacter)
+            {
+                return String(parts[1])
+            }
         }
         return nil
     }

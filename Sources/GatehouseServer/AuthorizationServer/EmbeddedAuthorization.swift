@@ -50,10 +50,11 @@ public enum EmbeddedAuthorization {
 
     /// Mounts the metadata, API and `/authorize` routes.
     public static func register(
-        _ server: AuthorizationServer, verifier: any TokenVerifier, configuration: GatehouseConfiguration,
-        on router: Router<GatehouseRequestContext>
+        _ server: AuthorizationServer, configuration: GatehouseConfiguration, on router: Router<GatehouseRequestContext>
     ) {
         let base = configuration.baseURL()
+        // Introspection answers for tokens of every resource this server issues for.
+        let verifier = server.tokenVerifier(logger: Logger(label: "gatehouse.oauth"))
         AuthorizationServerRoutes(server: server, verifier: verifier, issuerPath: base.pathPrefix).register(on: router)
         AuthorizeRoutes(
             server: server, pending: PendingAuthorizations(),
