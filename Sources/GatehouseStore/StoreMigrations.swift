@@ -21,7 +21,7 @@ enum StoreMigrations {
                         scopes TEXT NOT NULL,
                         resource TEXT NOT NULL,
                         auth_time REAL NOT NULL,
-                        redirect_uri TEXT NOT NULL,
+                        redirect_uri TEXT,
                         code_challenge TEXT NOT NULL,
                         expires_at REAL NOT NULL,
                         used_at REAL,

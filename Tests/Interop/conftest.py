@@ -82,13 +82,17 @@ class GatehouseServer:
             return Path(self.extra_args[self.extra_args.index("--database-path") + 1])
         return Path(self.workdir.name) / "hub_data" / "hub.db"
 
-    def count_rows(self, table: str) -> int:
-        """SELECT count(*) FROM `table` in the server's store, read-only, while it runs."""
+    def query(self, sql: str, parameters: tuple = ()) -> list[tuple]:
+        """Rows of a read-only query on the server's store, while it runs."""
         connection = sqlite3.connect(f"file:{self.database_path}?mode=ro", uri=True, timeout=5.0)
         try:
-            return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            return connection.execute(sql, parameters).fetchall()
         finally:
             connection.close()
+
+    def count_rows(self, table: str) -> int:
+        """SELECT count(*) FROM `table` in the server's store."""
+        return self.query(f"SELECT count(*) FROM {table}")[0][0]
 
     def log_text(self) -> str:
         try:

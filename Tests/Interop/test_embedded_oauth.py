@@ -11,13 +11,12 @@ is the hub's base URL and the only resource (RFC 8707) is its MCP endpoint.
 
 Dynamic registration is limited to 20 requests per minute per address (refused ones count
 too), so the tests on embedded_hub share a few registered clients and register sparingly.
-
-Tests marked xfail(strict=True) document server bugs; each reason names the rule broken.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -452,7 +451,18 @@ def test_registration_responses(public_client: Client, confidential_client: Clie
     assert confidential["token_endpoint_auth_method"] == "client_secret_basic"
     assert isinstance(confidential.get("client_secret"), str) and len(confidential["client_secret"]) >= 32
     assert confidential["client_secret_expires_at"] == 0
-    assert embedded_hub.count_rows("oauth_clients") >= 2
+
+    # Both are stored; of the secret only its SHA-256 is kept (a copied database holds no credential).
+    rows = dict(
+        embedded_hub.query(
+            "SELECT id, secret_hash FROM oauth_clients WHERE id IN (?, ?)",
+            (public_client.client_id, confidential_client.client_id),
+        )
+    )
+    assert rows == {
+        public_client.client_id: None,
+        confidential_client.client_id: hashlib.sha256(confidential["client_secret"].encode()).hexdigest(),
+    }
 
 
 INVALID_REGISTRATIONS = {
@@ -579,6 +589,22 @@ def test_wrong_code_verifier_is_refused_and_spends_the_code(oauth: EmbeddedAS, p
     expect_oauth_error(oauth.redeem(public_client, authorization), 400, "invalid_grant")
 
 
+BAD_VERIFIERS = {
+    "42-characters": "a" * 42,  # one short of RFC 7636's minimum
+    "129-characters": "a" * 129,  # one over the maximum
+    "outside-the-alphabet": "a" * 42 + "+",  # '+' is not an unreserved character
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_VERIFIERS))
+def test_verifier_must_have_the_rfc7636_form(oauth: EmbeddedAS, public_client: Client, case: str) -> None:
+    """RFC 7636 §4.1: a code_verifier is 43-128 characters of [A-Za-z0-9-._~]; one outside that
+    form is refused even though its S256 hash matches the challenge."""
+    verifier = BAD_VERIFIERS[case]
+    authorization = oauth.authorization_code(public_client, code_challenge=s256(verifier))
+    expect_oauth_error(oauth.redeem(public_client, authorization, code_verifier=verifier), 400, "invalid_grant")
+
+
 def test_missing_code_verifier_is_refused(oauth: EmbeddedAS, public_client: Client) -> None:
     """RFC 7636 §4.5 / OAuth 2.1 §4.1.3: code_verifier is required with a PKCE code."""
     authorization = oauth.authorization_code(public_client)
@@ -599,17 +625,6 @@ def test_redirect_uri_swap_at_token_is_refused(oauth: EmbeddedAS, two_uri_client
     expect_tokens(oauth.redeem(two_uri_client, exact))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "SERVER BUG: RFC 6749 §4.1.3 / OAuth 2.1 §4.1.3 make redirect_uri at /token REQUIRED only "
-        "if it was included in the authorization request. Gatehouse lets /authorize omit it (one "
-        "registered URI) but then refuses the token request without it: 400 invalid_grant "
-        "'redirect_uri differs from the one used in the authorization request' "
-        "(AuthorizationServer+Token.swift redeemCode compares form redirect_uri == record.redirectURI)."
-    ),
-)
 def test_redirect_uri_may_be_omitted_at_token_when_omitted_at_authorize(oauth: EmbeddedAS, public_client: Client) -> None:
     """RFC 6749 §4.1.1: redirect_uri may be left out when the client registered exactly one;
     §4.1.3: then the token request need not send it either."""
@@ -886,19 +901,8 @@ def test_refresh_reuse_after_the_grace_revokes_the_family(
     expect_oauth_error(oauth.refresh(public_client, after_grace.reused_current), 400, "invalid_grant")
 
 
-REFUSED_REFRESH_BUG = (
-    "SERVER BUG: a refresh request that is refused (400 invalid_scope or invalid_target) still "
-    "rotates the presented refresh token, and the client never receives the successor: the token "
-    "turns inactive at once (introspection says active=false) and, once the 10 s grace is over, "
-    "the client's retry is taken for token theft: 400 invalid_grant 'the refresh token was already "
-    "used; every token of this login is now revoked'. A failed request must leave the grant "
-    "untouched (RFC 6749 §5.2 is an error response, not a use; OAuth 2.1 §4.3.1 rotation happens "
-    "when a new refresh token is issued). AuthorizationServer+Token.swift refresh() calls "
-    "store.useRefreshToken before checkResource and the scope check."
-)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=REFUSED_REFRESH_BUG)
 @pytest.mark.parametrize("refusal", ["scope", "target"])
 def test_refused_refresh_leaves_the_token_usable(
     oauth: EmbeddedAS, public_client: Client, after_grace: AfterGrace, refusal: str

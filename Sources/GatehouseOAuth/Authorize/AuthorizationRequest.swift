@@ -4,8 +4,11 @@ import Foundation
 /// the user's decision.
 public struct AuthorizationRequest: Sendable, Equatable {
     public var client: OAuthClient
-    /// The redirect URI exactly as the client sent it (the one the response goes to).
+    /// The redirect URI the response goes to: exactly as the client sent it, or the client's
+    /// only registered one when it sent none.
     public var redirectURI: String
+    /// True when the request carried `redirect_uri`; then the token request must repeat it.
+    public var redirectURIWasSent: Bool
     public var state: String?
     public var codeChallenge: String
     /// The scopes that will be granted: the requested ones the server knows.

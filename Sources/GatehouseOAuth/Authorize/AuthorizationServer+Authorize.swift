@@ -5,9 +5,12 @@ extension AuthorizationServer {
     public func checkAuthorization(_ parameters: FormParameters) async -> AuthorizationCheck {
         let client: OAuthClient
         let redirectURI: String
+        let redirectURIWasSent: Bool
         do {
             client = try await clients.client(try parameters.required("client_id"))
-            redirectURI = try Self.redirectURI(for: client, requested: try parameters.value("redirect_uri"))
+            let requested = try parameters.value("redirect_uri")
+            redirectURI = try Self.redirectURI(for: client, requested: requested)
+            redirectURIWasSent = requested != nil
         } catch {
             return .refused(error)
         }
@@ -29,7 +32,8 @@ extension AuthorizationServer {
                 throw OAuthError(.invalidTarget, "tokens cannot be issued for that resource; use \(settings.resources.first ?? "")")
             }
             let request = AuthorizationRequest(
-                client: client, redirectURI: redirectURI, state: state, codeChallenge: challenge,
+                client: client, redirectURI: redirectURI, redirectURIWasSent: redirectURIWasSent, state: state,
+                codeChallenge: challenge,
                 scopes: grantedScopes(requested: try parameters.value("scope"), client: client), resource: resource)
             return .valid(request)
         } catch {
@@ -44,7 +48,8 @@ extension AuthorizationServer {
             clientID: request.client.id, subject: user.id, scopes: request.scopes, resource: request.resource, authTime: now())
         try await store.insertCode(
             AuthorizationCodeRecord(
-                hash: SecretToken.hash(code), grant: grant, redirectURI: request.redirectURI, codeChallenge: request.codeChallenge,
+                hash: SecretToken.hash(code), grant: grant, redirectURI: request.redirectURIWasSent ? request.redirectURI : nil,
+                codeChallenge: request.codeChallenge,
                 expiresAt: now().addingTimeInterval(settings.codeLifetime)))
         return AuthorizationResponse.redirect(request.redirectURI, [("code", code)], state: request.state, issuer: settings.issuer)
     }

@@ -105,13 +105,14 @@ public struct AuthorizationGrant: Sendable, Equatable {
 public struct AuthorizationCodeRecord: Sendable, Equatable {
     public var hash: String
     public var grant: AuthorizationGrant
-    /// The redirect URI of the authorization request, compared again at the token endpoint.
-    public var redirectURI: String
+    /// The `redirect_uri` of the authorization request, compared again at the token endpoint;
+    /// `nil` when the request carried none (the client's only registered URI was used).
+    public var redirectURI: String?
     /// The PKCE S256 challenge.
     public var codeChallenge: String
     public var expiresAt: Date
 
-    public init(hash: String, grant: AuthorizationGrant, redirectURI: String, codeChallenge: String, expiresAt: Date) {
+    public init(hash: String, grant: AuthorizationGrant, redirectURI: String?, codeChallenge: String, expiresAt: Date) {
         self.hash = hash
         self.grant = grant
         self.redirectURI = redirectURI

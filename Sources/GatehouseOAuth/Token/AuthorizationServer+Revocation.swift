@@ -36,12 +36,13 @@ extension AuthorizationServer {
         if let (record, family) = try await storeCall({ try await store.refreshToken(hash: SecretToken.hash(token)) }),
             family.revokedAt == nil, record.rotatedAt == nil, record.expiresAt > now()
         {
-            return [
-                "active": true, "token_type": "refresh_token", "sub": .string(family.grant.subject),
-                "client_id": .string(family.grant.clientID), "scope": .string(family.grant.scopes.joined(separator: " ")),
+            var body: [String: JSONValue] = [
+                "active": true, "sub": .string(family.grant.subject), "client_id": .string(family.grant.clientID),
                 "aud": .string(family.grant.resource), "iss": .string(settings.issuer),
                 "exp": .int(Int(record.expiresAt.timeIntervalSince1970)),
             ]
+            if !family.grant.scopes.isEmpty { body["scope"] = .string(family.grant.scopes.joined(separator: " ")) }
+            return .object(body)
         }
         return ["active": false]
     }

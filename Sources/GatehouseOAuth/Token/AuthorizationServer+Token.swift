@@ -34,9 +34,15 @@ extension AuthorizationServer {
         guard record.grant.clientID == client.id else {
             throw OAuthError(.invalidGrant, "the authorization code was issued to another client")
         }
-        // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
-        guard try form.value("redirect_uri") == record.redirectURI else {
-            throw OAuthError(.invalidGrant, "redirect_uri differs from the one used in the authorization request")
+        // RFC 6749 §4.1.3: redirect_uri is required, and identical, when the authorization
+        // request included it.
+        let sentRedirectURI = try form.value("redirect_uri")
+        if let expected = record.redirectURI {
+            guard sentRedirectURI == expected else {
+                throw OAuthError(.invalidGrant, "redirect_uri differs from the one used in the authorization request")
+            }
+        } else if let sentRedirectURI, client.metadata.redirectURI(matching: sentRedirectURI) == nil {
+            throw OAuthError(.invalidGrant, "redirect_uri is not registered for this client")
         }
         // RFC 7636 §4.6.
         guard PKCE.verify(verifier, against: record.codeChallenge) else {
@@ -64,6 +70,9 @@ extension AuthorizationServer {
             throw OAuthError(.unauthorizedClient, "this client did not register the refresh_token grant type")
         }
         let presented = try form.required("refresh_token")
+        // Check what the request asks for before rotating: a refused request must leave the
+        // refresh token usable (rotation happens when a successor is issued, OAuth 2.1 §4.3.1).
+        let scopes = try await refreshScopes(form, presented: presented)
         let successor = SecretToken.generate(prefix: "ghr_")
         let issuedAt = now()
         let replacement = RefreshTokenRecord(
@@ -84,19 +93,25 @@ extension AuthorizationServer {
         case .wrongClient: throw OAuthError(.invalidGrant, "the refresh token was issued to another client")
         case .unknown: throw OAuthError(.invalidGrant, "the refresh token is not valid")
         }
-        try checkResource(form, bound: family.grant.resource)
-        // RFC 6749 §6: a refresh may narrow the scope, never widen it.
-        var scopes = family.grant.scopes
-        if let requested = try form.value("scope") {
-            let asked = requested.split(separator: " ").map(String.init)
-            guard Set(asked).isSubset(of: Set(scopes)) else {
-                throw OAuthError(.invalidScope, "a refresh cannot add scopes the user did not grant")
-            }
-            scopes = asked
-        }
-        var body = try await accessToken(for: family.grant, scopes: scopes)
+        var body = try await accessToken(for: family.grant, scopes: scopes ?? family.grant.scopes)
         body["refresh_token"] = .string(successor)
         return .object(body)
+    }
+
+    /// The scopes a refresh asks for (`nil`: all granted ones), after checking them and the
+    /// resource against the grant. An unknown token passes here; the rotation refuses it.
+    private func refreshScopes(_ form: FormParameters, presented: String) async throws(OAuthError) -> [String]? {
+        guard let (_, family) = try await storeCall({ try await store.refreshToken(hash: SecretToken.hash(presented)) }) else {
+            return nil
+        }
+        try checkResource(form, bound: family.grant.resource)
+        guard let requested = try form.value("scope") else { return nil }
+        // RFC 6749 §6: a refresh may narrow the scope, never widen it.
+        let asked = requested.split(separator: " ").map(String.init)
+        guard Set(asked).isSubset(of: Set(family.grant.scopes)) else {
+            throw OAuthError(.invalidScope, "a refresh cannot add scopes the user did not grant")
+        }
+        return asked
     }
 
     /// RFC 8707 §2.2: a `resource` at the token endpoint must be one the grant covers.
