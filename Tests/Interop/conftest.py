@@ -164,6 +164,17 @@ class GatehouseServer:
             f"(last: {last_error}).\n--- server output ---\n{self.log_text()}"
         )
 
+    def add_user(self, email: str, name: str, password: str) -> None:
+        """`gatehouse idp add-user` on this hub's database, as an operator would (before or
+        while the hub runs: SQLite in WAL mode lets both open it)."""
+        database = Path(self.workdir.name) / "hub_data" / "hub.db"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_"))}
+        argv = [str(self.binary), "idp", "add-user", email, "--name", name, "--password-stdin", "--database-path", str(database)]
+        done = subprocess.run(
+            argv, input=password + "\n", capture_output=True, text=True, cwd=self.workdir.name, env=env, timeout=30
+        )
+        assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+
     def stop(self, check: bool = True) -> None:
         """SIGTERM, wait up to 5 s, then SIGKILL. With check, require exit code 0."""
         process = self.process

@@ -25,7 +25,6 @@ import pytest
 
 from conftest import GatehouseServer
 from test_issuer import LocalIssuer, decode_unverified
-from test_sign_in_page import add_user
 
 SCAN_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = "5"
@@ -230,7 +229,7 @@ def _embedded_hub(name: str, extra: list[str], users: tuple[tuple[str, str], ...
     server.extra_args = ["--provider", "embedded", "--resource", server.base_url + OTHER_PATH, *extra]
     try:
         for email, password in users:
-            add_user(server, email, email.split("@")[0].title(), password)
+            server.add_user(email, email.split("@")[0].title(), password)
         server.start()
     except (RuntimeError, AssertionError) as error:
         server.stop(check=False)

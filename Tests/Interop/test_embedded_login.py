@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx2
 import pytest
@@ -30,7 +31,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from pydantic import AnyUrl
 
-from conftest import DEV_USER, GatehouseServer
+from conftest import DEV_USER, GatehouseServer, start_extra_server
 from mcp_wire import LATEST_HANDSHAKE, MODERN
 from test_issuer import decode_unverified
 
@@ -134,6 +135,36 @@ class HeadlessBrowser:
     def last_params(self) -> dict[str, str]:
         assert self.authorization_urls, "the SDK never sent the user to the authorization endpoint"
         return {name: values[0] for name, values in parse_qs(urlsplit(self.authorization_urls[-1]).query).items()}
+
+
+class SigningInBrowser(HeadlessBrowser):
+    """A user at the sign-in page of a hub without auto-approval: GETs the authorization URL,
+    fills in email and password on the form (with the cookie the page set), submits it, and
+    reads the code off the 303 that follows."""
+
+    def __init__(self, email: str, password: str) -> None:
+        super().__init__()
+        self.email, self.password = email, password
+        self.pages_seen = 0
+
+    async def redirect_handler(self, authorization_url: str) -> None:
+        self.authorization_urls.append(authorization_url)
+        async with httpx2.AsyncClient(timeout=HTTP_TIMEOUT_S, follow_redirects=False) as browser:
+            page = await browser.get(authorization_url)
+            assert page.status_code == 200 and "text/html" in page.headers.get("content-type", ""), page.text[:300]
+            self.pages_seen += 1
+            hidden = dict(re.findall(r'name="(request_id|csrf_token)" value="([^"]*)"', page.text))
+            assert set(hidden) == {"request_id", "csrf_token"}, page.text[:500]
+            response = await browser.post(
+                urljoin(authorization_url, "authorize"),
+                data={**hidden, "email": self.email, "password": self.password, "decision": "approve"},
+            )
+        location = response.headers.get("location", "")
+        if response.status_code != 303 or not location.startswith(REDIRECT_URI + "?"):
+            raise RuntimeError(f"signing in did not redirect to the client: HTTP {response.status_code} {response.text[:300]!r}")
+        params = {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
+        self.redirects.append(params)
+        self._pending = AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
 
 
 class Traffic:
@@ -386,3 +417,29 @@ def test_sdk_second_run_reuses_the_stored_registration(
     assert FileTokenStorage(path).client_id == client_id
     assert FileTokenStorage(path).access_token != access_token
     assert whoami["client_id"] == client_id and whoami["email"] == DEV_USER
+
+
+@sdk_mode_param
+def test_sdk_logs_in_to_a_plain_hub_through_the_sign_in_form(tmp_path: Path, mode: str) -> None:
+    """The README's first command exactly (`gatehouse hub`, no flags: the embedded authorization
+    server with its sign-in page) and a user made with `gatehouse idp add-user`: the SDK
+    discovers, registers, sends the user to the page, the user signs in, and tools/call works
+    as that user."""
+    hub = start_extra_server("plain-hub", [])
+    try:
+        hub.add_user("carol@example.com", "Carol", "carol's long password")
+        storage, traffic = FileTokenStorage(tmp_path / "oauth.json"), Traffic()
+        browser = SigningInBrowser("carol@example.com", "carol's long password")
+
+        async def body(client: Client) -> dict[str, Any]:
+            await call_add(client)
+            return await call_whoami(client)
+
+        whoami = run_sdk(hub, mode, make_provider(hub, storage, browser), traffic, body)
+        assert browser.pages_seen == 1
+        assert browser.redirects[0]["iss"] == hub.base_url
+        assert whoami["email"] == "carol@example.com" and whoami["authenticated"] is True
+        assert whoami["client_id"] == storage.client_id
+        assert_authenticated_mcp_traffic(traffic, hub, after=1)
+    finally:
+        hub.stop()

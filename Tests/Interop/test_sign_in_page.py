@@ -23,7 +23,6 @@ import html
 import json
 import os
 import secrets
-import subprocess
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,7 +45,6 @@ HTTP_TIMEOUT_S = 5.0
 
 EMAIL = "alice@example.com"
 PASSWORD = "correct horse battery staple"
-ADD_USER_TIMEOUT_S = 30.0
 WRONG_PASSWORD = "Wrong email or password."
 
 
@@ -55,26 +53,13 @@ WRONG_PASSWORD = "Wrong email or password."
 # --------------------------------------------------------------------------------------
 
 
-def add_user(server: GatehouseServer, email: str, name: str, password: str) -> None:
-    """`gatehouse idp add-user` on the hub's database (before it starts, so the hub finds it)."""
-    database = Path(server.workdir.name) / "hub_data" / "hub.db"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_"))}
-    argv = [str(server.binary), "idp", "add-user", email, "--name", name, "--password-stdin",
-            "--database-path", str(database)]  # fmt: skip
-    done = subprocess.run(
-        argv, input=password + "\n", capture_output=True, text=True, cwd=server.workdir.name, env=env,
-        timeout=ADD_USER_TIMEOUT_S,
-    )  # fmt: skip
-    assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-
-
 @pytest.fixture(scope="module")
 def hub() -> Iterator[GatehouseServer]:
     """`gatehouse hub` with its default provider, the embedded authorization server (issuer
     http://127.0.0.1:PORT, sign-in page on), and the user alice@example.com."""
     server = GatehouseServer("sign-in", ["--provider", "embedded"])
     try:
-        add_user(server, EMAIL, "Alice", PASSWORD)
+        server.add_user(EMAIL, "Alice", PASSWORD)
         server.start()
     except (RuntimeError, AssertionError) as error:
         server.stop(check=False)
