@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 "GatehouseCore",
                 "GatehouseOAuth",
+                "GatehouseHub",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -87,7 +88,10 @@ let package = Package(
             dependencies: [
                 "GatehouseCore",
                 "GatehouseMCP",
+                "GatehouseAuth",
                 .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -24,31 +24,40 @@ public struct GatehouseServer: Sendable {
     public let authenticator: Authenticator?
     /// The embedded authorization server, served on the same port, when it is the provider.
     public let authorizationServer: AuthorizationServer?
+    /// The per-user tools hub; `nil` serves only the fixed tools.
+    public let hub: Hub?
 
+    /// - Parameter tools: the tools every caller has; with a `hub`, its management tools are added.
     public init(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
-        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServer? = nil
+        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServer? = nil, hub: Hub? = nil
     ) {
         self.configuration = configuration
-        self.tools = ToolRegistry(tools)
+        self.tools = ToolRegistry(tools + (hub?.managementTools ?? []))
         self.serverInfo = serverInfo
         self.authenticator = authenticator
         self.authorizationServer = authorizationServer
+        self.hub = hub
     }
 
-    /// Builds the server and its authenticator; unless the provider is lazy, its metadata is
-    /// fetched first so a wrong domain or issuer stops start-up with the fix. With the
-    /// embedded provider the store is opened (and migrated) and the signing key loaded.
+    /// Builds the server: opens (and migrates) the store, assembles the hub, and the
+    /// authenticator. Unless the provider is lazy, its metadata is fetched first so a wrong
+    /// domain or issuer stops start-up with the fix; the embedded provider loads its signing key.
     public static func make(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, logger: Logger
     ) async throws(StartupProblem) -> GatehouseServer {
+        let store = try EmbeddedAuthorization.openStore(configuration)
+        let hub = Hub(
+            store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches),
+            secrets: SecretBox(key: configuration.hub.secretKey.flatMap(SecretBox.key(fromBase64:))),
+            oauthProvider: configuration.auth.providerKind)
         guard configuration.auth.provider == .embedded else {
             let authenticator = try await Authenticator.make(
                 settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
-            return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator)
+            return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator, hub: hub)
         }
         let scopes = scopesSupported(configuration: configuration, tools: tools)
-        let server = try await EmbeddedAuthorization.make(configuration: configuration, scopesSupported: scopes)
+        let server = try await EmbeddedAuthorization.make(configuration: configuration, store: store, scopesSupported: scopes)
         var settings = configuration.auth
         settings.authorizationServer = settings.authorizationServer ?? server.settings.issuer
         // RFC 8707 / MCP authorization "Token Audience Binding": the MCP endpoint accepts only
@@ -56,7 +65,8 @@ public struct GatehouseServer: Sendable {
         let audiences = settings.audiences.isEmpty ? [configuration.resourceURL] : settings.audiences
         let verifier = CachingVerifier(server.tokenVerifier(audiences: audiences, logger: logger))
         let authenticator = Authenticator(settings: settings, verifier: verifier, providerMetadata: nil)
-        return GatehouseServer(configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: server)
+        return GatehouseServer(
+            configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: server, hub: hub)
     }
 
     /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
@@ -70,7 +80,7 @@ public struct GatehouseServer: Sendable {
     public func router() -> Router<GatehouseRequestContext> {
         let urls = PublicURLs(configuration: configuration)
         let endpoint = StreamableHTTPEndpoint(
-            handler: MCPMethodHandler(serverInfo: serverInfo, tools: tools),
+            handler: MCPMethodHandler(serverInfo: serverInfo, tools: tools, toolSource: hub),
             sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
         let route = MCPRoute(endpoint: endpoint, maxBodyBytes: configuration.maxBodyBytes, urls: urls)
         let originPolicy = OriginPolicy(configuration: configuration)
@@ -87,6 +97,7 @@ public struct GatehouseServer: Sendable {
             let required = configuration.auth.requiredScopes
             mcp.add(middleware: AuthMiddleware(authenticator: authenticator, urls: urls, challengeScopes: required.isEmpty ? scopesSupported : required))
         }
+        if let hub { mcp.add(middleware: UserProvisioningMiddleware(users: hub.users)) }
         if let authorizationServer {
             EmbeddedAuthorization.register(authorizationServer, configuration: configuration, on: router)
         }

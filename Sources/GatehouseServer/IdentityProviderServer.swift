@@ -19,7 +19,8 @@ public struct IdentityProviderServer: Sendable {
                 "name the MCP servers tokens are for with --resource URL (or GATEHOUSE_IDP_RESOURCES), e.g. --resource https://mcp.example.com/mcp")
         }
         let server = try await EmbeddedAuthorization.make(
-            configuration: configuration, scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false)
+            configuration: configuration, store: try EmbeddedAuthorization.openStore(configuration),
+            scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false)
         return IdentityProviderServer(configuration: configuration, authorizationServer: server)
     }
 

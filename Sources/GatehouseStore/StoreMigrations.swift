@@ -61,6 +61,47 @@ enum StoreMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v2-hub") { db in
+            // Times are UTC text ("2026-11-23 06:40:12"), so `sqlite3 hub.db` shows them readably.
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY,
+                        issuer TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        email TEXT,
+                        name TEXT,
+                        oauth_provider TEXT NOT NULL,
+                        organization_id TEXT,
+                        created_at TEXT NOT NULL,
+                        last_seen_at TEXT NOT NULL,
+                        UNIQUE (issuer, subject)
+                    );
+                    CREATE TABLE user_tools (
+                        id INTEGER PRIMARY KEY,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        tool_name TEXT NOT NULL,
+                        config TEXT NOT NULL,
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        UNIQUE (user_id, tool_name)
+                    );
+                    CREATE TABLE user_notes (
+                        id INTEGER PRIMARY KEY,
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        text TEXT NOT NULL,
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE INDEX user_notes_user ON user_notes(user_id, id);
+                    CREATE TABLE user_memory (
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        key TEXT NOT NULL,
+                        value TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        PRIMARY KEY (user_id, key)
+                    );
+                    """)
+        }
         return migrator
     }
 }

@@ -72,6 +72,18 @@ public struct AuthSettings: Sendable, Equatable {
     /// True when requests must carry a valid token.
     public var isEnabled: Bool { provider != .none }
 
+    /// The provider's kind as users name it: `embedded`, `authkit`, `jwt`, `introspection`, `static` or `none`.
+    public var providerKind: String {
+        switch provider {
+        case .none: "none"
+        case .embedded: "embedded"
+        case .authKit: "authkit"
+        case .jwt: "jwt"
+        case .introspection: "introspection"
+        case .staticTokens: "static"
+        }
+    }
+
     /// The issuer to list in `authorization_servers`, if the provider has one.
     public var advertisedAuthorizationServer: String? {
         if let authorizationServer { return authorizationServer }

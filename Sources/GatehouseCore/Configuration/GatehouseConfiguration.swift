@@ -30,6 +30,8 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var authorizationServer = EmbeddedAuthorizationSettings()
     /// The SQLite database of the store.
     public var databasePath = "hub_data/hub.db"
+    /// Per-user tools and their secrets.
+    public var hub = HubSettings()
 
     public init() {}
 
@@ -87,6 +89,7 @@ extension GatehouseConfiguration {
         config.authorizationServer = try EmbeddedAuthorizationSettings.load(
             from: sources, publicBaseIsLoopback: publicBaseIsLoopback && config.isBoundToLoopback)
         if let path = try read(.databasePath, { $0.isEmpty ? nil : $0 }) { config.databasePath = path }
+        config.hub = try HubSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
         return (config, warnings)
     }
@@ -111,7 +114,7 @@ extension GatehouseConfiguration {
     }
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
-        let known = Set((Setting.all + Setting.authSettings + Setting.authorizationServerSettings).flatMap(\.environmentNames))
+        let known = Set((Setting.all + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings).flatMap(\.environmentNames))
             .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

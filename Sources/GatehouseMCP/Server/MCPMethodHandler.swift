@@ -26,15 +26,19 @@ public struct MCPRequestEnvironment: Sendable {
 /// `serverInfo` in `_meta`).
 public struct MCPMethodHandler: Sendable {
     public let serverInfo: MCPServerInfo
+    /// The tools every caller has (subject to their scopes).
     public let tools: ToolRegistry
+    /// Tools that depend on the caller, listed after the fixed ones.
+    public let toolSource: (any ToolSource)?
 
     /// The server capabilities: tools only. Resources and prompts are not served, so
     /// they are not declared (lifecycle "Capability Negotiation").
     static let capabilities: JSONValue = ["tools": ["listChanged": false]]
 
-    public init(serverInfo: MCPServerInfo, tools: ToolRegistry) {
+    public init(serverInfo: MCPServerInfo, tools: ToolRegistry, toolSource: (any ToolSource)? = nil) {
         self.serverInfo = serverInfo
         self.tools = tools
+        self.toolSource = toolSource
     }
 
     /// The result of an `initialize` that negotiated `version`.
@@ -62,7 +66,15 @@ public struct MCPMethodHandler: Sendable {
                 // Everything fits in the first page, so no cursor was ever issued.
                 return JSONRPCResponse(id: request.id, error: .invalidParams("unknown cursor \(cursor)"))
             }
-            let visible = tools.entries.filter { $0.tool.isAvailable(to: environment.principal) }
+            var visible = tools.entries.filter { $0.tool.isAvailable(to: environment.principal) }
+            if let toolSource {
+                do {
+                    let own = try await toolSource.tools(for: environment.principal)
+                    visible += own.entries.filter { $0.tool.isAvailable(to: environment.principal) && tools.tool(named: $0.tool.name) == nil }
+                } catch {
+                    return JSONRPCResponse(id: request.id, error: Self.toolSourceFailure(error, environment))
+                }
+            }
             let body = ToolsListBody(descriptors: visible.map(\.descriptorJSON))
             return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
         case ("tools/call", _):
@@ -78,6 +90,12 @@ public struct MCPMethodHandler: Sendable {
         default:
             return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
         }
+    }
+
+    /// The error when the caller's own tools cannot be read (the store is down).
+    private static func toolSourceFailure(_ error: any Error, _ environment: MCPRequestEnvironment) -> JSONRPCError {
+        environment.logger.error("cannot load the caller's tools", metadata: ["error": "\(error)"])
+        return JSONRPCError(code: JSONRPCError.internalErrorCode, message: "Your tools cannot be loaded right now; try again.")
     }
 
     /// Why a `tools/call` did not run: a JSON-RPC error, and the scopes needed when that is the reason.
@@ -98,8 +116,17 @@ public struct MCPMethodHandler: Sendable {
         case .object(let value)?: arguments = value
         default: return .failure(CallFailure(error: .invalidParams("\"arguments\" must be an object")))
         }
-        // tools "Error Handling": an unknown tool is a protocol error (-32602).
-        guard let tool = tools.tool(named: name) else {
+        var found = tools.tool(named: name)
+        if found == nil, let toolSource {
+            do {
+                found = try await toolSource.tools(for: environment.principal).tool(named: name)
+            } catch {
+                return .failure(CallFailure(error: Self.toolSourceFailure(error, environment)))
+            }
+        }
+        // tools "Error Handling": an unknown tool is a protocol error (-32602). Another
+        // user's tool is unknown to this caller.
+        guard let tool = found else {
             let error = JSONRPCError(
                 code: JSONRPCError.invalidParamsCode, message: "Unknown tool: \(name)", data: .object(["tool": .string(name)]))
             return .failure(CallFailure(error: error))

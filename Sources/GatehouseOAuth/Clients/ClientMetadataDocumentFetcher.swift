@@ -54,14 +54,7 @@ public actor ClientMetadataDocumentFetcher {
     }
 
     private func checkAddress(_ host: String) throws(OAuthError) {
-        guard !allowPrivateAddresses else { return }
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        guard let addresses = AddressPolicy.resolve(bare), !addresses.isEmpty else {
-            throw OAuthError(.invalidClient, "the client_id host \(bare.prefix(80)) does not resolve")
-        }
-        guard addresses.allSatisfy(AddressPolicy.isPublic) else {
-            throw OAuthError(
-                .invalidClient, "the client_id host \(bare.prefix(80)) resolves to a private or loopback address, which is refused")
-        }
+        guard !allowPrivateAddresses, let refusal = AddressPolicy.refusal(forHost: host) else { return }
+        throw OAuthError(.invalidClient, "the client_id host \(refusal)")
     }
 }

@@ -9,20 +9,23 @@ import ServiceLifecycle
 
 /// Assembles the embedded authorization server from the configuration and mounts its routes.
 public enum EmbeddedAuthorization {
-    /// Opens the store and builds the server whose issuer is the public base URL.
-    ///
-    /// - Parameter servesOwnResource: true for the hub, whose MCP endpoint is a resource;
-    ///   false for a standalone `gatehouse idp`, which serves only the configured resources.
-    public static func make(
-        configuration: GatehouseConfiguration, scopesSupported: [String], servesOwnResource: Bool = true
-    ) async throws(StartupProblem) -> AuthorizationServer {
-        let store: SQLiteStore
+    /// Opens (and migrates) the store at the configured path.
+    public static func openStore(_ configuration: GatehouseConfiguration) throws(StartupProblem) -> SQLiteStore {
         do {
-            store = try SQLiteStore(path: configuration.databasePath)
+            return try SQLiteStore(path: configuration.databasePath)
         } catch {
             throw StartupProblem(
                 "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")
         }
+    }
+
+    /// Builds the server whose issuer is the public base URL, on `store`.
+    ///
+    /// - Parameter servesOwnResource: true for the hub, whose MCP endpoint is a resource;
+    ///   false for a standalone `gatehouse idp`, which serves only the configured resources.
+    public static func make(
+        configuration: GatehouseConfiguration, store: SQLiteStore, scopesSupported: [String], servesOwnResource: Bool = true
+    ) async throws(StartupProblem) -> AuthorizationServer {
         let embedded = configuration.authorizationServer
         var settings = AuthorizationServerSettings(
             issuer: configuration.issuerURL,

@@ -6,15 +6,16 @@ import Glibc
 import Darwin
 #endif
 
-/// Server-side request forgery guard for URLs that clients choose (Client ID Metadata
-/// Documents): their host must resolve only to public addresses.
+/// Server-side request forgery guard for URLs that users choose (Client ID Metadata
+/// Documents, the hub's `http_fetch` tool): their host must resolve only to public addresses.
 ///
-/// CIMD (draft-ietf-oauth-client-id-metadata-document, "Server-Side Request Forgery"):
-/// the authorization server fetches a URL an unauthenticated party names, so it must not
-/// become a way into loopback, private, link-local or other internal networks.
-enum AddressPolicy {
-    /// The addresses `host` resolves to, as text, or `nil` when it does not resolve.
-    static func resolve(_ host: String) -> [String]? {
+/// CIMD (draft-ietf-oauth-client-id-metadata-document, "Server-Side Request Forgery"): a
+/// server that fetches a URL an untrusted party names must not become a way into loopback,
+/// private, link-local or other internal networks.
+public enum AddressPolicy {
+    /// The addresses `host` resolves to, as text, or `nil` when it does not resolve. This
+    /// blocks the calling thread while the system resolver works.
+    public static func resolve(_ host: String) -> [String]? {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -36,7 +37,7 @@ enum AddressPolicy {
     /// True for an address on the public internet; false for loopback, private (RFC 1918,
     /// RFC 4193), link-local, CGNAT, unspecified, multicast, documentation and IPv4-mapped
     /// forms of those.
-    static func isPublic(_ address: String) -> Bool {
+    public static func isPublic(_ address: String) -> Bool {
         if let v4 = ipv4(address) { return isPublicIPv4(v4) }
         var v6 = in6_addr()
         guard inet_pton(AF_INET6, address.split(separator: "%").first.map(String.init) ?? address, &v6) == 1 else { return false }
@@ -67,5 +68,17 @@ enum AddressPolicy {
         case (198, 51) where b[2] == 100, (203, 0) where b[2] == 113: return false
         default: return true
         }
+    }
+}
+
+extension AddressPolicy {
+    /// Why `host` may not be fetched, or `nil` when every address it resolves to is public.
+    public static func refusal(forHost host: String) -> String? {
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard let addresses = resolve(bare), !addresses.isEmpty else { return "\(bare.prefix(80)) does not resolve" }
+        guard addresses.allSatisfy(isPublic) else {
+            return "\(bare.prefix(80)) resolves to a private or loopback address, which is refused"
+        }
+        return nil
     }
 }

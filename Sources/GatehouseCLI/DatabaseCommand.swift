@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import GatehouseStore
+
+struct DatabaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db",
+        abstract: "Maintain the SQLite store.",
+        subcommands: [DatabaseMigrateCommand.self, DatabaseBackupCommand.self]
+    )
+}
+
+struct DatabaseMigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending schema migrations (the hub also does this when it starts).")
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        let opened = try store.open()
+        print("\(opened.path): schema \(try opened.appliedMigrations().joined(separator: ", "))")
+    }
+}
+
+struct DatabaseBackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Copy the database to PATH while the hub keeps running (SQLite online backup).")
+
+    @Argument(help: "Where to write the copy; must not exist yet.")
+    var path: String
+
+    @OptionGroup var store: StoreOptions
+
+    func run() async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw ValidationError("\(path) exists; choose a new file so nothing is overwritten")
+        }
+        let opened = try store.open()
+        try opened.backup(to: path)
+        print("backed up \(opened.path) to \(path)")
+    }
+}

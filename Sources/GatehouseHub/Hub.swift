@@ -1,0 +1,63 @@
+import Foundation
+import GatehouseCore
+import GatehouseMCP
+import Logging
+import Synchronization
+
+/// The multi-tenant tools hub: every caller is a provisioned user who activates and
+/// configures tools from the ``ToolCatalog`` for their own account.
+///
+/// As a ``ToolSource`` it gives each caller the tools they activated; ``managementTools``
+/// (`list_available_tools`, `add_tool`, `remove_tool`, `list_my_tools`, `configure_tool`) are
+/// the same for everyone and act on the caller's own account.
+public final class Hub: ToolSource {
+    public let store: any HubStore
+    public let catalog: ToolCatalog
+    public let secrets: SecretBox
+    public let users: UserDirectory
+    private let cacheLifetime: TimeInterval
+    private let now: @Sendable () -> Date
+    private let cache = Mutex<[Int64: (tools: ToolRegistry, loadedAt: Date)]>([:])
+
+    /// - Parameter cacheLifetime: how long a user's tools are served from memory; changes made
+    ///   through this process show at once, changes made by another instance within this time.
+    public init(
+        store: any HubStore, catalog: ToolCatalog, secrets: SecretBox, oauthProvider: String, cacheLifetime: TimeInterval = 5,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.catalog = catalog
+        self.secrets = secrets
+        self.users = UserDirectory(store: store, oauthProvider: oauthProvider, now: now)
+        self.cacheLifetime = cacheLifetime
+        self.now = now
+    }
+
+    public func tools(for principal: Principal) async throws -> ToolRegistry {
+        let user = try await users.user(for: principal)
+        if let cached = cache.withLock({ $0[user.id] }), now().timeIntervalSince(cached.loadedAt) < cacheLifetime {
+            return cached.tools
+        }
+        var registry = ToolRegistry()
+        for active in try await store.activeTools(userID: user.id) {
+            guard let kind = catalog.kind(named: active.name) else { continue }  // a kind this build no longer offers
+            let configuration = try secrets.open(try Self.object(active.configuration))
+            for tool in kind.makeTools(ToolActivation(userID: user.id, configuration: configuration, store: store)) {
+                registry.register(tool)
+            }
+        }
+        let loaded = registry
+        cache.withLock { $0[user.id] = (loaded, now()) }
+        return loaded
+    }
+
+    /// Forgets the cached tools of `userID` after a change.
+    func invalidate(userID: Int64) {
+        _ = cache.withLock { $0.removeValue(forKey: userID) }
+    }
+
+    static func object(_ json: String) throws -> [String: JSONValue] {
+        guard case .object(let object) = try JSONValue.parse(Array(json.utf8)) else { throw ToolError("stored configuration is not an object") }
+        return object
+    }
+}

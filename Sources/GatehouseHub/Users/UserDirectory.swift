@@ -1,0 +1,77 @@
+import Foundation
+import GatehouseCore
+import Synchronization
+
+/// Provisions hub users just in time and remembers them.
+///
+/// The first request of a caller creates (or updates) their row; later requests are answered
+/// from memory, and `last_seen_at` is written at most once per `touchInterval`, so the store
+/// sees one write per active user per minute, not one per request.
+public final class UserDirectory: Sendable {
+    private struct Entry {
+        var user: HubUser
+        var touchedAt: Date
+    }
+
+    private let store: any HubStore
+    private let oauthProvider: String
+    private let touchInterval: TimeInterval
+    private let capacity: Int
+    private let now: @Sendable () -> Date
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// - Parameter oauthProvider: how users sign in (`embedded`, `authkit`, …), recorded with each user.
+    public init(
+        store: any HubStore, oauthProvider: String, touchInterval: TimeInterval = 60, capacity: Int = 100_000,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.oauthProvider = oauthProvider
+        self.touchInterval = touchInterval
+        self.capacity = capacity
+        self.now = now
+    }
+
+    /// The hub user `principal` stands for, provisioned on first sight.
+    public func user(for principal: Principal) async throws -> HubUser {
+        let key = (principal.issuer ?? "") + "\u{0}" + principal.subject
+        let current = now()
+        let lookup = entries.withLock { entries -> Lookup in
+            guard var entry = entries[key] else { return .missing }
+            guard current.timeIntervalSince(entry.touchedAt) >= touchInterval else { return .known(entry.user) }
+            entry.touchedAt = current  // claimed here, so concurrent requests do not write it again
+            entries[key] = entry
+            return .dueForTouch(entry.user)
+        }
+        switch lookup {
+        case .known(let user):
+            return user
+        case .dueForTouch(let user):
+            try await store.touchUser(id: user.id, now: current)
+            return user
+        case .missing:
+            break
+        }
+        let user = try await store.provisionUser(identity(of: principal), now: current)
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(user: user, touchedAt: current)
+        }
+        return user
+    }
+
+    private enum Lookup {
+        case known(HubUser)
+        case dueForTouch(HubUser)
+        case missing
+    }
+
+    private func identity(of principal: Principal) -> UserIdentity {
+        if principal.isAnonymous {
+            return UserIdentity(issuer: "local", subject: "anonymous", email: nil, name: nil, oauthProvider: "none", organizationID: nil)
+        }
+        return UserIdentity(
+            issuer: principal.issuer ?? "", subject: principal.subject, email: principal.email,
+            name: principal.claims["name"]?.stringValue, oauthProvider: oauthProvider, organizationID: principal.organizationID)
+    }
+}
