@@ -381,7 +381,7 @@ struct ClientAuthenticationTests {
         let stored = try #require(try await reopened.client(id: client.id))
         #expect(stored.metadata.redirectURIs.map(\.text) == [Harness.redirect])
         #expect(stored.metadata.clientName == "Test client")
-        #expect(try reopened.appliedMigrations() == ["v1-authorization-server"])
+        #expect(try reopened.appliedMigrations() == ["v1-authorization-server", "v2-hub"])
     }
 
     @Test func aRegistrationFloodIsBounded() async throws {
