@@ -129,6 +129,8 @@ def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, pinning: 
         argv = [str(gatehouse_bin), "hub", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         if run.auth:
             argv += ["--env", f"MCP_JWT_ISSUER={issuer.issuer}"]
+        else:
+            argv += ["--provider", "none"]  # without this the hub would run its embedded authorization server
     else:
         argv = [sys.executable, str(PEERS_DIR / PEER_SCRIPTS[run.server]), "--port", str(port)]
         if run.auth:
