@@ -11,9 +11,15 @@ struct HubCommand: AsyncParsableCommand {
         commandName: "hub",
         abstract: "Serve the Gatehouse tools hub over MCP Streamable HTTP.",
         discussion: """
-            Serves the built-in tools (echo, add, whoami) at http://HOST:PORT/mcp. Clients may use the \
-            stateless 2026-07-28 protocol (server/discover, no sessions) or initialize a session with \
-            2025-11-25, 2025-06-18, 2025-03-26 or 2024-11-05.
+            Serves MCP at http://HOST:PORT/mcp. Clients may use the stateless 2026-07-28 protocol \
+            (server/discover, no sessions) or initialize a session with 2025-11-25, 2025-06-18, 2025-03-26 \
+            or 2024-11-05.
+
+            Every caller is a user, recorded in the SQLite store (--database-path) on their first request. \
+            Each has the built-in tools (echo, add, whoami) and the management tools (list_available_tools, \
+            add_tool, remove_tool, list_my_tools, configure_tool) with which they add notes, memory or \
+            http_fetch to their own account. Secrets in tool configurations are encrypted with \
+            GATEHOUSE_SECRET_KEY. See docs/hub.md.
 
             Settings are resolved in this order: flags, then --env KEY=VALUE, then the environment, then \
             the .env file, then defaults. Invalid settings stop start-up with one line naming the setting. \
