@@ -211,6 +211,61 @@ class GatehouseServer:
                     pytrace=False,
                 )
 
+    # ---------------------------------------------------------------- restarts on the same store
+    # For test_hub.py: the hub stopped (gracefully or by a crash) and started again on the same
+    # port, working directory and database, so tokens issued before (issuer = base URL) still work.
+
+    def halt(self, check: bool = True) -> int:
+        """Like stop() (SIGTERM, wait, with check require exit code 0) but keeps the working
+        directory and the database for restart(). Returns the exit code."""
+        process = self.process
+        assert process is not None, "the server is not running"
+        killed = False
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+            except subprocess.TimeoutExpired:
+                killed = True
+                process.kill()
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+        self._detach()
+        if check and (killed or process.returncode != 0):
+            pytest.fail(
+                f"gatehouse ({self.name}) did not shut down cleanly after SIGTERM "
+                f"({'killed after the grace period' if killed else f'exit code {process.returncode}'}).\n"
+                f"--- server output ---\n{self.log_text()}",
+                pytrace=False,
+            )
+        return process.returncode
+
+    def crash(self) -> None:
+        """SIGKILL: the process dies at once, mid-write if it was writing. The working directory
+        and the database (with its -wal and -shm files) stay for inspection and restart()."""
+        process = self.process
+        assert process is not None, "the server is not running"
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=SHUTDOWN_GRACE_S)
+        self._detach()
+
+    def restart(self) -> None:
+        """Starts the binary again (after halt() or crash()) on the same port, working directory
+        and database. The previous output is kept next to the log as server.log.N."""
+        assert self.process is not None and self.process.poll() is not None, "halt() or crash() the server first"
+        runs = 1
+        while self.log_path.with_name(f"server.log.{runs}").exists():
+            runs += 1
+        self.log_path.rename(self.log_path.with_name(f"server.log.{runs}"))
+        self.start()
+
+    def _detach(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+
 
 def _serve(name: str, extra_args: list[str], mcp_path: str):
     server = GatehouseServer(name, extra_args, mcp_path)

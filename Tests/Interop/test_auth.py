@@ -26,7 +26,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 from pydantic import AnyUrl
 
 from conftest import GatehouseServer
-from mcp_wire import ACCEPT_BOTH, LATEST_HANDSHAKE, MODERN, envelope, modern_headers, run
+from mcp_wire import ACCEPT_BOTH, HUB_TOOLS, LATEST_HANDSHAKE, MODERN, envelope, modern_headers, run
 from test_issuer import OIDC_ONLY_FIELDS, LocalIssuer, decode_unverified
 
 HTTP_TIMEOUT_S = 5.0
@@ -176,7 +176,7 @@ def test_sdk_oauth_login_then_tools(gatehouse_jwt: GatehouseServer, issuer: Loca
 
     async def body(client: Client) -> dict[str, Any]:
         names = sorted(tool.name for tool in (await client.list_tools()).tools)
-        assert names == ["add", "echo", "whoami"]
+        assert names == HUB_TOOLS
         added = await client.call_tool("add", {"a": 2, "b": 3})
         assert added.is_error is not True
         assert added.structured_content == {"result": 5}
@@ -628,7 +628,7 @@ def test_session_is_bound_to_the_token_subject(
         alice_again = issuer.mint("user-alice", url, scope="mcp:read")
         ok = http.post(url, json=tools_list, headers=_session_headers(session_id, alice_again))
         assert ok.status_code == 200, ok.text
-        assert sorted(t["name"] for t in ok.json()["result"]["tools"]) == ["add", "echo", "whoami"]
+        assert sorted(t["name"] for t in ok.json()["result"]["tools"]) == HUB_TOOLS
         # Bob cannot end alice's session either.
         delete = http.delete(url, headers=_session_headers(session_id, bob))
         assert delete.status_code == 404, delete.text

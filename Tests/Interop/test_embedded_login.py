@@ -32,7 +32,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 from pydantic import AnyUrl
 
 from conftest import DEV_USER, GatehouseServer, start_extra_server
-from mcp_wire import LATEST_HANDSHAKE, MODERN
+from mcp_wire import HUB_TOOLS, LATEST_HANDSHAKE, MODERN
 from test_issuer import decode_unverified
 
 HTTP_TIMEOUT_S = 5.0
@@ -279,7 +279,7 @@ def test_sdk_discovers_registers_and_logs_in(embedded_short_hub: GatehouseServer
 
     async def body(client: Client) -> dict[str, Any]:
         names = sorted(tool.name for tool in (await client.list_tools()).tools)
-        assert names == ["add", "echo", "whoami"]
+        assert names == HUB_TOOLS
         await call_add(client)
         return await call_whoami(client)
 

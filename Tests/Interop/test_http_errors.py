@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import httpx2
 import pytest
 
-from mcp_wire import ACCEPT_BOTH, MODERN, envelope, modern_headers
+from mcp_wire import ACCEPT_BOTH, HUB_TOOLS, MODERN, envelope, modern_headers
 
 
 PARSE_ERROR = -32700
@@ -156,7 +156,7 @@ def test_modern_tools_list_happy_path(http: httpx2.Client, mcp_url: str) -> None
     assert result["resultType"] == "complete"
     assert isinstance(result["ttlMs"], int) and result["ttlMs"] >= 0
     assert result["cacheScope"] in ("public", "private")
-    assert sorted(tool["name"] for tool in result["tools"]) == ["add", "echo", "whoami"]
+    assert sorted(tool["name"] for tool in result["tools"]) == HUB_TOOLS
     assert "mcp-session-id" not in response.headers
 
 
@@ -396,7 +396,7 @@ def test_session_ids_are_unique(http: httpx2.Client, mcp_url: str) -> None:
 def test_session_list_tools_and_call(open_session) -> None:
     session = open_session("2025-11-25")
     tools = expect_result(session.post({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}), 2)
-    assert sorted(tool["name"] for tool in tools["tools"]) == ["add", "echo", "whoami"]
+    assert sorted(tool["name"] for tool in tools["tools"]) == HUB_TOOLS
     added = expect_result(
         session.post(
             {"jsonrpc": "2.0", "id": "str-id", "method": "tools/call", "params": {"name": "add", "arguments": {"a": 2, "b": 3}}}
@@ -531,7 +531,7 @@ def test_2025_03_26_session_accepts_batch(open_session) -> None:
     assert isinstance(body, list) and len(body) == 2, body
     by_id = {item["id"]: item for item in body}
     assert set(by_id) == {10, 11}, body
-    assert sorted(tool["name"] for tool in by_id[10]["result"]["tools"]) == ["add", "echo", "whoami"]
+    assert sorted(tool["name"] for tool in by_id[10]["result"]["tools"]) == HUB_TOOLS
     assert by_id[11]["result"] == {}
 
 
@@ -603,4 +603,4 @@ def test_event_stream_only_accept_gets_sse(open_session) -> None:
     payloads = [json.loads("\n".join(e["data"])) for e in messages]
     final = payloads[-1]
     assert final.get("jsonrpc") == "2.0" and final.get("id") == 21, final
-    assert sorted(tool["name"] for tool in final["result"]["tools"]) == ["add", "echo", "whoami"]
+    assert sorted(tool["name"] for tool in final["result"]["tools"]) == HUB_TOOLS

@@ -15,7 +15,7 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from mcp_wire import LATEST_HANDSHAKE, MODERN, run
+from mcp_wire import HUB_TOOLS, LATEST_HANDSHAKE, MODERN, run
 
 
 
@@ -72,8 +72,7 @@ def test_list_tools(mcp_url: str, mode: str) -> None:
     async def body(client: Client) -> None:
         result = await client.list_tools()
         tools = {tool.name: tool for tool in result.tools}
-        assert len(result.tools) == 3, [tool.name for tool in result.tools]
-        assert set(tools) == {"echo", "add", "whoami"}
+        assert sorted(tool.name for tool in result.tools) == HUB_TOOLS
 
         echo = tools["echo"].input_schema
         assert echo["type"] == "object"
@@ -90,6 +89,11 @@ def test_list_tools(mcp_url: str, mode: str) -> None:
         assert whoami["type"] == "object"
         assert whoami.get("properties", {}) == {}
         assert not whoami.get("required")
+
+        add_tool = tools["add_tool"].input_schema
+        assert add_tool["required"] == ["tool_name"]
+        assert add_tool["properties"]["config"]["type"] == "object"
+        assert tools["remove_tool"].annotations is not None and tools["remove_tool"].annotations.destructive_hint is True
 
     with_client(mcp_url, mode, body)
 
@@ -181,7 +185,7 @@ def test_custom_mcp_path(gatehouse_api: str, mode: str) -> None:
     async def body(client: Client) -> None:
         assert client.session.protocol_version == MODES[mode]
         names = sorted(tool.name for tool in (await client.list_tools()).tools)
-        assert names == ["add", "echo", "whoami"]
+        assert names == HUB_TOOLS
         result = await client.call_tool("add", {"a": 2, "b": 3})
         assert result.is_error is not True
         assert result.structured_content == {"result": 5}
@@ -236,7 +240,7 @@ def test_low_level_initialize_session(mcp_url: str) -> None:
     assert init.protocol_version == LATEST_HANDSHAKE
     assert init.server_info.name == "gatehouse"
     assert init.capabilities.tools is not None
-    assert sorted(t.name for t in tools.tools) == ["add", "echo", "whoami"]
+    assert sorted(t.name for t in tools.tools) == HUB_TOOLS
     assert added.structured_content == {"result": 5}
 
     # The initialize response (first POST) carries the session id.
