@@ -199,4 +199,22 @@ struct HubTests {
         #expect(await harness.call("notes_add", ["text": "one"], as: HubHarness.alice).result?["isError"] == false)
         #expect(await harness.call("notes_add", ["text": "two"], as: HubHarness.alice).result?["isError"] == true)
     }
+
+    @Test func concurrentWritesFromManyUsersAreAllKept() async throws {
+        let harness = try HubHarness()
+        let users = (0..<20).map { Principal(subject: "usr_\($0)", issuer: "http://127.0.0.1:8884", email: "u\($0)@example.com") }
+        for user in users { _ = await harness.call("add_tool", ["tool_name": "notes"], as: user) }
+        await withTaskGroup(of: Void.self) { group in
+            for user in users {
+                for index in 0..<10 {
+                    group.addTask { _ = await harness.call("notes_add", ["text": .string("note \(index)")], as: user) }
+                }
+            }
+        }
+        for user in users {
+            let id = try await harness.hub.users.user(for: user).id
+            #expect(try await harness.store.notes(userID: id, limit: 100).count == 10)
+        }
+        #expect(try await harness.store.users().count == 20)
+    }
 }
