@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop tests: the official Python `mcp` SDK, mcp-authlab and Playwright (from PyPI, pinned in
 # Tests/Interop/requirements.txt) against a real `gatehouse hub` process; Playwright drives
-# Debian's headless Chromium through the sign-in page (installed here when it is missing).
+# Debian's headless Chromium through the sign-in page (installed here when it is missing); the hub
+# tests also need the sqlite3 CLI (Debian's sqlite3 package, installed here when it is missing).
 # Creates .venv-interop on first use; reuses it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,11 @@ fi
 if [ -z "${GATEHOUSE_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
     echo "interop: /usr/bin/chromium is missing; installing Debian's chromium package" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+# The hub tests read the database with the sqlite3 CLI, as an operator would.
+if ! command -v sqlite3 >/dev/null 2>&1; then
+    echo "interop: the sqlite3 CLI is missing; installing Debian's sqlite3 package" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null
 fi
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"

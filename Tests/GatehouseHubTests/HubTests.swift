@@ -109,7 +109,7 @@ struct HubTests {
     }
 
     static let invalidAdditions: [(JSONValue, String)] = [
-        (["tool_name": "nope"], "there is no tool nope to add"),
+        (["tool_name": "nope"], "there is no tool named nope"),
         (["tool_name": "memory", "config": ["max_keys": "many"]], "invalid config for memory: /max_keys: expected an integer"),
         (["tool_name": "memory", "config": ["colour": "red"]], "invalid config for memory"),
         (["tool_name": "http_fetch", "config": [:]], "invalid config for http_fetch"),

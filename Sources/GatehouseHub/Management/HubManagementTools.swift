@@ -105,7 +105,7 @@ extension Hub {
         let name = try arguments.string("tool_name")
         guard let kind = catalog.kind(named: name) else {
             throw ToolError(
-                "there is no tool \(name.prefix(64)) to add; available: \(catalog.kinds.map(\.name).joined(separator: ", "))")
+                "there is no tool named \(name.prefix(64)); available: \(catalog.kinds.map(\.name).joined(separator: ", "))")
         }
         let configuration: [String: JSONValue]
         switch arguments["config"] {

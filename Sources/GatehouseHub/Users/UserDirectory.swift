@@ -34,7 +34,7 @@ public final class UserDirectory: Sendable {
 
     /// The hub user `principal` stands for, provisioned on first sight.
     public func user(for principal: Principal) async throws -> HubUser {
-        let key = (principal.issuer ?? "") + "\u{0}" + principal.subject
+        let key = (principal.issuer ?? "") + "\u{0}" + principal.subject  // one process has one embedded issuer
         let current = now()
         let lookup = entries.withLock { entries -> Lookup in
             guard var entry = entries[key] else { return .missing }
@@ -70,8 +70,12 @@ public final class UserDirectory: Sendable {
         if principal.isAnonymous {
             return UserIdentity(issuer: "local", subject: "anonymous", email: nil, name: nil, oauthProvider: "none", organizationID: nil)
         }
+        // The embedded server's subjects are ids in this very store, while its issuer is the
+        // base URL, which changes when the hub moves (port, proxy): keyed by the URL, every user
+        // would lose their tools on a move. So its users are keyed by provider, not by URL.
+        let issuer = oauthProvider == "embedded" ? "embedded" : principal.issuer ?? ""
         return UserIdentity(
-            issuer: principal.issuer ?? "", subject: principal.subject, email: principal.email,
+            issuer: issuer, subject: principal.subject, email: principal.email,
             name: principal.claims["name"]?.stringValue, oauthProvider: oauthProvider, organizationID: principal.organizationID)
     }
 }
