@@ -127,6 +127,7 @@ let package = Package(
             dependencies: [
                 "GatehouseMCP",
                 "GatehouseHub",
+                "GatehouseStore",
                 "GatehouseAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

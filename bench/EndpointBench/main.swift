@@ -15,6 +15,7 @@ import Foundation
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
+import GatehouseStore
 import HTTPTypes
 import Logging
 import MCP
@@ -86,8 +87,23 @@ nonisolated func measureGatehouse(_ iterations: Int) async -> (stateless: Double
         }),
         ("handle tools/call (validate + run)", await measure(iterations) { _ in _ = await handler.handle(request, in: environment) }),
         ("encode response JSON", await measure(iterations) { _ in _ = response.encoded() }),
+        ("find the caller's hub user (cached, every request)", await measureProvisioning(iterations)),
     ]
     return (stateless, session, stages)
+}
+
+/// Nanoseconds per lookup of an already provisioned hub user, the work the provisioning
+/// middleware adds to every authenticated request.
+nonisolated func measureProvisioning(_ iterations: Int) async -> Double {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-bench-\(UUID().uuidString)/hub.db").path
+    guard let store = try? SQLiteStore(path: path) else {
+        check(false, "the bench's SQLite store")
+        return 0
+    }
+    let users = UserDirectory(store: store, oauthProvider: "jwt")
+    let principal = Principal(subject: "user-1", issuer: "https://issuer.example.com", email: "user@example.com")
+    check((try? await users.user(for: principal)) != nil, "hub provisioning")
+    return await measure(iterations) { _ in _ = try? await users.user(for: principal) }
 }
 
 /// Nanoseconds per request of the SDK's `Server` answering the same call over its in-memory transport.
