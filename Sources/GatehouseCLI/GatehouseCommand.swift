@@ -11,6 +11,9 @@ struct GatehouseCommand: AsyncParsableCommand {
             http://127.0.0.1:8884/mcp for every protocol revision from 2024-11-05 to 2026-07-28.
             """,
         version: Gatehouse.version,
-        subcommands: [HubCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self]
+        subcommands: [
+            HubCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
+            ToolsCommand.self, CallCommand.self, PingCommand.self, LogoutCommand.self, ClientConfigCommand.self,
+        ]
     )
 }

@@ -422,3 +422,110 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"gatehouse server output ({server.name})", server.log_text()))
         for issuer in list(_ISSUERS):
             report.sections.append((f"local issuer requests ({issuer.issuer})", issuer.log_text()))
+
+
+# --------------------------------------------------------------------------------------
+# Peer servers nobody here wrote (Tests/Interop/peers/), for the gatehouse CLI client tests
+# --------------------------------------------------------------------------------------
+
+PEERS_DIR = Path(__file__).resolve().parent / "peers"
+
+
+class PeerServer:
+    """One peer server script from peers/ run with this interpreter (`--port PORT` added), its
+    output captured to a temp file; healthy when GET /healthz answers {"status": "ok"}. Shown
+    in failing test reports like the hubs."""
+
+    def __init__(self, name: str, script: str, extra_args: list[str] | None = None) -> None:
+        self.name = name
+        self.script = PEERS_DIR / script
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.mcp_url = self.base_url + "/mcp"
+        self.extra_args = extra_args or []
+        self.workdir = tempfile.TemporaryDirectory(prefix=f"peer-{name}-")
+        self.log_path = Path(self.workdir.name) / "peer.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_file = None
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError as error:
+            return f"<could not read {self.log_path}: {error}>"
+
+    def start(self) -> "PeerServer":
+        import sys
+
+        argv = [sys.executable, str(self.script), "--port", str(self.port), *self.extra_args]
+        self._log_file = open(self.log_path, "wb")
+        self._log_file.write(("$ " + " ".join(argv) + "\n").encode())
+        self._log_file.flush()
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT, cwd=self.workdir.name
+        )
+        _RUNNING.append(self)  # type: ignore[arg-type]  # duck-typed: name and log_text()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        last_error = "no attempt made"
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                self.stop(check=False)
+                raise RuntimeError(f"peer {self.name} exited with code {code} during start-up.\n{self.log_text()}")
+            try:
+                response = httpx2.get(self.base_url + "/healthz", timeout=1.0)
+                if response.status_code == 200 and response.json() == {"status": "ok"}:
+                    return self
+                last_error = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            except (httpx2.HTTPError, ValueError) as error:
+                last_error = repr(error)
+            time.sleep(0.1)
+        log = self.log_text()
+        self.stop(check=False)
+        raise RuntimeError(f"peer {self.name} did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f} s "
+                           f"(last: {last_error}).\n{log}")
+
+    def stop(self, check: bool = True) -> None:
+        """SIGTERM, wait up to 5 s, then SIGKILL. With check, require exit code 0."""
+        process = self.process
+        if process is None:
+            return
+        self.process = None
+        killed = False
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+            except subprocess.TimeoutExpired:
+                killed = True
+                process.kill()
+                process.wait(timeout=SHUTDOWN_GRACE_S)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        if self in _RUNNING:
+            _RUNNING.remove(self)  # type: ignore[arg-type]
+        log = self.log_text()
+        self.workdir.cleanup()
+        if check and (killed or process.returncode != 0):
+            pytest.fail(
+                f"peer {self.name} did not shut down cleanly after SIGTERM "
+                f"({'killed' if killed else f'exit code {process.returncode}'}).\n--- peer output ---\n{log}",
+                pytrace=False,
+            )
+
+
+@pytest.fixture(scope="session")
+def sdk_auth_peer():
+    """peers/sdk_auth_server.py: an MCP server built with the official Python SDK (MCPServer)
+    that is its own authorization server (the SDK's /register, /authorize, /token routes) with
+    an in-memory provider that approves every authorization at once; serves add(a, b)."""
+    peer = PeerServer("sdk-auth", "sdk_auth_server.py")
+    try:
+        peer.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield peer
+    finally:
+        peer.stop(check=True)

@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import GatehouseClient
+import GatehouseCore
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Sign in to an OAuth-protected MCP server and keep its tokens.",
+        discussion: """
+            Finds the server's authorization server (protected-resource metadata, then RFC 8414 metadata), \
+            registers this client when needed (a pre-registered --client-id, a Client ID Metadata Document, \
+            or dynamic registration), opens the browser for the sign-in with PKCE, and stores the tokens in \
+            the cache (mode 0600). tools, call and ping sign in by themselves when they need to.
+            """)
+
+    @Argument(help: "The MCP endpoint URL, e.g. https://mcp.example.com/mcp.")
+    var url: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let serverURL = try ClientOptions.serverURL(url)
+        try await runClient {
+            let session = options.session()
+            let client = MCPClient(serverURL: serverURL, auth: session)
+            guard let challenge = try await client.unauthenticatedChallenge() else {
+                print("\(serverURL) answers without signing in; nothing to do")
+                return
+            }
+            let login = try await session.login(serverURL: serverURL, challenge: challenge)
+            let expiry = login.expiresAt.map { " (access token valid until \($0.ISO8601Format()), refreshed automatically)" } ?? ""
+            print("signed in to \(serverURL) via \(login.authorizationServer.issuer)\(expiry)")
+        }
+    }
+}
+
+struct ToolsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tools", abstract: "List the tools of an MCP server.")
+
+    @Argument(help: "The MCP endpoint URL.")
+    var url: String
+
+    @Flag(help: "Print the tools as JSON.")
+    var json = false
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let serverURL = try ClientOptions.serverURL(url)
+        try await runClient {
+            let client = MCPClient(serverURL: serverURL, auth: options.session())
+            try await client.connect()
+            let tools = try await client.listTools()
+            await client.close()
+            if json {
+                print(JSONText.pretty(.array(tools)))
+                return
+            }
+            let rows = tools.map { tool in
+                (tool.objectValue?["name"]?.stringValue ?? "?", (tool.objectValue?["description"]?.stringValue ?? "").split(separator: "\n").first.map(String.init) ?? "")
+            }
+            let width = max(4, rows.map(\.0.count).max() ?? 0)
+            print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  DESCRIPTION")
+            for (name, description) in rows { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + description) }
+        }
+    }
+}
+
+struct CallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "call",
+        abstract: "Call a tool of an MCP server.",
+        discussion: """
+            Arguments are key=value pairs; a value that parses as JSON (2, true, null, "text", [1,2], {"a":1}) is \
+            that JSON value, anything else a string. --json-args gives them all as one JSON object instead. \
+            The tool's text is printed; a tool error is printed on stderr with exit code 1.
+            """)
+
+    @Argument(help: "The MCP endpoint URL.")
+    var url: String
+
+    @Argument(help: "The tool's name.")
+    var tool: String
+
+    @Argument(help: "Arguments as key=value.")
+    var arguments: [String] = []
+
+    @Option(help: "All arguments as one JSON object, e.g. '{\"a\": 2, \"b\": 3}'.")
+    var jsonArgs: String?
+
+    @Flag(help: "Print the whole result as JSON.")
+    var json = false
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let serverURL = try ClientOptions.serverURL(url)
+        let values = try ToolArgumentParser.parse(arguments, json: jsonArgs)
+        try await runClient {
+            let client = MCPClient(serverURL: serverURL, auth: options.session())
+            try await client.connect()
+            let result = try await client.callTool(tool, arguments: values)
+            await client.close()
+            if json {
+                print(JSONText.pretty(.object(result)))
+            }
+            let text = (result["content"]?.arrayValue ?? []).compactMap { $0.objectValue?["text"]?.stringValue }.joined(separator: "\n")
+            if result["isError"] == true {
+                printError("gatehouse: \(tool) failed: \(text.isEmpty ? "no message" : text)")
+                throw ExitCode.failure
+            }
+            if !json { print(text.isEmpty ? JSONText.pretty(result["structuredContent"] ?? .object(result)) : text) }
+        }
+    }
+}
+
+struct PingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that an MCP server answers (signing in if needed).")
+
+    @Argument(help: "The MCP endpoint URL.")
+    var url: String
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        let serverURL = try ClientOptions.serverURL(url)
+        try await runClient {
+            let client = MCPClient(serverURL: serverURL, auth: options.session())
+            let start = ContinuousClock.now
+            try await client.connect()
+            try await client.ping()
+            let elapsed = ContinuousClock.now - start
+            let version = await client.protocolVersion ?? "?"
+            await client.close()
+            print("\(serverURL) answers (protocol \(version), \(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000) ms)")
+        }
+    }
+}
+
+struct LogoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logout", abstract: "Forget the tokens of a server, or of all servers.")
+
+    @Argument(help: "The MCP endpoint URL whose tokens to forget.")
+    var url: String?
+
+    @Flag(help: "Forget every server's tokens.")
+    var all = false
+
+    @OptionGroup var options: ClientOptions
+
+    func run() async throws {
+        try await runClient {
+            let cache = options.cache()
+            if all {
+                try cache.removeAll()
+                print("forgot every stored login (\(cache.file.path))")
+            } else if let url {
+                print(try cache.remove(url) ? "forgot the login for \(url)" : "no login was stored for \(url)")
+            } else {
+                throw ValidationError("name the server URL to log out of, or pass --all")
+            }
+        }
+    }
+}
+
+struct ClientConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "client-config", abstract: "Print the configuration that connects an MCP client to a server.")
+
+    enum Client: String, ExpressibleByArgument, CaseIterable {
+        case claude, cursor, vscode
+    }
+
+    @Argument(help: "claude (Claude Code command), cursor (~/.cursor/mcp.json) or vscode (.vscode/mcp.json).")
+    var client: Client
+
+    @Argument(help: "The MCP endpoint URL.")
+    var url: String
+
+    @Option(help: "The name the server gets in the client.")
+    var name = "gatehouse"
+
+    func run() throws {
+        let serverURL = try ClientOptions.serverURL(url)
+        switch client {
+        case .claude:
+            print("claude mcp add --transport http \(name) \(serverURL)")
+        case .cursor:
+            print(JSONText.pretty(["mcpServers": .object([name: ["url": .string(serverURL)]])]))
+        case .vscode:
+            print(JSONText.pretty(["servers": .object([name: ["type": "http", "url": .string(serverURL)]])]))
+        }
+    }
+}

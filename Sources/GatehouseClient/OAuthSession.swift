@@ -1,0 +1,239 @@
+import Foundation
+import GatehouseCore
+
+/// Signs in to OAuth-protected MCP servers and keeps their tokens fresh.
+///
+/// Login follows the MCP authorization specification: protected-resource metadata, the
+/// authorization server's metadata, a client id (pre-registered, a Client ID Metadata Document,
+/// or Dynamic Client Registration), then the authorization code flow with PKCE S256 through a
+/// loopback callback, with `state`, RFC 9207 `iss` and the RFC 8707 `resource` checked and sent.
+public struct OAuthSession: Sendable {
+    let http: HTTPExchange
+    public let cache: TokenCache
+    let options: LoginOptions
+    let progress: Progress
+
+    public init(cache: TokenCache, options: LoginOptions = LoginOptions(), http: HTTPExchange = HTTPExchange(), progress: @escaping Progress) {
+        self.cache = cache
+        self.options = options
+        self.http = http
+        self.progress = progress
+    }
+
+    /// A usable access token for `serverURL` from the cache, refreshed when it is about to
+    /// expire; `nil` when there is none and a login is needed.
+    public func cachedAccessToken(for serverURL: String) async throws(ClientError) -> String? {
+        guard let stored = try cache.login(for: serverURL) else { return nil }
+        if !stored.accessTokenIsStale() { return stored.accessToken }
+        return try await refresh(stored)?.accessToken
+    }
+
+    /// Exchanges the stored refresh token for new tokens; `nil` (and the tokens forgotten) when
+    /// the server refuses it, so the caller signs in again.
+    public func refresh(_ stored: StoredLogin) async throws(ClientError) -> StoredLogin? {
+        guard let refreshToken = stored.refreshToken else { return nil }
+        progress("refreshing the access token")
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("resource", stored.resource)]
+        let response = try await http.postForm(stored.authorizationServer.tokenEndpoint, form + Self.credentials(stored))
+        guard response.status == 200 else {
+            var forgotten = stored
+            forgotten.accessToken = nil
+            forgotten.refreshToken = nil
+            if Self.oauthError(response) == "invalid_client" {
+                forgotten.clientID = ""  // the registration is gone: register again at the next login
+            }
+            try cache.save(forgotten)
+            progress("the refresh was refused (\(Self.oauthError(response) ?? "HTTP \(response.status)")); signing in again is needed")
+            return nil
+        }
+        let refreshed = try Self.applyTokens(response, to: stored)
+        try cache.save(refreshed)
+        return refreshed
+    }
+
+    /// Signs in to `serverURL`: discovery, registration when needed, the browser, the code exchange.
+    ///
+    /// - Parameters:
+    ///   - challenge: the server's 401/403 challenge, when there was one.
+    ///   - extraScopes: scopes to add to the usual ones (step-up after `insufficient_scope`).
+    public func login(
+        serverURL: String, challenge: BearerChallengeParameters?, extraScopes: [String] = []
+    ) async throws(ClientError) -> StoredLogin {
+        let resource = try await Discovery.protectedResource(serverURL: serverURL, challenge: challenge, http: http, progress: progress)
+        let issuer = resource.authorizationServers[0]
+        let server = try await Discovery.authorizationServer(issuer: issuer, http: http, progress: progress)
+        var scopes = options.scopes ?? (challenge?.scope ?? [])
+        if scopes.isEmpty, options.scopes == nil { scopes = resource.scopesSupported.isEmpty ? server.scopesSupported : resource.scopesSupported }
+        for scope in extraScopes where !scopes.contains(scope) { scopes.append(scope) }
+
+        let previous = try cache.login(for: serverURL).flatMap { $0.authorizationServer.issuer == issuer && !$0.clientID.isEmpty ? $0 : nil }
+        switch try await authorize(serverURL: serverURL, resource: resource.resource, server: server, scopes: scopes, previous: previous) {
+        case .signedIn(let login):
+            return login
+        case .registrationRejected(let clientID):
+            // The stored registration is gone (the server forgot it): register again, once.
+            progress("the authorization server no longer knows client \(clientID); registering again")
+            switch try await authorize(serverURL: serverURL, resource: resource.resource, server: server, scopes: scopes, previous: nil) {
+            case .signedIn(let login): return login
+            case .registrationRejected: throw ClientError("\(server.issuer) refused a registration it had just made")
+            }
+        }
+    }
+
+    private enum AuthorizeOutcome {
+        case signedIn(StoredLogin)
+        /// The token endpoint refused a stored client registration.
+        case registrationRejected(clientID: String)
+    }
+
+    private func authorize(
+        serverURL: String, resource: String, server: AuthorizationServerInfo, scopes: [String], previous: StoredLogin?
+    ) async throws(ClientError) -> AuthorizeOutcome {
+        let (callback, registration) = try await prepareClient(server: server, previous: previous)
+        defer { callback.stop() }
+        let pkce = PKCEPair()
+        let state = PKCEPair.state()
+        var query = [
+            ("response_type", "code"), ("client_id", registration.clientID), ("redirect_uri", callback.redirectURI),
+            ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", state), ("resource", resource),
+        ]
+        if !scopes.isEmpty { query.append(("scope", scopes.joined(separator: " "))) }
+        let separator = server.authorizationEndpoint.contains("?") ? "&" : "?"
+        let url = server.authorizationEndpoint + separator
+            + query.map { "\(HTTPExchange.formEncode($0.0))=\(HTTPExchange.formEncode($0.1))" }.joined(separator: "&")
+        BrowserLauncher.present(url, openBrowser: options.openBrowser, progress: progress)
+        progress("waiting for the sign-in to finish (up to \(options.timeout.components.seconds) s)")
+
+        let parameters = try await callback.response(timeout: options.timeout)
+        // RFC 6749 §10.12: the state must be the one this client sent.
+        guard parameters["state"] == state else {
+            throw ClientError("the authorization response carries the wrong state; it was not the answer to this sign-in (possible CSRF), so it is ignored")
+        }
+        // RFC 9207 §2.4: iss, when present or promised, must be the expected issuer.
+        if let iss = parameters["iss"], iss != server.issuer {
+            throw ClientError("the authorization response came from \(iss), not \(server.issuer) (RFC 9207); refusing a possible mix-up")
+        }
+        if parameters["iss"] == nil, server.sendsIssuerInResponse {
+            throw ClientError("the authorization response lacks iss although \(server.issuer) promises it (RFC 9207)")
+        }
+        if let error = parameters["error"] {
+            throw ClientError("the authorization server refused the sign-in: \(error)\(parameters["error_description"].map { ": \($0)" } ?? "")")
+        }
+        guard let code = parameters["code"] else { throw ClientError("the authorization response has no code") }
+
+        var login = StoredLogin(
+            serverURL: serverURL, resource: resource, authorizationServer: server, clientID: registration.clientID,
+            clientSecret: registration.clientSecret, redirectURI: registration.redirectURI, accessToken: nil, refreshToken: nil,
+            expiresAt: nil, scopes: scopes)
+        let form = [
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", callback.redirectURI),
+            ("code_verifier", pkce.verifier), ("resource", resource),
+        ]
+        let response = try await http.postForm(server.tokenEndpoint, form + Self.credentials(login))
+        if response.status != 200, Self.oauthError(response) == "invalid_client", previous != nil, registration.clientID == previous?.clientID,
+            options.clientID == nil
+        {
+            return .registrationRejected(clientID: registration.clientID)
+        }
+        guard response.status == 200 else {
+            throw ClientError("the token endpoint refused the code: \(Self.oauthError(response) ?? "HTTP \(response.status)") \(Self.oauthDescription(response))")
+        }
+        login = try Self.applyTokens(response, to: login)
+        try cache.save(login)
+        progress("signed in to \(serverURL) via \(server.issuer)")
+        return .signedIn(login)
+    }
+
+    private struct Registration {
+        var clientID: String
+        var clientSecret: String?
+        var redirectURI: String?
+    }
+
+    /// Starts the callback listener and finds the client id, in the specification's order:
+    /// pre-registered, Client ID Metadata Document, the stored registration, Dynamic Client
+    /// Registration.
+    private func prepareClient(
+        server: AuthorizationServerInfo, previous: StoredLogin?
+    ) async throws(ClientError) -> (LoopbackCallback, Registration) {
+        if let clientID = options.clientID {
+            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+            return (callback, Registration(clientID: clientID, clientSecret: options.clientSecret, redirectURI: nil))
+        }
+        if let document = options.clientMetadataURL, server.supportsClientIDMetadataDocuments {
+            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+            return (callback, Registration(clientID: document, clientSecret: nil, redirectURI: nil))
+        }
+        if let previous, let redirectURI = previous.redirectURI, let port = URLComponents(string: redirectURI)?.port {
+            // Reuse the registration with the port it was registered with: not every server
+            // lets a loopback redirect change its port.
+            if let callback = try? await LoopbackCallback.start(port: options.callbackPort ?? port),
+                callback.redirectURI == redirectURI
+            {
+                return (callback, Registration(clientID: previous.clientID, clientSecret: previous.clientSecret, redirectURI: redirectURI))
+            }
+        }
+        guard let endpoint = server.registrationEndpoint else {
+            let documents =
+                server.supportsClientIDMetadataDocuments
+                ? "; it accepts Client ID Metadata Documents: pass --client-metadata-url with your document's https URL"
+                : " and does not accept Client ID Metadata Documents"
+            throw ClientError("\(server.issuer) offers no Dynamic Client Registration\(documents); or pass a pre-registered --client-id")
+        }
+        let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+        progress("registering with \(server.issuer)")
+        let request: JSONValue = [
+            "client_name": "Gatehouse CLI", "redirect_uris": [.string(callback.redirectURI)],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "token_endpoint_auth_method": "none", "application_type": "native",
+        ]
+        var writer = JSONWriter()
+        writer.value(request)
+        let response = try await http.send(
+            endpoint, method: .POST, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
+            body: Data(writer.bytes))
+        guard response.status == 201 || response.status == 200, case .object(let fields)? = try? JSONValue.parse(response.body),
+            let clientID = fields["client_id"]?.stringValue
+        else {
+            callback.stop()
+            throw ClientError(
+                "registration at \(endpoint) failed: \(Self.oauthError(response) ?? "HTTP \(response.status)") \(Self.oauthDescription(response))")
+        }
+        return (callback, Registration(clientID: clientID, clientSecret: fields["client_secret"]?.stringValue, redirectURI: callback.redirectURI))
+    }
+
+    /// The client's credentials for the token endpoint: `client_id`, and the secret in the body
+    /// when there is one (`client_secret_post`, RFC 6749 §2.3.1, which MCP servers accept).
+    private static func credentials(_ login: StoredLogin) -> [(String, String)] {
+        [("client_id", login.clientID)] + (login.clientSecret.map { [("client_secret", $0)] } ?? [])
+    }
+
+    /// `stored` with the tokens of a successful token response (RFC 6749 §5.1).
+    static func applyTokens(_ response: HTTPExchange.Response, to stored: StoredLogin) throws(ClientError) -> StoredLogin {
+        guard case .object(let fields)? = try? JSONValue.parse(response.body), let accessToken = fields["access_token"]?.stringValue
+        else { throw ClientError("the token endpoint answered without an access_token") }
+        guard fields["token_type"]?.stringValue?.lowercased() == "bearer" else {
+            throw ClientError("the token endpoint issued a \(fields["token_type"]?.stringValue ?? "untyped") token; only Bearer is supported")
+        }
+        var updated = stored
+        updated.accessToken = accessToken
+        // Rotation: a new refresh token replaces the old one; none means the old one stays valid.
+        if let refreshToken = fields["refresh_token"]?.stringValue { updated.refreshToken = refreshToken }
+        let lifetime: Int? = switch fields["expires_in"] {
+        case .int(let seconds)?: seconds
+        case .double(let seconds)?: Int(seconds)
+        default: nil
+        }
+        updated.expiresAt = lifetime.map { Date().addingTimeInterval(TimeInterval($0)) }
+        if let scope = fields["scope"]?.stringValue { updated.scopes = scope.split(separator: " ").map(String.init) }
+        return updated
+    }
+
+    static func oauthError(_ response: HTTPExchange.Response) -> String? {
+        (try? JSONValue.parse(response.body))?.objectValue?["error"]?.stringValue
+    }
+
+    static func oauthDescription(_ response: HTTPExchange.Response) -> String {
+        (try? JSONValue.parse(response.body))?.objectValue?["error_description"]?.stringValue.map { "(\($0))" } ?? ""
+    }
+}
