@@ -13,6 +13,9 @@ public struct LoginOptions: Sendable {
     public var scopes: [String]?
     /// How long to wait for the browser to come back.
     public var timeout: Duration = .seconds(300)
+    /// Shows the authorization URL in place of the browser (an app's own web view, a test);
+    /// `nil` uses the browser or prints the URL.
+    public var presentAuthorizationURL: (@Sendable (String) -> Void)?
 
     public init() {}
 }

@@ -223,7 +223,9 @@ enum SSEParser {
     static func events(_ text: String) -> [String] {
         var events: [String] = []
         var data: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map({ $0.hasSuffix("\r") ? $0.dropLast() : $0 }) {
+        // SSE lines end in CRLF, LF or CR. ("\r\n" is one Character in Swift, so normalize first.)
+        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        for line in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.isEmpty {
                 if !data.isEmpty { events.append(data.joined(separator: "\n")) }
                 data = []

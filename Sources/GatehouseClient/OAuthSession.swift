@@ -101,7 +101,11 @@ public struct OAuthSession: Sendable {
         let separator = server.authorizationEndpoint.contains("?") ? "&" : "?"
         let url = server.authorizationEndpoint + separator
             + query.map { "\(HTTPExchange.formEncode($0.0))=\(HTTPExchange.formEncode($0.1))" }.joined(separator: "&")
-        BrowserLauncher.present(url, openBrowser: options.openBrowser, progress: progress)
+        if let present = options.presentAuthorizationURL {
+            present(url)
+        } else {
+            BrowserLauncher.present(url, openBrowser: options.openBrowser, progress: progress)
+        }
         progress("waiting for the sign-in to finish (up to \(options.timeout.components.seconds) s)")
 
         let parameters = try await callback.response(timeout: options.timeout)

@@ -576,19 +576,13 @@ def test_sdk_peer_call_and_tools(sdk_auth_peer: PeerServer, peer_cli: CLI) -> No
 
 
 def test_sdk_peer_login_again_after_revocation(sdk_auth_peer: PeerServer, peer_cli: CLI) -> None:
-    """The peer forgets both tokens (RFC 7009 revocation of the refresh token), so the next
-    call's refresh fails with invalid_grant and the CLI signs in again. The SDK matches
-    redirect URIs exactly (no RFC 8252 port leeway), so the CLI must come back on the port it
+    """The peer forgets every token (a server-side revocation), so the next call gets a 401,
+    its refresh fails with invalid_grant and the CLI signs in again. The SDK matches redirect
+    URIs exactly (no RFC 8252 port leeway), so the CLI must come back on the port it
     registered, or register again."""
     url = sdk_auth_peer.mcp_url
-    client_id = peer_cli.stored_value(url, "client_id", "clientID")
-    refresh = peer_cli.stored_value(url, "refresh_token", "refreshToken")
-    revoked = httpx2.post(
-        sdk_auth_peer.base_url + "/revoke", data={"token": refresh, "client_id": client_id}, timeout=HTTP_TIMEOUT_S
-    )
-    assert revoked.status_code == 200, revoked.text
-    state = httpx2.get(sdk_auth_peer.base_url + "/_peer/state", timeout=HTTP_TIMEOUT_S).json()
-    assert state["access_tokens"] == 0 and state["refresh_tokens"] == 0, state
+    forgotten = httpx2.post(sdk_auth_peer.base_url + "/_peer/revoke-all", timeout=HTTP_TIMEOUT_S)
+    assert forgotten.status_code == 200 and forgotten.json()["forgotten"] >= 2, forgotten.text
 
     again = peer_cli.call(url, "add", "a=2", "b=3", follow=True)
     assert again.code == 0 and again.stdout.strip() == "5", again.describe()
@@ -597,6 +591,33 @@ def test_sdk_peer_login_again_after_revocation(sdk_auth_peer: PeerServer, peer_c
     assert refreshes and refreshes[-1]["status"] == 400, refreshes
     authorizations = peer_requests(sdk_auth_peer, "/authorize")
     assert authorizations[-1]["status"] == 302 and "error=" not in authorizations[-1]["location"], authorizations[-1]
+
+
+def test_sdk_peer_refreshes_an_expired_access_token(tmp_path: Path) -> None:
+    """A peer whose access tokens live 2 s: after they expire, `call` refreshes them at the
+    SDK's token endpoint (rotating refresh tokens) instead of signing in again."""
+    peer = PeerServer("sdk-auth-short-ttl", "sdk_auth_server.py", ["--access-token-ttl", "2"])
+    try:
+        peer.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        cli = CLI(tmp_path)
+        url = peer.mcp_url
+        cli.login(url)
+        first_refresh = cli.stored_value(url, "refresh_token", "refreshToken")
+        time.sleep(2.5)
+        for _ in range(2):
+            run = cli.call(url, "add", "a=2", "b=3", login_timeout=SHORT_LOGIN_TIMEOUT_S)
+            assert run.code == 0 and run.stdout.strip() == "5", run.describe()
+            assert not run.urls, f"the CLI signed in again instead of refreshing:\n{run.describe()}"
+            time.sleep(2.5)
+        refreshes = [entry for entry in peer_requests(peer, "/token") if entry["form"].get("grant_type") == "refresh_token"]
+        assert len(refreshes) >= 2 and all(entry["status"] == 200 for entry in refreshes), refreshes
+        assert all(entry["form"].get("resource") in (None, url) for entry in refreshes), refreshes
+        assert cli.stored_value(url, "refresh_token", "refreshToken") != first_refresh, "the rotated refresh token was not kept"
+    finally:
+        peer.stop(check=True)
 
 
 # ======================================================================================
@@ -788,8 +809,8 @@ def test_revoked_refresh_token_needs_a_new_login(damaged_logins: DamagedLogins) 
     Nobody follows it: it fails, saying the user must sign in again. With the browser: 5."""
     url, cli = damaged_logins.hub.mcp_url, damaged_logins.revoked
     alone = cli.call(url, "add", "a=2", "b=3", login_timeout=SHORT_LOGIN_TIMEOUT_S)
-    expect_failure(alone, r"sign in", r"log in", r"login", r"timed out")
-    assert re.search(r"sign in|log in|login", alone.stderr, re.IGNORECASE), alone.describe()
+    expect_failure(alone, r"sign(ing)?[ -]in", r"log(ging)?[ -]?in")
+    assert re.search(r"(sign(ing)?[ -]in|log(ging)?[ -]?in) again", alone.stderr, re.IGNORECASE), alone.describe()
     assert len(alone.urls) == 1, f"expected a new login to start:\n{alone.describe()}"
 
     followed = cli.call(url, "add", "a=2", "b=3", follow=True)

@@ -23,6 +23,8 @@ Extra routes, outside OAuth, for the tests:
                         (request bodies/queries with code, code_verifier, tokens and
                         secrets replaced by "<present>")
   GET /_peer/state      counts of registered clients and live codes/tokens
+  POST /_peer/revoke-all  forget every access and refresh token (a server-side revocation;
+                        the SDK's /revoke insists on a client_secret even from public clients)
 
 Run:  python sdk_auth_server.py --port 8000 [--access-token-ttl 3600]
 It stops cleanly (exit 0) on SIGTERM or SIGINT.
@@ -312,6 +314,14 @@ def build(port: int, access_token_ttl: int) -> tuple[ASGIApp, AutoApproveProvide
                 "refresh_tokens": len(provider.refresh_tokens),
             }
         )
+
+    @server.custom_route("/_peer/revoke-all", methods=["POST"])
+    async def revoke_all(request: Request) -> Response:
+        forgotten = len(provider.access_tokens) + len(provider.refresh_tokens)
+        provider.access_tokens.clear()
+        provider.refresh_tokens.clear()
+        provider.pairs.clear()
+        return JSONResponse({"forgotten": forgotten})
 
     app = server.streamable_http_app(host="127.0.0.1")
     return RecordOAuthRequests(app, journal), provider
