@@ -7,8 +7,10 @@ struct GatehouseCommand: AsyncParsableCommand {
         commandName: "gatehouse",
         abstract: "Real OAuth in front of MCP servers, in one binary.",
         discussion: """
-            Start with `gatehouse hub`: it serves the built-in tools over MCP Streamable HTTP at \
-            http://127.0.0.1:8884/mcp for every protocol revision from 2024-11-05 to 2026-07-28.
+            Start with `gatehouse hub`: an MCP hub at http://127.0.0.1:8884/mcp with its own OAuth \
+            authorization server and per-user tools, for every protocol revision from 2024-11-05 to \
+            2026-07-28. `gatehouse idp` runs the authorization server alone; `gatehouse login`, `tools` \
+            and `call` are a client for any OAuth-protected MCP server.
             """,
         version: Gatehouse.version,
         subcommands: [
