@@ -201,11 +201,15 @@ public actor MCPClient {
         } else if let message = try? JSONValue.parse(response.body) {
             messages = message.arrayValue ?? [message]
         } else {
-            throw ClientError("\(serverURL) answered \(method) with HTTP \(response.status) and no JSON-RPC message: \(response.text.prefix(200))")
+            messages = []
         }
+        // A server that does not know a method may answer with a bare HTTP error: that is a
+        // failed request (the caller may fall back), not a broken connection.
         guard let reply = messages.first(where: { $0.objectValue?["id"] == .int(id) }) ?? messages.first(where: { $0.objectValue?["error"] != nil }),
             case .object(let fields) = reply
-        else { throw ClientError("\(serverURL) answered \(method) without a response to it (HTTP \(response.status))") }
+        else {
+            return .failure(code: -1, message: "HTTP \(response.status) without a JSON-RPC response: \(response.text.prefix(200))")
+        }
         if case .object(let error)? = fields["error"] {
             let code: Int = switch error["code"] {
             case .int(let value)?: value
