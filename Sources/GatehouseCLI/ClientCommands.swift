@@ -150,15 +150,20 @@ struct LogoutCommand: AsyncParsableCommand {
     @OptionGroup var options: ClientOptions
 
     func run() async throws {
+        guard all || url != nil else { throw ValidationError("name the server URL to log out of, or pass --all") }
         try await runClient {
-            let cache = options.cache()
-            if all {
-                try cache.removeAll()
-                print("forgot every stored login (\(cache.file.path))")
-            } else if let url {
-                print(try cache.remove(url) ? "forgot the login for \(url)" : "no login was stored for \(url)")
-            } else {
-                throw ValidationError("name the server URL to log out of, or pass --all")
+            let session = options.session()
+            let logins = try session.cache.all()
+            let targets = all ? Array(logins.values) : logins[url ?? ""].map { [$0] } ?? []
+            if targets.isEmpty, let url {
+                print("no login was stored for \(url)")
+                return
+            }
+            for login in targets {
+                // Revoke the refresh token at the server, so the login ends there too, not just here.
+                let revoked = (try? await session.revoke(login)) ?? false
+                try session.cache.remove(login.serverURL)
+                print("logged out of \(login.serverURL)\(revoked ? " (refresh token revoked at \(login.authorizationServer.issuer))" : "")")
             }
         }
     }

@@ -14,6 +14,8 @@ public struct AuthorizationServerInfo: Sendable, Equatable, Codable {
     public var authorizationEndpoint: String
     public var tokenEndpoint: String
     public var registrationEndpoint: String?
+    /// RFC 7009 revocation, used by `gatehouse logout`.
+    public var revocationEndpoint: String?
     public var scopesSupported: [String]
     public var supportsClientIDMetadataDocuments: Bool
     /// RFC 9207: the server sends `iss` in authorization responses.
@@ -98,6 +100,7 @@ enum Discovery {
             return AuthorizationServerInfo(
                 issuer: issuer, authorizationEndpoint: authorize, tokenEndpoint: token,
                 registrationEndpoint: fields["registration_endpoint"]?.stringValue,
+                revocationEndpoint: fields["revocation_endpoint"]?.stringValue,
                 scopesSupported: fields["scopes_supported"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                 supportsClientIDMetadataDocuments: fields["client_id_metadata_document_supported"] == true,
                 sendsIssuerInResponse: fields["authorization_response_iss_parameter_supported"] == true)

@@ -17,8 +17,15 @@ final class LoopbackCallback: Sendable {
         self.server = server
     }
 
+    /// What the callback expects, so the page it shows tells the user the truth; the session
+    /// checks the parameters again.
+    struct Expectation: Sendable {
+        var state: String
+        var issuer: String
+    }
+
     /// Starts listening on 127.0.0.1:`port` (0 picks a free port).
-    static func start(port: Int) async throws(ClientError) -> LoopbackCallback {
+    static func start(port: Int, expecting expectation: Expectation) async throws(ClientError) -> LoopbackCallback {
         let (responses, deliver) = AsyncStream<[String: String]>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let router = Router()
         router.get("/callback") { request, _ -> Response in
@@ -27,10 +34,16 @@ final class LoopbackCallback: Sendable {
                 parameters[item.name] = item.value ?? ""
             }
             deliver.yield(parameters)
-            let message =
-                parameters["error"] == nil
-                ? "Signed in. You can close this tab and return to the terminal."
-                : "Sign-in failed: \(parameters["error"] ?? ""). Return to the terminal for details."
+            let message: String =
+                if parameters["state"] != expectation.state {
+                    "This answer does not belong to the sign-in the terminal started, so it was refused. Return to the terminal."
+                } else if let iss = parameters["iss"], iss != expectation.issuer {
+                    "This answer came from another authorization server than expected, so it was refused. Return to the terminal."
+                } else if let error = parameters["error"] {
+                    "Sign-in failed: \(error). Return to the terminal for details."
+                } else {
+                    "Signed in. You can close this tab and return to the terminal."
+                }
             let html = "<!doctype html><meta charset=utf-8><title>Gatehouse</title><p>\(Self.escape(message))</p>"
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
@@ -76,8 +89,11 @@ final class LoopbackCallback: Sendable {
         return outcome
     }
 
-    func stop() {
+    /// Stops listening, after a moment for the page of an answer just received to be sent.
+    func stop() async {
+        try? await Task.sleep(for: .milliseconds(200))
         server.cancel()
+        _ = await server.result
     }
 
     private static func escape(_ text: String) -> String {

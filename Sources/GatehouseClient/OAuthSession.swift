@@ -51,6 +51,15 @@ public struct OAuthSession: Sendable {
         return refreshed
     }
 
+    /// Revokes the stored refresh token at the authorization server (RFC 7009), when it offers
+    /// revocation; returns whether it did. Access tokens expire by themselves.
+    public func revoke(_ stored: StoredLogin) async throws(ClientError) -> Bool {
+        guard let endpoint = stored.authorizationServer.revocationEndpoint, let refreshToken = stored.refreshToken else { return false }
+        let form = [("token", refreshToken), ("token_type_hint", "refresh_token")]
+        let response = try await http.postForm(endpoint, form + Self.credentials(stored))
+        return response.status == 200
+    }
+
     /// Signs in to `serverURL`: discovery, registration when needed, the browser, the code exchange.
     ///
     /// - Parameters:
@@ -89,10 +98,10 @@ public struct OAuthSession: Sendable {
     private func authorize(
         serverURL: String, resource: String, server: AuthorizationServerInfo, scopes: [String], previous: StoredLogin?
     ) async throws(ClientError) -> AuthorizeOutcome {
-        let (callback, registration) = try await prepareClient(server: server, previous: previous)
-        defer { callback.stop() }
         let pkce = PKCEPair()
         let state = PKCEPair.state()
+        let expectation = LoopbackCallback.Expectation(state: state, issuer: server.issuer)
+        let (callback, registration) = try await prepareClient(server: server, previous: previous, expectation: expectation)
         var query = [
             ("response_type", "code"), ("client_id", registration.clientID), ("redirect_uri", callback.redirectURI),
             ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", state), ("resource", resource),
@@ -108,10 +117,18 @@ public struct OAuthSession: Sendable {
         }
         progress("waiting for the sign-in to finish (up to \(options.timeout.components.seconds) s)")
 
-        let parameters = try await callback.response(timeout: options.timeout)
+        let answer: [String: String]
+        do {
+            answer = try await callback.response(timeout: options.timeout)
+            await callback.stop()
+        } catch {
+            await callback.stop()
+            throw error
+        }
+        let parameters = answer
         // RFC 6749 §10.12: the state must be the one this client sent.
         guard parameters["state"] == state else {
-            throw ClientError("the authorization response carries the wrong state; it was not the answer to this sign-in (possible CSRF), so it is ignored")
+            throw ClientError("the authorization response carries the wrong state: it is not the answer to this sign-in (possible CSRF); sign in again")
         }
         // RFC 9207 §2.4: iss, when present or promised, must be the expected issuer.
         if let iss = parameters["iss"], iss != server.issuer {
@@ -158,24 +175,23 @@ public struct OAuthSession: Sendable {
     /// pre-registered, Client ID Metadata Document, the stored registration, Dynamic Client
     /// Registration.
     private func prepareClient(
-        server: AuthorizationServerInfo, previous: StoredLogin?
+        server: AuthorizationServerInfo, previous: StoredLogin?, expectation: LoopbackCallback.Expectation
     ) async throws(ClientError) -> (LoopbackCallback, Registration) {
         if let clientID = options.clientID {
-            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0, expecting: expectation)
             return (callback, Registration(clientID: clientID, clientSecret: options.clientSecret, redirectURI: nil))
         }
         if let document = options.clientMetadataURL, server.supportsClientIDMetadataDocuments {
-            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+            let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0, expecting: expectation)
             return (callback, Registration(clientID: document, clientSecret: nil, redirectURI: nil))
         }
-        if let previous, let redirectURI = previous.redirectURI, let port = URLComponents(string: redirectURI)?.port {
-            // Reuse the registration with the port it was registered with: not every server
-            // lets a loopback redirect change its port.
-            if let callback = try? await LoopbackCallback.start(port: options.callbackPort ?? port),
-                callback.redirectURI == redirectURI
-            {
-                return (callback, Registration(clientID: previous.clientID, clientSecret: previous.clientSecret, redirectURI: redirectURI))
-            }
+        // Reuse the stored registration with the port it was registered with: not every server
+        // lets a loopback redirect change its port.
+        if let previous, let redirectURI = previous.redirectURI, let port = URLComponents(string: redirectURI)?.port,
+            options.callbackPort == nil || options.callbackPort == port,
+            let callback = try? await LoopbackCallback.start(port: port, expecting: expectation)
+        {
+            return (callback, Registration(clientID: previous.clientID, clientSecret: previous.clientSecret, redirectURI: redirectURI))
         }
         guard let endpoint = server.registrationEndpoint else {
             let documents =
@@ -184,7 +200,7 @@ public struct OAuthSession: Sendable {
                 : " and does not accept Client ID Metadata Documents"
             throw ClientError("\(server.issuer) offers no Dynamic Client Registration\(documents); or pass a pre-registered --client-id")
         }
-        let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0)
+        let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0, expecting: expectation)
         progress("registering with \(server.issuer)")
         let request: JSONValue = [
             "client_name": "Gatehouse CLI", "redirect_uris": [.string(callback.redirectURI)],
@@ -199,7 +215,7 @@ public struct OAuthSession: Sendable {
         guard response.status == 201 || response.status == 200, case .object(let fields)? = try? JSONValue.parse(response.body),
             let clientID = fields["client_id"]?.stringValue
         else {
-            callback.stop()
+            await callback.stop()
             throw ClientError(
                 "registration at \(endpoint) failed: \(Self.oauthError(response) ?? "HTTP \(response.status)") \(Self.oauthDescription(response))")
         }

@@ -48,7 +48,7 @@ FOLLOW_TIMEOUT_S = 10.0
 HTTP_TIMEOUT_S = 5.0
 # --timeout given to runs that must give up waiting for the callback.
 SHORT_LOGIN_TIMEOUT_S = 3
-EX_CONFIG = 78
+EX_USAGE = 64
 
 # Every CLI run of this module, for the "no token in any output" check.
 TRANSCRIPTS: list["Run"] = []
@@ -466,10 +466,21 @@ def test_no_token_in_any_output(client_hub: GatehouseServer, hub_cli: CLI) -> No
 
 
 def test_logout_then_call_logs_in_again(client_hub: GatehouseServer, hub_cli: CLI) -> None:
+    """logout forgets the login here and revokes its refresh token at the hub (RFC 7009), so a
+    copy of the token is useless; the next call signs in again."""
     url = client_hub.mcp_url
+    before = hub_cli.stored(url)
+    assert before is not None and before.get("refreshToken"), hub_cli.cache()
     out = hub_cli.run("logout", url)
     assert out.code == 0, out.describe()
+    assert "refresh token revoked" in out.stdout, out.describe()
     assert hub_cli.stored(url) is None, f"logout left {url} in the cache: {hub_cli.cache()}"
+    reused = httpx2.post(
+        client_hub.base_url + "/token",
+        data={"grant_type": "refresh_token", "refresh_token": before["refreshToken"], "client_id": before["clientID"]},
+        timeout=HTTP_TIMEOUT_S,
+    )
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant", reused.text
 
     again = hub_cli.call(url, "add", "a=2", "b=3", follow=True)
     assert again.code == 0 and again.stdout.strip() == "5", again.describe()
@@ -481,14 +492,19 @@ def test_logout_then_call_logs_in_again(client_hub: GatehouseServer, hub_cli: CL
     assert hub_cli.cache() == {}, hub_cli.cache()
 
 
-def test_bad_usage_is_exit_78(cli: CLI) -> None:
-    """Bad usage or configuration: exit 78 and one line "gatehouse: ..." that says what is wrong
-    (nothing is contacted: port 9 is discard)."""
+def test_bad_usage_is_exit_64(cli: CLI) -> None:
+    """A bad command line: exit 64 (EX_USAGE, sysexits.h) and an error that names what is wrong,
+    before anything is contacted (port 9 is discard). 78 (EX_CONFIG) is for bad settings."""
     url = "http://127.0.0.1:9/mcp"
-    expect_failure(cli.call(url, "add", options=("--json-args", "{not json")), r"json", code=EX_CONFIG)
-    expect_failure(cli.call("not a url", "add", "a=1", "b=2"), r"url", code=EX_CONFIG)
-    expect_failure(cli.call(url, "add", "a"), r"key=value", code=EX_CONFIG)
-    expect_failure(cli.run("client-config", "emacs", url, config=False), r"claude|cursor|vscode", code=EX_CONFIG)
+    cases = [
+        (cli.call(url, "add", options=("--json-args", "{not json")), r"--json-args must be a JSON object"),
+        (cli.call("not a url", "add", "a=1", "b=2"), r"not an MCP endpoint URL"),
+        (cli.call(url, "add", "a"), r"is not key=value"),
+        (cli.run("client-config", "emacs", url, config=False), r"claude|cursor|vscode"),
+    ]
+    for run, pattern in cases:
+        assert run.code == EX_USAGE, f"expected exit code {EX_USAGE}:\n{run.describe()}"
+        assert re.search(pattern, run.stderr, re.IGNORECASE), f"the error does not say {pattern!r}:\n{run.describe()}"
 
 
 def test_client_config_snippets(cli: CLI) -> None:
@@ -606,12 +622,11 @@ def test_sdk_peer_refreshes_an_expired_access_token(tmp_path: Path) -> None:
         url = peer.mcp_url
         cli.login(url)
         first_refresh = cli.stored_value(url, "refresh_token", "refreshToken")
-        time.sleep(2.5)
         for _ in range(2):
+            time.sleep(2.5)
             run = cli.call(url, "add", "a=2", "b=3", login_timeout=SHORT_LOGIN_TIMEOUT_S)
             assert run.code == 0 and run.stdout.strip() == "5", run.describe()
             assert not run.urls, f"the CLI signed in again instead of refreshing:\n{run.describe()}"
-            time.sleep(2.5)
         refreshes = [entry for entry in peer_requests(peer, "/token") if entry["form"].get("grant_type") == "refresh_token"]
         assert len(refreshes) >= 2 and all(entry["status"] == 200 for entry in refreshes), refreshes
         assert all(entry["form"].get("resource") in (None, url) for entry in refreshes), refreshes
@@ -666,6 +681,9 @@ def test_discovery_order(cli: CLI, case: str) -> None:
         assert form.get("resource") == [fake.mcp_url] and form.get("grant_type") == ["authorization_code"], form
         assert run.urls and run.urls[0].startswith(fake.base_url + "/authorize?"), run.describe()
         assert query_of(run.urls[0]).get("resource") == fake.mcp_url
+        assert len(run.followed) == 1 and run.followed[0].status == 200, (
+            f"the browser got no answer from the loopback callback:\n{run.describe()}"
+        )
     assert cli.stored(fake.mcp_url) is not None
 
 

@@ -233,11 +233,9 @@ class RecordOAuthRequests:
                     entry["json"] = "<unparsable>"
             else:
                 entry["form"] = redact(dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True)))
-        status: dict[str, int] = {}
 
         async def send_and_record(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
                 entry["status"] = message["status"]
                 for name, value in message.get("headers", []):
                     if name.decode("latin-1").lower() == "location":
