@@ -117,15 +117,14 @@ public struct OAuthSession: Sendable {
         }
         progress("waiting for the sign-in to finish (up to \(options.timeout.components.seconds) s)")
 
-        let answer: [String: String]
+        let parameters: [String: String]
         do {
-            answer = try await callback.response(timeout: options.timeout)
+            parameters = try await callback.response(timeout: options.timeout)
             await callback.stop()
         } catch {
             await callback.stop()
             throw error
         }
-        let parameters = answer
         // RFC 6749 §10.12: the state must be the one this client sent.
         guard parameters["state"] == state else {
             throw ClientError("the authorization response carries the wrong state: it is not the answer to this sign-in (possible CSRF); sign in again")
