@@ -188,7 +188,9 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseClientTests",
-            dependencies: ["GatehouseClient", "GatehouseServer", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "GatehouseClient", "GatehouseServer", "GatehouseHub", "GatehouseMCP", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

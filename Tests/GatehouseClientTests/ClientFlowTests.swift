@@ -1,5 +1,7 @@
 import Foundation
 import GatehouseCore
+import GatehouseHub
+import GatehouseMCP
 import GatehouseServer
 import Hummingbird
 import Logging
@@ -13,13 +15,15 @@ import Testing
 @Suite("Client against a live hub")
 struct ClientFlowTests {
     /// Runs `body` with a hub on a free loopback port.
-    private func withHub(_ flags: [String: String] = [:], _ body: (String) async throws -> Void) async throws {
+    private func withHub(
+        _ flags: [String: String] = [:], tools: [MCPTool] = BuiltinTools.all, _ body: (String) async throws -> Void
+    ) async throws {
         let port = try freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-client-\(UUID().uuidString)")
         var allFlags = ["port": "\(port)", "devAutoApprove": "true", "databasePath": directory.appendingPathComponent("hub.db").path]
         allFlags.merge(flags) { $1 }
         let (configuration, _) = try GatehouseConfiguration.load(from: ConfigurationSources(flags: allFlags))
-        let server = try await GatehouseServer.make(configuration: configuration, logger: Logger(label: "test"))
+        let server = try await GatehouseServer.make(configuration: configuration, tools: tools, logger: Logger(label: "test"))
         let (running, started) = AsyncStream<Void>.makeStream()
         let app = server.application(logger: Logger(label: "test")) { _ in started.yield() }
         let task = Task { try await app.run() }
@@ -28,10 +32,13 @@ struct ClientFlowTests {
         try await body("http://127.0.0.1:\(port)/mcp")
     }
 
-    private func session(_ directory: URL, follow: Bool = true, timeout: Duration = .seconds(10)) -> (OAuthSession, Visits) {
+    private func session(
+        _ directory: URL, follow: Bool = true, timeout: Duration = .seconds(10), scopes: [String]? = nil
+    ) -> (OAuthSession, Visits) {
         let visits = Visits()
         var options = LoginOptions()
         options.timeout = timeout
+        options.scopes = scopes
         options.presentAuthorizationURL = { url in
             visits.record(url)
             guard follow else { return }
@@ -84,6 +91,25 @@ struct ClientFlowTests {
             _ = try await next.callTool("echo", arguments: ["text": "hi"])
             #expect(visits.count == 0)
             #expect(try cache.login(for: url)?.refreshToken != oldRefresh)  // rotated
+        }
+    }
+
+    @Test func anInsufficientScopeStepsUpWithTheUnionOfScopes() async throws {
+        let notes = MCPTool(
+            name: "write_note", description: "Writes a note.", inputSchema: ["type": "object"], requiredScopes: ["notes:write"]
+        ) { _, context in .text("scopes: \(context.principal.scopes.sorted().joined(separator: " "))") }
+        try await withHub(tools: BuiltinTools.all + [notes]) { url in
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-cache-\(UUID().uuidString)")
+            // Sign in first for a scope the hub does not offer, so the token lacks notes:write.
+            let (auth, visits) = session(directory, scopes: ["unknown:scope"])
+            let client = MCPClient(serverURL: url, auth: auth)
+            try await client.connect()
+            let result = try await client.callTool("write_note", arguments: [:])
+            #expect(result["isError"] == false)
+            #expect(result["content"]?.arrayValue?.first?.objectValue?["text"] == "scopes: notes:write")
+            #expect(visits.count == 2)  // the first login, then the step-up
+            let stepUp = try #require(URLComponents(string: visits.urls[1])?.queryItems?.first { $0.name == "scope" }?.value)
+            #expect(stepUp.split(separator: " ").contains("notes:write"))
         }
     }
 
