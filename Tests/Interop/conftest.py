@@ -52,6 +52,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def terminate(process: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM, wait up to SHUTDOWN_GRACE_S, then SIGKILL; returns True when it had to kill."""
+    if process.poll() is not None:
+        return False
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=SHUTDOWN_GRACE_S)
+        return False
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=SHUTDOWN_GRACE_S)
+        return True
+
+
 class GatehouseServer:
     """One `gatehouse hub` process with its output captured to a temp file."""
 
@@ -180,15 +194,7 @@ class GatehouseServer:
         process = self.process
         if process is None:
             return
-        killed = False
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                killed = True
-                process.kill()
-                process.wait(timeout=SHUTDOWN_GRACE_S)
+        killed = terminate(process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
@@ -220,15 +226,7 @@ class GatehouseServer:
         directory and the database for restart(). Returns the exit code."""
         process = self.process
         assert process is not None, "the server is not running"
-        killed = False
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                killed = True
-                process.kill()
-                process.wait(timeout=SHUTDOWN_GRACE_S)
+        killed = terminate(process)
         self._detach()
         if check and (killed or process.returncode != 0):
             pytest.fail(
@@ -491,15 +489,7 @@ class PeerServer:
         if process is None:
             return
         self.process = None
-        killed = False
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=SHUTDOWN_GRACE_S)
-            except subprocess.TimeoutExpired:
-                killed = True
-                process.kill()
-                process.wait(timeout=SHUTDOWN_GRACE_S)
+        killed = terminate(process)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
