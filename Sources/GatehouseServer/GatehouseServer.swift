@@ -20,7 +20,7 @@ public struct GatehouseServer: Sendable {
     public let configuration: GatehouseConfiguration
     public let tools: ToolRegistry
     public let serverInfo: MCPServerInfo
-    /// `nil` when no provider is configured: every caller is anonymous.
+    /// `nil` with `--provider none`: every caller is anonymous.
     public let authenticator: Authenticator?
     /// The embedded authorization server, served on the same port, when it is the provider.
     public let authorizationServer: AuthorizationServer?
