@@ -178,12 +178,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseOAuthTests",
-            dependencies: ["GatehouseOAuth", "GatehouseAuth", "GatehouseStore"],
+            dependencies: ["GatehouseOAuth", "GatehouseAuth", "GatehouseStore", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatehouseHubTests",
-            dependencies: ["GatehouseHub", "GatehouseStore", "GatehouseMCP", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["GatehouseHub", "GatehouseStore", "GatehouseMCP", "GatehouseAuth", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

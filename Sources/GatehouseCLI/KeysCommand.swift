@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatehouseAuth
 import GatehouseOAuth
 
 struct KeysCommand: AsyncParsableCommand {
@@ -17,7 +18,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
         discussion: """
             The previous key stays in the JWKS until the tokens it signed have expired (the access-token \
             lifetime plus a margin), so nobody is signed out. Running servers pick up the new key within \
-            30 seconds.
+            30 seconds. With GATEHOUSE_SECRET_KEY set (as for the hub), the key is stored encrypted.
             """
     )
 
@@ -27,8 +28,14 @@ struct KeysRotateCommand: AsyncParsableCommand {
     var accessTokenTTL: Int = 900
 
     func run() async throws {
-        let ring = KeyRing(store: try store.open(), publishFor: TimeInterval(accessTokenTTL) + 90)
-        let key = try await ring.rotate()
+        let ring = KeyRing(store: try store.open(), secrets: try store.secretBox(), publishFor: TimeInterval(accessTokenTTL) + 90)
+        let key: SigningKey
+        do {
+            key = try await ring.rotate()
+        } catch {
+            printError("gatehouse: cannot rotate the signing key: \(error)")
+            throw ExitCode.failure
+        }
         print("new signing key \(key.keyID) is active; the previous key stays published until its tokens expire")
     }
 }

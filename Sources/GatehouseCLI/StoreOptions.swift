@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseStore
 
@@ -13,21 +14,33 @@ struct StoreOptions: ParsableArguments {
 
     /// Opens the store named by the flag, the environment or the `.env` file (exit 78 when it cannot be).
     func open() throws -> SQLiteStore {
-        let path: String
-        do {
-            let sources = ConfigurationSources(
-                flags: databasePath.map { [Setting.databasePath.name: $0] } ?? [:],
-                environment: ProcessInfo.processInfo.environment, dotEnv: try readDotEnv(envFile))
-            path = sources.lookup(.databasePath)?.value ?? GatehouseConfiguration().databasePath
-        } catch {
-            printError("gatehouse: \(error)")
-            throw ExitCode(78)
-        }
+        let path = try sources().lookup(.databasePath)?.value ?? GatehouseConfiguration().databasePath
         do {
             return try SQLiteStore(path: path)
         } catch {
             printError("gatehouse: cannot open the database \(path): \(error)")
             throw ExitCode.failure
+        }
+    }
+
+    /// The box for secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set (exit 78 when it is malformed).
+    func secretBox() throws -> SecretBox {
+        guard let text = try sources().lookup(.secretKey)?.value else { return SecretBox(key: nil) }
+        guard let key = SecretBox.key(fromBase64: text) else {
+            printError("gatehouse: GATEHOUSE_SECRET_KEY must be 32 random bytes in base64 (openssl rand -base64 32)")
+            throw ExitCode(78)
+        }
+        return SecretBox(key: key)
+    }
+
+    private func sources() throws -> ConfigurationSources {
+        do {
+            return ConfigurationSources(
+                flags: databasePath.map { [Setting.databasePath.name: $0] } ?? [:],
+                environment: ProcessInfo.processInfo.environment, dotEnv: try readDotEnv(envFile))
+        } catch {
+            printError("gatehouse: \(error)")
+            throw ExitCode(78)
         }
     }
 }

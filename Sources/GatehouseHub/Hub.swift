@@ -1,7 +1,7 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseMCP
-import Logging
 import Synchronization
 
 /// The multi-tenant tools hub: every caller is a provisioned user who activates and

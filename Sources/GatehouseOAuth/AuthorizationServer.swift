@@ -18,14 +18,15 @@ public struct AuthorizationServer: Sendable {
     let minter: AccessTokenMinter
     let now: @Sendable () -> Date
 
+    /// - Parameter secrets: seals the signing keys in the store when it has a key.
     public init(
-        settings: AuthorizationServerSettings, store: any AuthorizationStore, fetcher: HTTPFetcher? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox = SecretBox(key: nil),
+        fetcher: HTTPFetcher? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
         self.store = store
         self.now = now
-        keys = KeyRing(store: store, publishFor: settings.accessTokenLifetime + settings.leeway + 60, now: now)
+        keys = KeyRing(store: store, secrets: secrets, publishFor: settings.accessTokenLifetime + settings.leeway + 60, now: now)
         let documents = settings.acceptsClientMetadataDocuments
             ? ClientMetadataDocumentFetcher(
                 fetcher: fetcher ?? HTTPFetcher(timeout: .seconds(5), maxBytes: 64 * 1024),

@@ -49,7 +49,7 @@ public struct GatehouseServer: Sendable {
         let store = try EmbeddedAuthorization.openStore(configuration)
         let hub = Hub(
             store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches),
-            secrets: SecretBox(key: configuration.hub.secretKey.flatMap(SecretBox.key(fromBase64:))),
+            secrets: EmbeddedAuthorization.secretBox(configuration),
             oauthProvider: configuration.auth.providerKind)
         guard configuration.auth.provider == .embedded else {
             let authenticator = try await Authenticator.make(

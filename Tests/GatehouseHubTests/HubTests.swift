@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP

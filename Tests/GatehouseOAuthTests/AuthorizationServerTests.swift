@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GatehouseAuth
 import GatehouseCore
@@ -437,6 +438,32 @@ struct SigningKeyRotationTests {
         harness.clock.advance(900 + 30 + 61)
         let later = try await harness.server.keys.jwks(forceReload: true).objectValue?["keys"]?.arrayValue
         #expect(later?.count == 1)
+    }
+}
+
+@Suite("Signing keys at rest")
+struct SealedSigningKeyTests {
+    @Test func withASecretKeyTheStoredKeyIsEncrypted() async throws {
+        let harness = try Harness()
+        let box = SecretBox(key: SymmetricKey(size: .bits256))
+        let ring = KeyRing(store: harness.store, secrets: box, publishFor: 990)
+        let key = try await ring.rotate()
+        let stored = try #require(try await harness.store.signingKeys().first)
+        #expect(stored.privateKey != key.rawRepresentation)
+        #expect(stored.privateKey.starts(with: Data("GHS1".utf8)))
+        // Another process with the same key reads it back; one without cannot, and says why.
+        #expect(try await KeyRing(store: harness.store, secrets: box, publishFor: 990).activeKey().keyID == key.keyID)
+        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, publishFor: 990).activeKey() }
+        // Rotating without the key changes nothing: no plaintext key slips in.
+        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, publishFor: 990).rotate() }
+        #expect(try await harness.store.signingKeys().count == 1)
+    }
+
+    @Test func keysStoredBeforeAKeyWasSetStillLoad() async throws {
+        let harness = try Harness()
+        let plain = try await KeyRing(store: harness.store, publishFor: 990).rotate()
+        let box = SecretBox(key: SymmetricKey(size: .bits256))
+        #expect(try await KeyRing(store: harness.store, secrets: box, publishFor: 990).activeKey().keyID == plain.keyID)
     }
 }
 

@@ -1,7 +1,11 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 
 /// The signing keys of the embedded authorization server, backed by the store.
+///
+/// Private keys are sealed with `GATEHOUSE_SECRET_KEY` when one is configured, so a copy of
+/// the database cannot sign tokens.
 ///
 /// The newest key signs. A key replaced by `gatehouse keys rotate` stays in the JWKS until
 /// every token it signed has expired (`retiredAt + publishFor`), then it is deleted. Keys are
@@ -9,6 +13,7 @@ import GatehouseCore
 /// instance reaches every instance.
 public actor KeyRing {
     private let store: any AuthorizationStore
+    private let secrets: SecretBox
     private let publishFor: TimeInterval
     private let reloadInterval: TimeInterval
     private let now: @Sendable () -> Date
@@ -18,10 +23,11 @@ public actor KeyRing {
     /// - Parameter publishFor: how long a retired key stays published: the access-token
     ///   lifetime plus clock leeway.
     public init(
-        store: any AuthorizationStore, publishFor: TimeInterval, reloadInterval: TimeInterval = 30,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any AuthorizationStore, secrets: SecretBox = SecretBox(key: nil), publishFor: TimeInterval,
+        reloadInterval: TimeInterval = 30, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
+        self.secrets = secrets
         self.publishFor = publishFor
         self.reloadInterval = reloadInterval
         self.now = now
@@ -46,8 +52,10 @@ public actor KeyRing {
     /// Makes a new key the active one; the previous key is retired but stays published.
     @discardableResult
     public func rotate() async throws -> SigningKey {
+        try await load()  // fails first, changing nothing, when the stored keys cannot be opened
         let key = SigningKey()
-        try await store.addSigningKey(StoredSigningKey(keyID: key.keyID, privateKey: key.rawRepresentation, createdAt: now()))
+        let stored = try secrets.sealIfPossible(key.rawRepresentation)
+        try await store.addSigningKey(StoredSigningKey(keyID: key.keyID, privateKey: stored, createdAt: now()))
         try await store.deleteSigningKeys(retiredBefore: now().addingTimeInterval(-publishFor))
         try await load()
         return key
@@ -58,7 +66,9 @@ public actor KeyRing {
     }
 
     private func load() async throws {
-        keys = try await store.signingKeys().map { ($0, try SigningKey(rawRepresentation: $0.privateKey)) }
+        keys = try await store.signingKeys().map {
+            ($0, try SigningKey(rawRepresentation: try secrets.openIfSealed($0.privateKey, what: "the signing key \($0.keyID)")))
+        }
         loadedAt = now()
     }
 }

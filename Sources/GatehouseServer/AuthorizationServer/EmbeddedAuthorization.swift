@@ -19,6 +19,11 @@ public enum EmbeddedAuthorization {
         }
     }
 
+    /// The box that seals secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set.
+    public static func secretBox(_ configuration: GatehouseConfiguration) -> SecretBox {
+        SecretBox(key: configuration.hub.secretKey.flatMap(SecretBox.key(fromBase64:)))
+    }
+
     /// Builds the server whose issuer is the public base URL, on `store`.
     ///
     /// - Parameter servesOwnResource: true for the hub, whose MCP endpoint is a resource;
@@ -35,7 +40,7 @@ public enum EmbeddedAuthorization {
         settings.refreshTokenLifetime = TimeInterval(embedded.refreshTokenLifetime.components.seconds)
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
         settings.leeway = TimeInterval(configuration.auth.leeway.components.seconds)
-        let server = AuthorizationServer(settings: settings, store: store)
+        let server = AuthorizationServer(settings: settings, store: store, secrets: secretBox(configuration))
         do {
             _ = try await server.keys.activeKey()
             try await store.purgeExpired(now: Date())

@@ -2,11 +2,13 @@ import Crypto
 import Foundation
 import GatehouseCore
 
-/// Encrypts the secret fields of tool configurations at rest (AES-256-GCM).
+/// Encrypts secrets at rest (AES-256-GCM): the secret fields of users' tool configurations and
+/// the authorization server's signing keys.
 ///
 /// The key comes from `GATEHOUSE_SECRET_KEY` (32 bytes, base64). A sealed field is stored as
-/// `{"$sealed": "v1.<base64url(nonce ‖ ciphertext ‖ tag)>"}`, so a copied database holds no
-/// usable secret. Without a key, configurations that contain secrets are refused.
+/// `{"$sealed": "v1.<base64url(nonce ‖ ciphertext ‖ tag)>"}`, sealed bytes as `GHS1` followed by
+/// the same combined box, so a copied database holds no usable secret. Without a key,
+/// configurations that contain secrets are refused and signing keys are stored as they are.
 public struct SecretBox: Sendable {
     private let key: SymmetricKey?
 
@@ -57,6 +59,24 @@ public struct SecretBox: Sendable {
         return opened
     }
 
+    /// `data` sealed when there is a key, else unchanged.
+    public func sealIfPossible(_ data: Data) throws -> Data {
+        guard let key else { return data }
+        guard let combined = try AES.GCM.seal(data, using: key).combined else { throw SecretBoxError.corrupt("bytes") }
+        return Self.magic + combined
+    }
+
+    /// Bytes stored by ``sealIfPossible(_:)``: opened when sealed, returned as they are when not.
+    public func openIfSealed(_ data: Data, what: String) throws -> Data {
+        guard data.starts(with: Self.magic) else { return data }
+        guard let key else { throw SecretBoxError.noKey(what) }
+        guard let box = try? AES.GCM.SealedBox(combined: data.dropFirst(Self.magic.count)), let plain = try? AES.GCM.open(box, using: key)
+        else { throw SecretBoxError.corrupt(what) }
+        return plain
+    }
+
+    private static let magic = Data("GHS1".utf8)
+
     /// `configuration` with secret values replaced by a placeholder, for showing to users.
     public static func redact(_ configuration: [String: JSONValue]) -> [String: JSONValue] {
         configuration.mapValues { $0.objectValue?["$sealed"] != nil ? "********" : $0 }
@@ -71,7 +91,7 @@ public enum SecretBoxError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noKey(let field):
-            "\(field) is a secret and the server has no GATEHOUSE_SECRET_KEY to encrypt it with; ask the operator to set one"
+            "\(field) is a secret and the server has no GATEHOUSE_SECRET_KEY to encrypt or decrypt it with; ask the operator to set one"
         case .corrupt(let field): "the stored secret \(field) cannot be decrypted (was GATEHOUSE_SECRET_KEY changed?)"
         }
     }
