@@ -13,7 +13,7 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "A client id registered with the authorization server beforehand.")
     var clientID: String?
 
-    @Option(help: "The secret of --client-id, if it has one.")
+    @Option(help: "The secret of --client-id, if it has one (better: the environment, which shell history does not keep). [env: GATEHOUSE_CLIENT_SECRET]")
     var clientSecret: String?
 
     @Option(help: "Your Client ID Metadata Document's https URL, used as client id where servers accept them.")
@@ -32,7 +32,7 @@ struct ClientOptions: ParsableArguments {
         var login = LoginOptions()
         login.openBrowser = !noBrowser
         login.clientID = clientID
-        login.clientSecret = clientSecret
+        login.clientSecret = clientSecret ?? ProcessInfo.processInfo.environment["GATEHOUSE_CLIENT_SECRET"]
         login.clientMetadataURL = clientMetadataURL
         login.callbackPort = callbackPort
         login.scopes = scope.map { $0.split(separator: " ").map(String.init) }
