@@ -41,7 +41,9 @@ public final class Hub: ToolSource {
         var registry = ToolRegistry()
         for active in try await store.activeTools(userID: user.id) {
             guard let kind = catalog.kind(named: active.name) else { continue }  // a kind this build no longer offers
-            let configuration = try secrets.open(try Self.object(active.configuration))
+            // A configuration whose secrets cannot be opened (GATEHOUSE_SECRET_KEY changed) leaves
+            // that tool out; the user's other tools still work, and configure_tool repairs it.
+            guard let configuration = try? secrets.open(try Self.object(active.configuration)) else { continue }
             for tool in kind.makeTools(ToolActivation(userID: user.id, configuration: configuration, store: store)) {
                 registry.register(tool)
             }

@@ -171,6 +171,19 @@ struct HubTests {
         #expect(tools.tool(named: "http_fetch") != nil)
     }
 
+    @Test func aChangedKeyLeavesOnlyTheAffectedToolOut() async throws {
+        let harness = try HubHarness()
+        _ = await harness.call("add_tool", ["tool_name": "notes"], as: HubHarness.alice)
+        _ = await harness.call(
+            "add_tool", ["tool_name": "http_fetch", "config": ["allowed_hosts": ["a.example.com"], "authorization": "x"]],
+            as: HubHarness.alice)
+        let rekeyed = Hub(
+            store: harness.store, catalog: .standard(allowPrivateFetches: false), secrets: SecretBox(key: SymmetricKey(size: .bits256)),
+            oauthProvider: "embedded")
+        let names = try await rekeyed.tools(for: HubHarness.alice).tools.map(\.name)
+        #expect(names == ["notes_add", "notes_list"])
+    }
+
     @Test func secretsNeedAKey() async throws {
         let harness = try HubHarness(secretKey: nil)
         let before = try await harness.snapshot()
