@@ -19,12 +19,12 @@ HUB_TOOLS = sorted(
 ACCEPT_BOTH = "application/json, text/event-stream"
 
 
-def run(coro_factory: Callable[[], Awaitable[Any]]) -> Any:
-    """Run one async test body with a hard timeout."""
+def run(coro_factory: Callable[[], Awaitable[Any]], timeout: float = TEST_TIMEOUT_S) -> Any:
+    """Run one async test body with a hard timeout (seconds)."""
 
     async def bounded() -> Any:
         try:
-            return await asyncio.wait_for(coro_factory(), TEST_TIMEOUT_S)
+            return await asyncio.wait_for(coro_factory(), timeout)
         except BaseExceptionGroup as group:
             # anyio task groups wrap the real failure; surface it so reports stay readable.
             while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:

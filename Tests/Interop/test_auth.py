@@ -26,7 +26,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 from pydantic import AnyUrl
 
 from conftest import GatehouseServer
-from mcp_wire import ACCEPT_BOTH, HUB_TOOLS, LATEST_HANDSHAKE, MODERN, envelope, modern_headers, run
+from mcp_wire import ACCEPT_BOTH, HUB_TOOLS, LATEST_HANDSHAKE, MODERN, TEST_TIMEOUT_S, envelope, modern_headers, run
 from test_issuer import OIDC_ONLY_FIELDS, LocalIssuer, decode_unverified
 
 HTTP_TIMEOUT_S = 5.0
@@ -142,7 +142,10 @@ def with_oauth_client(
     provider: OAuthClientProvider,
     exchanges: Exchanges,
     body: Callable[[Client], Awaitable[Any]],
+    timeout: float = TEST_TIMEOUT_S,
 ) -> Any:
+    """Runs `body` with an mcp.Client whose HTTP client authenticates with `provider`, within
+    `timeout` seconds; a failure shows every HTTP exchange (`exchanges` records them)."""
     async def go() -> Any:
         http_client = httpx2.AsyncClient(
             auth=provider, timeout=httpx2.Timeout(10.0), event_hooks={"response": [exchanges]}
@@ -154,7 +157,7 @@ def with_oauth_client(
                 return await body(client)
 
     try:
-        return run(go)
+        return run(go, timeout)
     except Exception as error:
         raise AssertionError(
             f"SDK OAuth session failed: {error!r}\n--- HTTP exchanges ---\n{exchanges.describe()}"

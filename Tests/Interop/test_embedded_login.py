@@ -27,12 +27,12 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
-from pydantic import AnyUrl
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from conftest import DEV_USER, GatehouseServer, start_extra_server
 from mcp_wire import HUB_TOOLS, LATEST_HANDSHAKE, MODERN
+from test_auth import make_provider as oauth_client_provider
+from test_auth import with_oauth_client
 from test_issuer import decode_unverified
 
 HTTP_TIMEOUT_S = 5.0
@@ -194,19 +194,8 @@ class Traffic:
 
 
 def make_provider(server: GatehouseServer, storage: FileTokenStorage, browser: HeadlessBrowser) -> OAuthClientProvider:
-    return OAuthClientProvider(
-        server_url=server.mcp_url,
-        client_metadata=OAuthClientMetadata(
-            client_name="gatehouse-interop-sdk",
-            redirect_uris=[AnyUrl(REDIRECT_URI)],
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=browser.redirect_handler,
-        callback_handler=browser.callback_handler,
-    )
+    """The SDK's OAuth client for `server`: a public client redirecting to REDIRECT_URI."""
+    return oauth_client_provider(server.mcp_url, storage, browser)
 
 
 def run_sdk(
@@ -216,28 +205,8 @@ def run_sdk(
     traffic: Traffic,
     body: Callable[[Client], Awaitable[Any]],
 ) -> Any:
-    """Runs `body` with an mcp.Client whose HTTP client authenticates with `provider`,
-    bounded by RUN_TIMEOUT_S; a failure shows every HTTP exchange."""
-
-    async def go() -> Any:
-        http_client = httpx2.AsyncClient(auth=provider, timeout=httpx2.Timeout(10.0), event_hooks={"response": [traffic]})
-        async with http_client:
-            async with Client(streamable_http_client(server.mcp_url, http_client=http_client), mode=mode) as client:
-                assert client.session.protocol_version == SDK_MODES[mode]
-                return await body(client)
-
-    async def bounded() -> Any:
-        try:
-            return await asyncio.wait_for(go(), RUN_TIMEOUT_S)
-        except BaseExceptionGroup as group:
-            while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
-                group = group.exceptions[0]
-            raise group
-
-    try:
-        return asyncio.run(bounded())
-    except Exception as error:
-        raise AssertionError(f"SDK session failed: {error!r}\n--- HTTP exchanges ---\n{traffic.describe()}") from error
+    """Runs `body` with an mcp.Client authenticating with `provider`, bounded by RUN_TIMEOUT_S."""
+    return with_oauth_client(server.mcp_url, mode, provider, traffic, body, timeout=RUN_TIMEOUT_S)
 
 
 async def call_add(client: Client) -> None:
