@@ -50,7 +50,7 @@ public struct HTTPFetcher: Sendable {
 
     /// POSTs `form` as `application/x-www-form-urlencoded`.
     public func postForm(_ url: String, form: [(String, String)], headers: [(String, String)] = []) async throws(Failure) -> Response {
-        let body = form.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
+        let body = URLEncoding.formBody(form)
         return try await send(
             url, method: .POST, headers: headers + [("Content-Type", "application/x-www-form-urlencoded")], body: body)
     }
@@ -75,12 +75,5 @@ public struct HTTPFetcher: Sendable {
         } catch {
             throw .transport("cannot reach \(url): \(error)")
         }
-    }
-
-    /// RFC 6749 Appendix B: application/x-www-form-urlencoded.
-    static func formEncode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "").replacingOccurrences(of: "%20", with: "+")
     }
 }

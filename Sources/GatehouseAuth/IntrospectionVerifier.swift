@@ -29,7 +29,7 @@ public struct IntrospectionVerifier: TokenVerifier {
         if settings.sendsCredentialsInBody {
             form += [("client_id", settings.clientID), ("client_secret", settings.clientSecret)]
         } else {
-            let credentials = "\(HTTPFetcher.formEncode(settings.clientID)):\(HTTPFetcher.formEncode(settings.clientSecret))"
+            let credentials = "\(URLEncoding.form(settings.clientID)):\(URLEncoding.form(settings.clientSecret))"
             headers.append(("Authorization", "Basic " + Data(credentials.utf8).base64EncodedString()))
         }
         let response: HTTPFetcher.Response

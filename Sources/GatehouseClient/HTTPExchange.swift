@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GatehouseCore
 import NIOCore
 import NIOHTTP1
 
@@ -49,16 +50,10 @@ public struct HTTPExchange: Sendable {
 
     /// POSTs `form` as `application/x-www-form-urlencoded`.
     public func postForm(_ url: String, _ form: [(String, String)], headers: [(String, String)] = []) async throws(ClientError) -> Response {
-        let body = form.map { "\(Self.formEncode($0.0))=\(Self.formEncode($0.1))" }.joined(separator: "&")
+        let body = URLEncoding.formBody(form)
         return try await send(
             url, method: .POST,
             headers: headers + [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
             body: Data(body.utf8))
-    }
-
-    static func formEncode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 }

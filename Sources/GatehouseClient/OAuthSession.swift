@@ -108,8 +108,7 @@ public struct OAuthSession: Sendable {
         ]
         if !scopes.isEmpty { query.append(("scope", scopes.joined(separator: " "))) }
         let separator = server.authorizationEndpoint.contains("?") ? "&" : "?"
-        let url = server.authorizationEndpoint + separator
-            + query.map { "\(HTTPExchange.formEncode($0.0))=\(HTTPExchange.formEncode($0.1))" }.joined(separator: "&")
+        let url = server.authorizationEndpoint + separator + URLEncoding.query(query)
         if let present = options.presentAuthorizationURL {
             present(url)
         } else {

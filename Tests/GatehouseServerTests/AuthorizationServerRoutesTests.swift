@@ -27,10 +27,7 @@ struct AuthorizationServerRoutesTests {
     }
 
     private static func form(_ fields: [String: String]) -> ByteBuffer {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return ByteBuffer(
-            string: fields.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&"))
+        ByteBuffer(string: URLEncoding.formBody(fields.map { ($0.key, $0.value) }))
     }
 
     private static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 
 /// A validated authorization request (RFC 6749 §4.1.1 with PKCE and RFC 8707), waiting for
 /// the user's decision.
@@ -44,17 +45,11 @@ enum AuthorizationResponse {
         items += parameters.map { URLQueryItem(name: $0.0, value: $0.1) }
         if let state { items.append(URLQueryItem(name: "state", value: state)) }
         items.append(URLQueryItem(name: "iss", value: issuer))
-        components.percentEncodedQuery = items.map { "\(encode($0.name))=\(encode($0.value ?? ""))" }.joined(separator: "&")
+        components.percentEncodedQuery = URLEncoding.query(items.map { ($0.name, $0.value ?? "") })
         return components.string ?? redirectURI
     }
 
     static func error(_ error: OAuthError, to redirectURI: String, state: String?, issuer: String) -> String {
         redirect(redirectURI, [("error", error.code.rawValue), ("error_description", error.description)], state: state, issuer: issuer)
-    }
-
-    private static func encode(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
     }
 }
