@@ -17,13 +17,9 @@ public struct SecretBox: Sendable {
         self.key = key
     }
 
-    /// Parses `GATEHOUSE_SECRET_KEY`: 32 bytes in standard or URL-safe base64.
-    public static func key(fromBase64 text: String) -> SymmetricKey? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let bytes = Data(base64Encoded: trimmed) ?? Base64URL.decode(trimmed.replacingOccurrences(of: "=", with: "")),
-            bytes.count == 32
-        else { return nil }
-        return SymmetricKey(data: bytes)
+    /// A box keyed by the 32 bytes of `GATEHOUSE_SECRET_KEY` (``HubSettings/secretKey``), or none.
+    public init(keyBytes: Data?) {
+        self.init(key: keyBytes.map { SymmetricKey(data: $0) })
     }
 
     /// True when secrets can be stored.

@@ -26,11 +26,11 @@ struct StoreOptions: ParsableArguments {
     /// The box for secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set (exit 78 when it is malformed).
     func secretBox() throws -> SecretBox {
         guard let text = try sources().lookup(.secretKey)?.value else { return SecretBox(key: nil) }
-        guard let key = SecretBox.key(fromBase64: text) else {
+        guard let key = HubSettings.secretKey(base64: text) else {
             printError("gatehouse: GATEHOUSE_SECRET_KEY must be 32 random bytes in base64 (openssl rand -base64 32)")
             throw ExitCode(78)
         }
-        return SecretBox(key: key)
+        return SecretBox(keyBytes: key)
     }
 
     private func sources() throws -> ConfigurationSources {

@@ -104,6 +104,22 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func theSecretKeyIs32BytesOfEitherBase64() throws {
+        let standard = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k="
+        let urlSafe = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k"
+        let fromStandard = try load(ConfigurationSources(environment: ["GATEHOUSE_SECRET_KEY": standard])).hub.secretKey
+        #expect(fromStandard?.count == 32)
+        #expect(try load(ConfigurationSources(environment: ["GATEHOUSE_SECRET_KEY": urlSafe])).hub.secretKey == fromStandard)
+        #expect(try load(ConfigurationSources()).hub.secretKey == nil)
+        do {
+            _ = try load(ConfigurationSources(environment: ["GATEHOUSE_SECRET_KEY": "c2hvcnQ="]))
+            Issue.record("a 5-byte key was accepted")
+        } catch {
+            #expect(error.key == "GATEHOUSE_SECRET_KEY")
+            #expect(!error.description.contains("c2hvcnQ"))  // the value is never echoed
+        }
+    }
+
     @Test func tokenLifetimesAreBounded() throws {
         let config = try load(ConfigurationSources(environment: ["GATEHOUSE_ACCESS_TOKEN_TTL": "60"]))
         #expect(config.authorizationServer.accessTokenLifetime == .seconds(60))

@@ -2,8 +2,8 @@ import Foundation
 
 /// Settings of the tools hub: per-user tools and their secrets.
 public struct HubSettings: Sendable, Equatable {
-    /// The 32-byte key (base64) that encrypts secrets in tool configurations; `nil` refuses secrets.
-    public var secretKey: String?
+    /// The 32-byte key that encrypts secrets at rest; `nil` refuses secrets in tool configurations.
+    public var secretKey: Data?
     /// Let the `http_fetch` tool reach loopback and private addresses.
     public var allowPrivateFetches = false
 
@@ -15,17 +15,24 @@ extension HubSettings {
         let read = SettingReader(sources: sources)
         var settings = HubSettings()
         settings.secretKey = try read(.secretKey) { value in
-            let trimmed = value.trimmingCharacters(in: .whitespaces)
-            let standard = trimmed.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-            let padded = standard + String(repeating: "=", count: (4 - standard.count % 4) % 4)
-            guard Data(base64Encoded: padded)?.count == 32 else {
+            guard let key = secretKey(base64: value) else {
                 throw ConfigurationValueError(
                     "must be 32 random bytes in base64 (for example the output of `openssl rand -base64 32`); the value is not shown")
             }
-            return trimmed
+            return key
         }
         settings.allowPrivateFetches = try read.flag(.allowPrivateFetches) ?? false
         return settings
+    }
+
+    /// The 32 bytes of a `GATEHOUSE_SECRET_KEY` value (standard or URL-safe base64, padding
+    /// optional), or `nil` when it is not one.
+    public static func secretKey(base64 text: String) -> Data? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let standard = trimmed.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        let padded = standard + String(repeating: "=", count: (4 - standard.count % 4) % 4)
+        guard let bytes = Data(base64Encoded: padded), bytes.count == 32 else { return nil }
+        return bytes
     }
 }
 

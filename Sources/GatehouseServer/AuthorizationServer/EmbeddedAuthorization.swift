@@ -21,7 +21,7 @@ public enum EmbeddedAuthorization {
 
     /// The box that seals secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set.
     public static func secretBox(_ configuration: GatehouseConfiguration) -> SecretBox {
-        SecretBox(key: configuration.hub.secretKey.flatMap(SecretBox.key(fromBase64:)))
+        SecretBox(keyBytes: configuration.hub.secretKey)
     }
 
     /// Builds the server whose issuer is the public base URL, on `store`.
