@@ -49,10 +49,7 @@ struct ToolsCommand: AsyncParsableCommand {
     func run() async throws {
         let serverURL = try ClientOptions.serverURL(url)
         try await runClient {
-            let client = MCPClient(serverURL: serverURL, auth: options.session())
-            try await client.connect()
-            let tools = try await client.listTools()
-            await client.close()
+            let tools = try await options.withClient(serverURL) { try await $0.listTools() }
             if json {
                 print(JSONText.pretty(.array(tools)))
                 return
@@ -98,10 +95,7 @@ struct CallCommand: AsyncParsableCommand {
         let serverURL = try ClientOptions.serverURL(url)
         let values = try ToolArgumentParser.parse(arguments, json: jsonArgs)
         try await runClient {
-            let client = MCPClient(serverURL: serverURL, auth: options.session())
-            try await client.connect()
-            let result = try await client.callTool(tool, arguments: values)
-            await client.close()
+            let result = try await options.withClient(serverURL) { try await $0.callTool(tool, arguments: values) }
             if json {
                 print(JSONText.pretty(.object(result)))
             }
@@ -126,13 +120,12 @@ struct PingCommand: AsyncParsableCommand {
     func run() async throws {
         let serverURL = try ClientOptions.serverURL(url)
         try await runClient {
-            let client = MCPClient(serverURL: serverURL, auth: options.session())
             let start = ContinuousClock.now
-            try await client.connect()
-            try await client.ping()
+            let version = try await options.withClient(serverURL) { client in
+                try await client.ping()
+                return await client.protocolVersion ?? "?"
+            }
             let elapsed = ContinuousClock.now - start
-            let version = await client.protocolVersion ?? "?"
-            await client.close()
             print("\(serverURL) answers (protocol \(version), \(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000) ms)")
         }
     }

@@ -40,6 +40,21 @@ struct ClientOptions: ParsableArguments {
         return OAuthSession(cache: cache(), options: login) { line in printError("gatehouse: \(line)") }
     }
 
+    /// Connects to `serverURL` (signing in when needed), runs `body`, and ends the session,
+    /// whether `body` succeeds or not.
+    func withClient<T: Sendable>(_ serverURL: String, _ body: (MCPClient) async throws -> T) async throws -> T {
+        let client = MCPClient(serverURL: serverURL, auth: session())
+        try await client.connect()
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+
     func cache() -> TokenCache {
         TokenCache(directory: configDir.map { URL(fileURLWithPath: $0) })
     }
