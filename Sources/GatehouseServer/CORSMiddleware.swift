@@ -9,18 +9,21 @@ import Hummingbird
 /// endpoint is readable from the origins the ``OriginPolicy`` allows; the sign-in form (a
 /// cookie-bound POST) and introspection get no CORS headers. Preflight requests carry no
 /// credentials, so they are answered here and never reach authentication.
+/// The authorization server's endpoints any origin may call (a generic type cannot hold it
+/// as a stored static, and a computed one would build the set on every request).
+private let corsPublicAPIPaths: Set<String> = ["/token", "/register", "/revoke", "/jwks"]
+
 struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let policy: OriginPolicy
 
     static var allowedHeaders: String {
         "Authorization, Content-Type, Accept, MCP-Protocol-Version, Mcp-Session-Id, Mcp-Method, Mcp-Name, Last-Event-ID"
     }
-    static var publicAPIPaths: Set<String> { ["/token", "/register", "/revoke", "/jwks"] }
     static var exposedHeaders: String { "WWW-Authenticate, Mcp-Session-Id, MCP-Protocol-Version" }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin] else { return try await next(request, context) }
-        let isDiscovery = request.uri.path.hasPrefix("/.well-known/") || Self.publicAPIPaths.contains(request.uri.path)
+        let isDiscovery = request.uri.path.hasPrefix("/.well-known/") || corsPublicAPIPaths.contains(request.uri.path)
         let allowed = isDiscovery || policy.allows(origin: origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
             guard allowed else { return Response(status: .forbidden) }
