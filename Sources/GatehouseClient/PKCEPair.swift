@@ -8,15 +8,13 @@ struct PKCEPair: Sendable {
     let challenge: String
 
     init() {
-        var generator = SystemRandomNumberGenerator()
         // 48 random bytes: 64 base64url characters, inside the 43…128 the RFC allows.
-        verifier = Base64URL.encode((0..<48).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        verifier = Base64URL.random(byteCount: 48)
         challenge = Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
     }
 
     /// A random `state` value (RFC 6749 §10.12).
     static func state() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        Base64URL.random(byteCount: 24)
     }
 }

@@ -27,3 +27,16 @@ public enum Base64URL {
         }
     }
 }
+
+extension Base64URL {
+    /// `byteCount` bytes from the system CSPRNG.
+    public static func randomBytes(_ byteCount: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }
+
+    /// `byteCount` random bytes as base64url: ids, tokens, PKCE verifiers, `state`.
+    public static func random(byteCount: Int) -> String {
+        encode(randomBytes(byteCount))
+    }
+}

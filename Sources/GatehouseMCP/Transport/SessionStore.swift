@@ -111,8 +111,6 @@ public final class SessionStore: Sendable {
 
     /// 256 random bits from the system CSPRNG, base64url-encoded (43 visible ASCII characters).
     static func makeID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64URL.encode(bytes)
+        Base64URL.random(byteCount: 32)
     }
 }

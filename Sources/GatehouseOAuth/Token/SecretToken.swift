@@ -7,9 +7,7 @@ import GatehouseCore
 public enum SecretToken {
     /// 256 random bits from the system CSPRNG, base64url, with an optional readable prefix.
     public static func generate(prefix: String = "") -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return prefix + Base64URL.encode(bytes)
+        prefix + Base64URL.random(byteCount: 32)
     }
 
     /// The SHA-256 of `secret`, hex: what the store keeps. A stolen database holds no usable

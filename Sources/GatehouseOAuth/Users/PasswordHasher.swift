@@ -15,8 +15,7 @@ public enum PasswordHasher {
 
     /// A hash of `password` to store.
     public static func hash(_ password: String) throws -> String {
-        var generator = SystemRandomNumberGenerator()
-        let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let salt = Base64URL.randomBytes(16)
         let derived = try derive(password, salt: salt, rounds: rounds, blockSize: blockSize, parallelism: parallelism)
         return ["scrypt", "\(rounds)", "\(blockSize)", "\(parallelism)", Base64URL.encode(salt), Base64URL.encode(derived)]
             .joined(separator: "$")
