@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import Hummingbird
 import Logging
 import NIOCore
@@ -44,7 +45,7 @@ final class LoopbackCallback: Sendable {
                 } else {
                     "Signed in. You can close this tab and return to the terminal."
                 }
-            let html = "<!doctype html><meta charset=utf-8><title>Gatehouse</title><p>\(Self.escape(message))</p>"
+            let html = "<!doctype html><meta charset=utf-8><title>Gatehouse</title><p>\(HTML.escape(message))</p>"
             return Response(
                 status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
@@ -94,10 +95,6 @@ final class LoopbackCallback: Sendable {
         try? await Task.sleep(for: .milliseconds(200))
         server.cancel()
         _ = await server.result
-    }
-
-    private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
 

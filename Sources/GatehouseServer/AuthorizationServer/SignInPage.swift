@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import GatehouseOAuth
 
 /// The HTML of the sign-in and consent page, and of the page that explains a refused
@@ -12,27 +13,27 @@ enum SignInPage {
         let scopes =
             request.scopes.isEmpty
             ? "<li>use the tools you have access to</li>"
-            : request.scopes.map { "<li><code>\(escape($0))</code></li>" }.joined()
+            : request.scopes.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined()
         let origin = request.client.isMetadataDocument
-            ? "Its identity is published at <code>\(escape(request.client.id))</code>."
+            ? "Its identity is published at <code>\(HTML.escape(request.client.id))</code>."
             : "It registered itself with this server; Gatehouse has not verified who made it."
-        var alert = problem.map { #"<p class="problem" role="alert">\#(escape($0))</p>"# } ?? ""
+        var alert = problem.map { #"<p class="problem" role="alert">\#(HTML.escape($0))</p>"# } ?? ""
         if noUsersYet {
             alert += #"<p class="problem" role="alert">No accounts exist yet. Create one on the server with <code>gatehouse idp add-user you@example.com</code>, then sign in here.</p>"#
         }
         return page(
             title: "Sign in to allow \(request.client.displayName)",
             body: """
-                <h1>Allow <strong>\(escape(request.client.displayName))</strong> to use your account?</h1>
+                <h1>Allow <strong>\(HTML.escape(request.client.displayName))</strong> to use your account?</h1>
                 <p>It asks to:</p>
                 <ul>\(scopes)</ul>
-                <p>on <code>\(escape(request.resource))</code>.</p>
-                <p class="note">After you approve, you are sent to <strong>\(escape(request.redirectHost))</strong>. \(origin)</p>
+                <p>on <code>\(HTML.escape(request.resource))</code>.</p>
+                <p class="note">After you approve, you are sent to <strong>\(HTML.escape(request.redirectHost))</strong>. \(origin)</p>
                 \(alert)
                 <form method="post" action="authorize">
-                  <input type="hidden" name="request_id" value="\(escape(requestID))">
-                  <input type="hidden" name="csrf_token" value="\(escape(csrfToken))">
-                  <label>Email <input type="email" name="email" value="\(escape(email))" autocomplete="username" required autofocus></label>
+                  <input type="hidden" name="request_id" value="\(HTML.escape(requestID))">
+                  <input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken))">
+                  <label>Email <input type="email" name="email" value="\(HTML.escape(email))" autocomplete="username" required autofocus></label>
                   <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
                   <div class="actions">
                     <button type="submit" name="decision" value="approve">Sign in and allow</button>
@@ -48,8 +49,8 @@ enum SignInPage {
             title: "This sign-in request cannot continue",
             body: """
                 <h1>This sign-in request cannot continue</h1>
-                <p class="problem" role="alert">\(escape(error.description))</p>
-                <p class="note">Error code: <code>\(escape(error.code.rawValue))</code>. Go back to the application and start again.</p>
+                <p class="problem" role="alert">\(HTML.escape(error.description))</p>
+                <p class="note">Error code: <code>\(HTML.escape(error.code.rawValue))</code>. Go back to the application and start again.</p>
                 """)
     }
 
@@ -61,7 +62,7 @@ enum SignInPage {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="referrer" content="no-referrer">
-        <title>\(escape(title)) · Gatehouse</title>
+        <title>\(HTML.escape(title)) · Gatehouse</title>
         <style>
         body { font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; color: #1d2330; margin: 0; }
         main { max-width: 28rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 12px; box-shadow: 0 2px 12px #0002; }
@@ -84,20 +85,4 @@ enum SignInPage {
         """
     }
 
-    /// HTML-escapes text for element content and double-quoted attributes.
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
-    }
 }
