@@ -3,6 +3,10 @@ import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
+    // Gatehouse's own code builds without warnings. One warning in particular hid a freeze:
+    // "no 'async' operations occur within 'await'" meant a blocking GRDB read on the
+    // cooperative pool. Dependencies are not affected by this setting.
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(
@@ -178,7 +182,15 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseOAuthTests",
-            dependencies: ["GatehouseOAuth", "GatehouseAuth", "GatehouseStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "GatehouseOAuth", "GatehouseAuth", "GatehouseStore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseStoreTests",
+            dependencies: ["GatehouseStore", "GatehouseOAuth", "GatehouseCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

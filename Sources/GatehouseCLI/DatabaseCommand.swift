@@ -19,7 +19,7 @@ struct DatabaseMigrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let opened = try store.open()
-        print("\(opened.path): schema \(try opened.appliedMigrations().joined(separator: ", "))")
+        print("\(opened.path): schema \(try await opened.appliedMigrations().joined(separator: ", "))")
     }
 }
 

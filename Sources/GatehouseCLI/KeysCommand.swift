@@ -18,7 +18,8 @@ struct KeysRotateCommand: AsyncParsableCommand {
         discussion: """
             The previous key stays in the JWKS until the tokens it signed have expired (the access-token \
             lifetime plus a margin), so nobody is signed out. Running servers pick up the new key within \
-            30 seconds. With GATEHOUSE_SECRET_KEY set (as for the hub), the key is stored encrypted.
+            30 seconds. The key is stored sealed with GATEHOUSE_SECRET_KEY, else with the key file beside the \
+            database (GATEHOUSE_KEY_FILE), exactly as the hub seals it.
             """
     )
 
@@ -28,7 +29,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
     var accessTokenTTL: Int = 900
 
     func run() async throws {
-        let ring = KeyRing(store: try store.open(), secrets: try store.secretBox(), publishFor: TimeInterval(accessTokenTTL) + 90)
+        let ring = KeyRing(store: try store.open(), secrets: try store.authorizationSecrets(), publishFor: TimeInterval(accessTokenTTL) + 90)
         let key: SigningKey
         do {
             key = try await ring.rotate()

@@ -2,9 +2,12 @@ import ArgumentParser
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseServer
 import GatehouseStore
 
-/// Options of the commands that work on the store directly (`idp add-user`, `keys rotate`).
+/// Options of the commands that work on the store directly (`idp add-user`, `keys rotate`,
+/// `users`, `db`): the same settings as the hub (flag, environment, `.env`), so they find the
+/// same database and key file.
 struct StoreOptions: ParsableArguments {
     @Option(help: "SQLite database of the store. [env: GATEHOUSE_DATABASE_PATH, HUB_DATABASE_PATH; default: hub_data/hub.db]")
     var databasePath: String?
@@ -12,9 +15,22 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "Read settings from this file of KEY=VALUE lines. [default: .env in the working directory, if present]")
     var envFile: String?
 
-    /// Opens the store named by the flag, the environment or the `.env` file (exit 78 when it cannot be).
+    /// The configuration the flag, the environment and the `.env` file give (exit 78 when invalid).
+    func configuration() throws -> GatehouseConfiguration {
+        do {
+            let sources = ConfigurationSources(
+                flags: databasePath.map { [Setting.databasePath.name: $0] } ?? [:],
+                environment: ProcessInfo.processInfo.environment, dotEnv: try readDotEnv(envFile))
+            return try GatehouseConfiguration.load(from: sources).0
+        } catch {
+            printError("gatehouse: \(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+    }
+
+    /// Opens the configured store (exit 1 when it cannot be).
     func open() throws -> SQLiteStore {
-        let path = try sources().lookup(.databasePath)?.value ?? GatehouseConfiguration().databasePath
+        let path = try configuration().databasePath
         do {
             return try SQLiteStore(path: path)
         } catch {
@@ -23,23 +39,12 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// The box for secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set (exit 78 when it is malformed).
-    func secretBox() throws -> SecretBox {
-        guard let text = try sources().lookup(.secretKey)?.value else { return SecretBox(key: nil) }
-        guard let key = HubSettings.secretKey(base64: text) else {
-            printError("gatehouse: GATEHOUSE_SECRET_KEY must be 32 random bytes in base64 (openssl rand -base64 32)")
-            throw ExitCode(78)
-        }
-        return SecretBox(keyBytes: key)
-    }
-
-    private func sources() throws -> ConfigurationSources {
+    /// The box that seals the authorization server's signing keys, as the hub has it.
+    func authorizationSecrets() throws -> SecretBox {
         do {
-            return ConfigurationSources(
-                flags: databasePath.map { [Setting.databasePath.name: $0] } ?? [:],
-                environment: ProcessInfo.processInfo.environment, dotEnv: try readDotEnv(envFile))
-        } catch {
-            printError("gatehouse: \(error)")
+            return try EmbeddedAuthorization.authorizationSecrets(try configuration())
+        } catch let problem as StartupProblem {
+            printError("gatehouse: \(problem)")
             throw ExitCode(78)
         }
     }

@@ -16,15 +16,22 @@ public struct AuthorizationServer: Sendable {
     public let registrar: ClientRegistrar
     public let users: LocalUsers
     let minter: AccessTokenMinter
+    /// Seals what the store keeps of secrets: signing keys, successors handed out again.
+    let secrets: SecretBox
+    /// Security events (code replay, refresh-token reuse) are logged here; never a token.
+    let logger: Logger
     let now: @Sendable () -> Date
 
-    /// - Parameter secrets: seals the signing keys in the store when it has a key.
+    /// - Parameter secrets: seals the signing keys and refresh-token successors in the store;
+    ///   it must have a key (`GATEHOUSE_SECRET_KEY`, else ``SealingKeyFile``).
     public init(
-        settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox = SecretBox(key: nil),
-        fetcher: HTTPFetcher? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox,
+        fetcher: HTTPFetcher? = nil, logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
         self.store = store
+        self.secrets = secrets
+        self.logger = logger
         self.now = now
         keys = KeyRing(store: store, secrets: secrets, publishFor: settings.accessTokenLifetime + settings.leeway + 60, now: now)
         let documents = settings.acceptsClientMetadataDocuments
@@ -33,10 +40,20 @@ public struct AuthorizationServer: Sendable {
                 allowPrivateAddresses: settings.allowPrivateClientMetadataURLs, now: now)
             : nil
         clients = ClientDirectory(store: store, documents: documents)
-        registrar = ClientRegistrar(store: store, now: now)
+        registrar = ClientRegistrar(store: store, logger: logger, now: now)
         users = LocalUsers(store: store, now: now)
         minter = AccessTokenMinter(
             issuer: settings.issuer, lifetime: settings.accessTokenLifetime, keys: keys, store: store, now: now)
+    }
+
+    /// Deletes expired codes and refresh tokens and registrations never used, and forgets
+    /// refresh-token successors whose grace is over.
+    public func purgeExpired() async throws {
+        let current = now()
+        try await store.purge(
+            PurgeCutoffs(
+                expiredBefore: current, successorsRotatedBefore: current.addingTimeInterval(-settings.refreshReuseGrace),
+                unusedClientsRegisteredBefore: current.addingTimeInterval(-settings.unusedRegistrationLifetime)))
     }
 
     /// The RFC 8414 metadata document.

@@ -16,6 +16,9 @@ public struct AuthorizationServerSettings: Sendable {
     /// How long a just-rotated refresh token still works, for clients that refresh twice
     /// concurrently; reuse after that revokes the family.
     public var refreshReuseGrace: TimeInterval = 10
+    /// How long a dynamic registration lives if no code is ever issued to it: registration is
+    /// open to anyone, so what a flood leaves behind must go away by itself.
+    public var unusedRegistrationLifetime: TimeInterval = 3600
     public var acceptsClientMetadataDocuments = true
     /// Allows Client ID Metadata Document URLs on loopback and private addresses (tests, intranets).
     public var allowPrivateClientMetadataURLs = false

@@ -4,7 +4,7 @@ import GatehouseOAuth
 
 extension SQLiteStore {
     public func insertCode(_ code: AuthorizationCodeRecord) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO oauth_codes (hash, client_id, subject, scopes, resource, auth_time, redirect_uri,
@@ -20,7 +20,7 @@ extension SQLiteStore {
     }
 
     public func redeemCode(hash: String, familyID: String, now: Date) async throws -> CodeRedemption {
-        try await database.write { db in
+        try await write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM oauth_codes WHERE hash = ?", arguments: [hash]) else {
                 return .unknown
             }

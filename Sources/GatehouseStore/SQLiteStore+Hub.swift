@@ -4,7 +4,7 @@ import GatehouseHub
 
 extension SQLiteStore: HubStore {
     public func provisionUser(_ identity: UserIdentity, now: Date) async throws -> HubUser {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO users (issuer, subject, email, name, oauth_provider, organization_id, created_at, last_seen_at)
@@ -26,17 +26,17 @@ extension SQLiteStore: HubStore {
     }
 
     public func touchUser(id: Int64, now: Date) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE users SET last_seen_at = ? WHERE id = ?", arguments: [now.utcText, id])
         }
     }
 
     public func users() async throws -> [HubUser] {
-        try await database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(Self.user) }
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(Self.user) }
     }
 
     public func activeTools(userID: Int64) async throws -> [ActiveTool] {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM user_tools WHERE user_id = ? ORDER BY id", arguments: [userID]).map { row in
                 ActiveTool(
                     name: row["tool_name"], configuration: row["config"], activatedAt: Date(utcText: row["created_at"]),
@@ -46,7 +46,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func activateTool(userID: Int64, name: String, configuration: String, now: Date) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO user_tools (user_id, tool_name, config, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -58,7 +58,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func configureTool(userID: Int64, name: String, configuration: String, now: Date) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE user_tools SET config = ?, updated_at = ? WHERE user_id = ? AND tool_name = ?",
                 arguments: [configuration, now.utcText, userID, name])
@@ -67,7 +67,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func deactivateTool(userID: Int64, name: String) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM user_tools WHERE user_id = ? AND tool_name = ?", arguments: [userID, name])
             guard db.changesCount == 1 else { return false }
             // The tool's data goes with it.
@@ -81,7 +81,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func addNote(userID: Int64, text: String, limit: Int, now: Date) async throws -> Int64? {
-        try await database.write { db in
+        try await write { db in
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM user_notes WHERE user_id = ?", arguments: [userID]) ?? 0
             guard count < limit else { return nil }
             try db.execute(
@@ -91,7 +91,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func notes(userID: Int64, limit: Int) async throws -> [Note] {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM user_notes WHERE user_id = ? ORDER BY id DESC LIMIT ?", arguments: [userID, limit]
             ).map { Note(id: $0["id"], text: $0["text"], createdAt: Date(utcText: $0["created_at"])) }
@@ -99,7 +99,7 @@ extension SQLiteStore: HubStore {
     }
 
     public func remember(userID: Int64, key: String, value: String, limit: Int, now: Date) async throws -> Bool {
-        try await database.write { db in
+        try await write { db in
             let exists = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM user_memory WHERE user_id = ? AND key = ?", arguments: [userID, key]) ?? false
             if !exists {
@@ -117,13 +117,13 @@ extension SQLiteStore: HubStore {
     }
 
     public func recall(userID: Int64, key: String) async throws -> String? {
-        try await database.read { db in
+        try await read { db in
             try String.fetchOne(db, sql: "SELECT value FROM user_memory WHERE user_id = ? AND key = ?", arguments: [userID, key])
         }
     }
 
     public func memoryKeys(userID: Int64) async throws -> [String] {
-        try await database.read { db in
+        try await read { db in
             try String.fetchAll(db, sql: "SELECT key FROM user_memory WHERE user_id = ? ORDER BY key", arguments: [userID])
         }
     }

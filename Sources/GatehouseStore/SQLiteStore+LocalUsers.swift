@@ -4,7 +4,7 @@ import GatehouseOAuth
 
 extension SQLiteStore {
     public func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO idp_users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
@@ -16,15 +16,15 @@ extension SQLiteStore {
     }
 
     public func localUser(email: String) async throws -> LocalUser? {
-        try await database.read { db in try Self.fetchUser(db, "email = ?", email) }
+        try await read { db in try Self.fetchUser(db, "email = ?", email) }
     }
 
     public func localUser(id: String) async throws -> LocalUser? {
-        try await database.read { db in try Self.fetchUser(db, "id = ?", id) }
+        try await read { db in try Self.fetchUser(db, "id = ?", id) }
     }
 
     public func localUserCount() async throws -> Int {
-        try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idp_users") ?? 0 }
+        try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idp_users") ?? 0 }
     }
 
     private static func fetchUser(_ db: Database, _ condition: String, _ value: String) throws -> LocalUser? {

@@ -4,7 +4,7 @@ import GatehouseOAuth
 
 extension SQLiteStore {
     public func createFamily(_ family: RefreshFamily, firstToken: RefreshTokenRecord) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO oauth_refresh_families (id, client_id, subject, scopes, resource, auth_time, created_at, expires_at)
@@ -19,51 +19,36 @@ extension SQLiteStore {
         }
     }
 
-    public func useRefreshToken(
-        hash: String, clientID: String, replacement: RefreshTokenRecord, grace: TimeInterval, now: Date
-    ) async throws -> RefreshOutcome {
-        try await database.write { db in
-            guard let (token, family) = try Self.fetchToken(hash: hash, db) else { return .unknown }
-            guard family.grant.clientID == clientID else { return .wrongClient }
-            if family.revokedAt != nil { return .revoked }
-            if token.expiresAt <= now || family.expiresAt <= now { return .expired }
-            if let rotatedAt = token.rotatedAt, now.timeIntervalSince(rotatedAt) > grace {
-                // OAuth 2.1 §4.3.1 / RFC 9700 §4.14.2: a rotated token presented again means it
-                // leaked; revoke every token of the family so the thief's copy dies too.
+    public func presentRefreshToken(hash: String, to rotation: RefreshRotation) async throws -> RefreshRotation.Decision {
+        // One IMMEDIATE transaction: the read, the decision and its writes hold the write lock,
+        // so a concurrent presentation (this process or another) sees the outcome.
+        try await write { db in
+            let decision = rotation.decide(try Self.presented(hash: hash, db))
+            switch decision {
+            case .rotate(let successor, let sealed, _):
                 try db.execute(
-                    sql: "UPDATE oauth_refresh_families SET revoked_at = ? WHERE id = ?", arguments: [now.storeValue, family.id])
-                return .reused
-            }
-            if token.rotatedAt == nil {
+                    sql: "UPDATE oauth_refresh_tokens SET rotated_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?",
+                    arguments: [rotation.now.storeValue, successor.hash, sealed, hash])
+                try Self.insert(successor, db)
+            case .revokeFamily(let family):
                 try db.execute(
-                    sql: "UPDATE oauth_refresh_tokens SET rotated_at = ? WHERE hash = ?", arguments: [now.storeValue, hash])
+                    sql: "UPDATE oauth_refresh_families SET revoked_at = ? WHERE id = ?", arguments: [rotation.now.storeValue, family.id])
+            case .resend, .refuse:
+                break
             }
-            var successor = replacement
-            successor.familyID = family.id
-            successor.expiresAt = min(successor.expiresAt, family.expiresAt)
-            try Self.insert(successor, db)
-            return .rotated(family)
+            return decision
         }
     }
 
     public func refreshToken(hash: String) async throws -> (RefreshTokenRecord, RefreshFamily)? {
-        try await database.read { db in try Self.fetchToken(hash: hash, db) }
+        try await read { db in try Self.presented(hash: hash, db).map { ($0.record, $0.family) } }
     }
 
     public func revokeFamily(id: String, now: Date) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE oauth_refresh_families SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
                 arguments: [now.storeValue, id])
-        }
-    }
-
-    public func purgeExpired(now: Date) async throws {
-        // Used codes are kept until they expire so a replay is recognised and revokes its family.
-        try await database.write { db in
-            try db.execute(sql: "DELETE FROM oauth_codes WHERE expires_at < ?", arguments: [now.storeValue])
-            try db.execute(sql: "DELETE FROM oauth_refresh_tokens WHERE expires_at < ?", arguments: [now.storeValue])
-            try db.execute(sql: "DELETE FROM oauth_refresh_families WHERE expires_at < ?", arguments: [now.storeValue])
         }
     }
 
@@ -73,14 +58,17 @@ extension SQLiteStore {
             arguments: [token.hash, token.familyID, token.issuedAt.storeValue, token.expiresAt.storeValue])
     }
 
-    private static func fetchToken(hash: String, _ db: Database) throws -> (RefreshTokenRecord, RefreshFamily)? {
+    private static func presented(hash: String, _ db: Database) throws -> PresentedRefreshToken? {
         guard
             let row = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT t.hash, t.family_id, t.issued_at, t.expires_at AS token_expires_at, t.rotated_at,
+                    SELECT t.hash, t.family_id, t.issued_at, t.expires_at AS token_expires_at, t.rotated_at, t.successor_sealed,
+                           s.rotated_at IS NULL AS successor_is_current,
                            f.client_id, f.subject, f.scopes, f.resource, f.auth_time, f.created_at, f.expires_at, f.revoked_at
-                    FROM oauth_refresh_tokens t JOIN oauth_refresh_families f ON f.id = t.family_id
+                    FROM oauth_refresh_tokens t
+                    JOIN oauth_refresh_families f ON f.id = t.family_id
+                    LEFT JOIN oauth_refresh_tokens s ON s.hash = t.successor_hash
                     WHERE t.hash = ?
                     """,
                 arguments: [hash])
@@ -92,6 +80,7 @@ extension SQLiteStore {
         let family = RefreshFamily(
             id: row["family_id"], grant: grant(row), createdAt: Date(storeValue: row["created_at"]),
             expiresAt: Date(storeValue: row["expires_at"]), revokedAt: (row["revoked_at"] as Double?).map(Date.init(storeValue:)))
-        return (token, family)
+        return PresentedRefreshToken(
+            record: token, family: family, sealedSuccessor: row["successor_sealed"], successorIsCurrent: row["successor_is_current"])
     }
 }

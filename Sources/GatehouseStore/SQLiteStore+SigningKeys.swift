@@ -4,7 +4,7 @@ import GatehouseOAuth
 
 extension SQLiteStore {
     public func signingKeys() async throws -> [StoredSigningKey] {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM oauth_signing_keys ORDER BY created_at DESC, rowid DESC").map { row in
                 StoredSigningKey(
                     keyID: row["key_id"], privateKey: row["private_key"], createdAt: Date(storeValue: row["created_at"]),
@@ -14,7 +14,7 @@ extension SQLiteStore {
     }
 
     public func addSigningKey(_ key: StoredSigningKey) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(
                 sql: "UPDATE oauth_signing_keys SET retired_at = ? WHERE retired_at IS NULL",
                 arguments: [key.createdAt.storeValue])
@@ -25,8 +25,14 @@ extension SQLiteStore {
     }
 
     public func deleteSigningKeys(retiredBefore date: Date) async throws {
-        try await database.write { db in
+        try await write { db in
             try db.execute(sql: "DELETE FROM oauth_signing_keys WHERE retired_at < ?", arguments: [date.storeValue])
+        }
+    }
+
+    public func resealSigningKey(keyID: String, privateKey: Data) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE oauth_signing_keys SET private_key = ? WHERE key_id = ?", arguments: [privateKey, keyID])
         }
     }
 }

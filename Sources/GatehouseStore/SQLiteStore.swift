@@ -1,14 +1,16 @@
 import Foundation
 import GRDB
+import GatehouseCore
 import GatehouseOAuth
 
 /// The embedded store: one SQLite database in WAL mode with foreign keys on.
 ///
 /// Readers never block the writer (WAL); writes are serialized by SQLite and each store
-/// method that must be atomic runs in one transaction. The database file and its directory
-/// are created readable by the owner only.
+/// method that must be atomic runs in one `IMMEDIATE` transaction, so two processes on one
+/// file cannot interleave inside it. The database, its `-wal` and `-shm` files and backups
+/// are readable by the owner only, whatever the mode of their folder.
 public final class SQLiteStore: Sendable {
-    let database: DatabasePool
+    private let database: DatabasePool
     /// The database file.
     public let path: String
 
@@ -19,26 +21,46 @@ public final class SQLiteStore: Sendable {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
+        // SQLite gives the -wal and -shm files the mode of the database file, so the file is
+        // created 0600 before SQLite opens it; files left by older versions are narrowed too.
+        try OwnerOnlyFile.create(path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.journalMode = .wal
         // Another process (a CLI command next to the running hub) may hold the write lock briefly.
         configuration.busyMode = .timeout(5)
         configuration.label = "gatehouse"
-        let existed = FileManager.default.fileExists(atPath: path)
         database = try DatabasePool(path: path, configuration: configuration)
-        if !existed { try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path) }
         self.path = path
         try StoreMigrations.migrator.migrate(database)
+        for companion in [path, path + "-wal", path + "-shm"] { try OwnerOnlyFile.restrict(companion) }
+    }
+
+    /// Runs `body` on a pooled reader.
+    ///
+    /// Every read goes through here. The result is `Sendable`, which makes Swift pick GRDB's
+    /// asynchronous `read`. With a non-`Sendable` result (a `Row`) it silently picks the
+    /// blocking overload instead, which parks a cooperative thread until a reader is free;
+    /// with more concurrent requests than readers plus threads the process froze for good.
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        try await database.read(body)
+    }
+
+    /// Runs `body` in a write transaction (`IMMEDIATE`, so it holds the write lock from its
+    /// first statement); see ``read(_:)`` for why the result is `Sendable`.
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
+        try await database.write(body)
     }
 
     /// The migrations applied to this database, oldest first.
-    public func appliedMigrations() throws -> [String] {
-        try database.read { db in try StoreMigrations.migrator.appliedMigrations(db) }
+    public func appliedMigrations() async throws -> [String] {
+        try await read { db in try StoreMigrations.migrator.appliedMigrations(db) }
     }
 
-    /// Copies the database to `destination` while it is in use (SQLite online backup).
+    /// Copies the database to `destination`, which must not exist, while it is in use (SQLite
+    /// online backup). The copy is created readable by the owner only.
     public func backup(to destination: String) throws {
+        try OwnerOnlyFile.create(destination, exclusive: true)
         let target = try DatabaseQueue(path: destination)
         try database.backup(to: target)
     }

@@ -102,6 +102,16 @@ enum StoreMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v3-refresh-successors-client-use") { db in
+            // The successor handed out again to a concurrent refresh (sealed, for the grace
+            // window), and when a registered client was last used (unused ones expire).
+            try db.execute(
+                sql: """
+                    ALTER TABLE oauth_refresh_tokens ADD COLUMN successor_hash TEXT;
+                    ALTER TABLE oauth_refresh_tokens ADD COLUMN successor_sealed BLOB;
+                    ALTER TABLE oauth_clients ADD COLUMN last_used_at REAL;
+                    """)
+        }
         return migrator
     }
 }

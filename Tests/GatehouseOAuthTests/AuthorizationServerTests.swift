@@ -27,6 +27,7 @@ struct Harness {
     let clock = TestClock()
     let directory: URL
     let store: SQLiteStore
+    let secrets = SecretBox(key: SymmetricKey(size: .bits256))
     let server: AuthorizationServer
 
     init(scopes: [String] = ["tools:read", "tools:write"]) throws {
@@ -34,7 +35,7 @@ struct Harness {
         store = try SQLiteStore(path: directory.appendingPathComponent("hub.db").path)
         var settings = AuthorizationServerSettings(issuer: "http://127.0.0.1:8884", resources: [Self.resource], scopesSupported: scopes)
         settings.allowPrivateClientMetadataURLs = true
-        server = AuthorizationServer(settings: settings, store: store, now: clock.function)
+        server = AuthorizationServer(settings: settings, store: store, secrets: secrets, now: clock.function)
     }
 
     /// Registers a public client (or a confidential one) and returns its id and secret.
@@ -262,14 +263,69 @@ struct RefreshTokenTests {
         await expectOAuthError(.invalidGrant) { _ = try await harness.refresh(current, clientID: client) }
     }
 
-    @Test func concurrentRefreshesWithinTheGraceBothSucceed() async throws {
+    @Test func aTokenPresentedAgainWithinTheGraceGetsTheSameSuccessor() async throws {
         let harness = try Harness()
         let (client, first) = try await login(harness)
         let one = try await harness.refresh(first, clientID: client)
         harness.clock.advance(2)
         let two = try await harness.refresh(first, clientID: client)
-        #expect(one["refresh_token"] != two["refresh_token"])
-        _ = try await harness.refresh(try #require(two["refresh_token"]?.stringValue), clientID: client)
+        // One successor, never a fork: both answers carry it, each with its own access token.
+        #expect(one["refresh_token"] == two["refresh_token"])
+        #expect(one["access_token"] != two["access_token"])
+        let successor = try #require(two["refresh_token"]?.stringValue)
+        let next = try await harness.refresh(successor, clientID: client)
+        // Once the successor has moved on, the first token gets nothing more, and revokes nothing.
+        harness.clock.advance(1)
+        await expectOAuthError(.invalidGrant) { _ = try await harness.refresh(first, clientID: client) }
+        _ = try await harness.refresh(try #require(next["refresh_token"]?.stringValue), clientID: client)
+    }
+
+    @Test func twentyConcurrentRefreshesLeaveOneSuccessor() async throws {
+        let harness = try Harness()
+        let (client, first) = try await login(harness)
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 {
+                group.addTask { try? await harness.refresh(first, clientID: client)["refresh_token"]?.stringValue }
+            }
+            return await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(answers.compactMap { $0 }.count == 20)
+        #expect(Set(answers.compactMap { $0 }).count == 1)
+        #expect(try await harness.store.refreshTokenCount() == 2)  // the first and its one successor
+    }
+
+    @Test func twoProcessesOnOneFileAlsoLeaveOneSuccessor() async throws {
+        let harness = try Harness()
+        let (client, first) = try await login(harness)
+        // A second connection pool on the same file, as another process would open it.
+        let other = AuthorizationServer(
+            settings: harness.server.settings, store: try SQLiteStore(path: harness.store.path), secrets: harness.secrets,
+            now: harness.clock.function)
+        let answers = await withTaskGroup(of: String?.self) { group in
+            for index in 0..<20 {
+                let server = index.isMultiple(of: 2) ? harness.server : other
+                group.addTask {
+                    let form = FormParameters(["grant_type": "refresh_token", "refresh_token": first, "client_id": client])
+                    return try? await server.token(form, authorization: nil).objectValue?["refresh_token"]?.stringValue
+                }
+            }
+            return await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(answers.compactMap { $0 }.count == 20)
+        #expect(Set(answers.compactMap { $0 }).count == 1)
+        #expect(try await harness.store.refreshTokenCount() == 2)
+    }
+
+    @Test func theSuccessorIsStoredSealedAndForgottenAfterTheGrace() async throws {
+        let harness = try Harness()
+        let (client, first) = try await login(harness)
+        let successor = try #require(try await harness.refresh(first, clientID: client)["refresh_token"]?.stringValue)
+        let sealed = try #require(try await harness.store.sealedSuccessor(of: SecretToken.hash(first)))
+        #expect(!sealed.contains(Data(successor.utf8)))
+        #expect(sealed.starts(with: Data("GHS1".utf8)))
+        harness.clock.advance(11)
+        try await harness.server.purgeExpired()
+        #expect(try await harness.store.sealedSuccessor(of: SecretToken.hash(first)) == nil)
     }
 
     @Test func anotherClientCannotUseTheToken() async throws {
@@ -382,7 +438,7 @@ struct ClientAuthenticationTests {
         let stored = try #require(try await reopened.client(id: client.id))
         #expect(stored.metadata.redirectURIs.map(\.text) == [Harness.redirect])
         #expect(stored.metadata.clientName == "Test client")
-        #expect(try reopened.appliedMigrations() == ["v1-authorization-server", "v2-hub"])
+        #expect(try await reopened.appliedMigrations() == ["v1-authorization-server", "v2-hub", "v3-refresh-successors-client-use"])
     }
 
     @Test func aRegistrationFloodIsBounded() async throws {
@@ -406,6 +462,43 @@ struct ClientAuthenticationTests {
         harness.clock.advance(61)
         guard case .registered = try await harness.server.registrar.register(["redirect_uris": ["http://127.0.0.1/cb"]], from: "10.0.0.1")
         else { Issue.record("the window did not reset"); return }
+    }
+
+    @Test func thirtyFloodingAddressesDoNotLockOutANewClient() async throws {
+        let harness = try Harness()
+        let body: JSONValue = ["redirect_uris": ["http://127.0.0.1/cb"]]
+        for address in 1...30 {
+            for _ in 0..<25 { _ = try await harness.server.registrar.register(body, from: "10.0.1.\(address)") }
+        }
+        guard case .registered = try await harness.server.registrar.register(body, from: "10.0.2.1") else {
+            Issue.record("a new address was locked out by others' flood")
+            return
+        }
+    }
+
+    @Test func anIPv6AddressCountsByItsSlash64() async throws {
+        let harness = try Harness()
+        let body: JSONValue = ["redirect_uris": ["http://127.0.0.1/cb"]]
+        for host in 1...20 { _ = try await harness.server.registrar.register(body, from: "2001:db8:1:2::\(String(host, radix: 16))") }
+        guard case .throttled = try await harness.server.registrar.register(body, from: "2001:db8:1:2:ffff::1") else {
+            Issue.record("a fresh address in the same /64 got a fresh budget")
+            return
+        }
+        guard case .registered = try await harness.server.registrar.register(body, from: "2001:db8:1:3::1") else {
+            Issue.record("another /64 was throttled")
+            return
+        }
+    }
+
+    @Test func registrationsNeverUsedExpireAfterAnHour() async throws {
+        let harness = try Harness()
+        let unused = try await harness.register()
+        let used = try await harness.register()
+        _ = try await harness.authorize(used.id)
+        harness.clock.advance(3601)
+        try await harness.server.purgeExpired()
+        #expect(try await harness.store.clientIDs() == [used.id])
+        await expectOAuthError(.invalidClient) { _ = try await harness.server.clients.client(unused.id) }
     }
 
     @Test func passwordsAreHashedAndChecked() async throws {
@@ -443,7 +536,7 @@ struct SigningKeyRotationTests {
 
 @Suite("Signing keys at rest")
 struct SealedSigningKeyTests {
-    @Test func withASecretKeyTheStoredKeyIsEncrypted() async throws {
+    @Test func theStoredKeyIsAlwaysSealed() async throws {
         let harness = try Harness()
         let box = SecretBox(key: SymmetricKey(size: .bits256))
         let ring = KeyRing(store: harness.store, secrets: box, publishFor: 990)
@@ -451,19 +544,51 @@ struct SealedSigningKeyTests {
         let stored = try #require(try await harness.store.signingKeys().first)
         #expect(stored.privateKey != key.rawRepresentation)
         #expect(stored.privateKey.starts(with: Data("GHS1".utf8)))
-        // Another process with the same key reads it back; one without cannot, and says why.
+        // Another process with the same key reads it back; one with another key cannot, and says why.
         #expect(try await KeyRing(store: harness.store, secrets: box, publishFor: 990).activeKey().keyID == key.keyID)
-        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, publishFor: 990).activeKey() }
+        let stranger = SecretBox(key: SymmetricKey(size: .bits256))
+        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, secrets: stranger, publishFor: 990).activeKey() }
         // Rotating without the key changes nothing: no plaintext key slips in.
-        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, publishFor: 990).rotate() }
+        await #expect(throws: SecretBoxError.self) { _ = try await KeyRing(store: harness.store, secrets: SecretBox(key: nil), publishFor: 990).rotate() }
         #expect(try await harness.store.signingKeys().count == 1)
     }
 
-    @Test func keysStoredBeforeAKeyWasSetStillLoad() async throws {
+    @Test func keysStoredUnsealedByAnOlderVersionAreSealedOnLoad() async throws {
         let harness = try Harness()
-        let plain = try await KeyRing(store: harness.store, publishFor: 990).rotate()
+        let plain = SigningKey()
+        try await harness.store.addSigningKey(StoredSigningKey(keyID: plain.keyID, privateKey: plain.rawRepresentation, createdAt: Date()))
         let box = SecretBox(key: SymmetricKey(size: .bits256))
         #expect(try await KeyRing(store: harness.store, secrets: box, publishFor: 990).activeKey().keyID == plain.keyID)
+        let stored = try #require(try await harness.store.signingKeys().first)
+        #expect(stored.privateKey.starts(with: Data("GHS1".utf8)))
+        #expect(try box.openIfSealed(stored.privateKey, what: "key").plain == plain.rawRepresentation)
+    }
+
+    @Test func keysSealedWithTheKeyFileOpenOnceASecretKeyIsSetAndMoveToIt() async throws {
+        let harness = try Harness()
+        let file = harness.directory.appendingPathComponent("gatehouse.key").path
+        let before = try SecretBox.authorizationServer(configuredKey: nil, keyFile: file)
+        let key = try await KeyRing(store: harness.store, secrets: before, publishFor: 990).rotate()
+        let secret = Data(Base64URL.randomBytes(32))
+        let after = try SecretBox.authorizationServer(configuredKey: secret, keyFile: file)
+        #expect(try await KeyRing(store: harness.store, secrets: after, publishFor: 990).activeKey().keyID == key.keyID)
+        // Sealed again under the configured key: the key file alone no longer opens it.
+        let stored = try #require(try await harness.store.signingKeys().first)
+        #expect(try SecretBox(key: SymmetricKey(data: secret)).openIfSealed(stored.privateKey, what: "key").plain == key.rawRepresentation)
+        #expect(throws: SecretBoxError.self) { _ = try before.openIfSealed(stored.privateKey, what: "key") }
+    }
+
+    @Test func theKeyFileIsCreatedOnceOwnerOnly() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-keyfile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let file = directory.appendingPathComponent("gatehouse.key").path
+        let first = try SealingKeyFile.loadOrCreate(file)
+        let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try SealingKeyFile.loadOrCreate(file) == first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["gatehouse.key"])
+        try Data("not a key".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(throws: SealingKeyFileError.self) { _ = try SealingKeyFile.load(file) }
     }
 }
 

@@ -60,6 +60,9 @@ extension Setting {
     public static let databasePath = Setting(
         name: "databasePath", flag: "database-path", environmentNames: ["GATEHOUSE_DATABASE_PATH", "HUB_DATABASE_PATH"],
         summary: "SQLite database file (default hub_data/hub.db).")
+    public static let keyFile = Setting(
+        name: "keyFile", environmentNames: ["GATEHOUSE_KEY_FILE"],
+        summary: "File of the key that seals the signing keys when GATEHOUSE_SECRET_KEY is not set (default gatehouse.key beside the database; created 0600).")
     public static let devAutoApprove = Setting(
         name: "devAutoApprove", flag: "dev-auto-approve", environmentNames: ["GATEHOUSE_DEV_AUTO_APPROVE"],
         summary: "true to sign every authorization in as the dev user without a page (loopback base URL only).")
@@ -85,7 +88,7 @@ extension Setting {
 
     /// Every setting of the embedded authorization server and the store.
     public static let authorizationServerSettings: [Setting] = [
-        .databasePath, .devAutoApprove, .devUser, .accessTokenLifetime, .refreshTokenLifetime,
+        .databasePath, .keyFile, .devAutoApprove, .devUser, .accessTokenLifetime, .refreshTokenLifetime,
         .allowPrivateClientMetadataURLs, .extraResources, .idpScopes,
     ]
 }

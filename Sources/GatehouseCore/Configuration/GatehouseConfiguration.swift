@@ -30,6 +30,9 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var authorizationServer = EmbeddedAuthorizationSettings()
     /// The SQLite database of the store.
     public var databasePath = "hub_data/hub.db"
+    /// The key file that seals the authorization server's signing keys when no
+    /// `GATEHOUSE_SECRET_KEY` is set; `nil` is `gatehouse.key` beside the database.
+    public var keyFilePath: String?
     /// Per-user tools and their secrets.
     public var hub = HubSettings()
 
@@ -44,6 +47,11 @@ public struct GatehouseConfiguration: Sendable, Equatable {
 
     /// The embedded authorization server's issuer: the public base URL, path prefix included.
     public var issuerURL: String { baseURL().description }
+
+    /// The key file the authorization server seals its secrets with when no secret key is set.
+    public var sealingKeyFile: String {
+        keyFilePath ?? ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("gatehouse.key")
+    }
 
     /// The public base URL: the configured one, or one derived from the bind address.
     public func baseURL(boundPort: Int? = nil) -> PublicBaseURL {
@@ -89,6 +97,7 @@ extension GatehouseConfiguration {
         config.authorizationServer = try EmbeddedAuthorizationSettings.load(
             from: sources, publicBaseIsLoopback: publicBaseIsLoopback && config.isBoundToLoopback)
         if let path = try read(.databasePath, { $0.isEmpty ? nil : $0 }) { config.databasePath = path }
+        config.keyFilePath = try read(.keyFile, { $0.isEmpty ? nil : $0 })
         config.hub = try HubSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
         return (config, warnings)

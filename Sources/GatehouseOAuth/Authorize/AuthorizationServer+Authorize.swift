@@ -51,6 +51,7 @@ extension AuthorizationServer {
                 hash: SecretToken.hash(code), grant: grant, redirectURI: request.redirectURIWasSent ? request.redirectURI : nil,
                 codeChallenge: request.codeChallenge,
                 expiresAt: now().addingTimeInterval(settings.codeLifetime)))
+        if !request.client.isMetadataDocument { try await store.recordClientUse(id: request.client.id, now: now()) }
         return AuthorizationResponse.redirect(request.redirectURI, [("code", code)], state: request.state, issuer: settings.issuer)
     }
 

@@ -1,10 +1,12 @@
 import Foundation
 import GatehouseCore
+import Logging
 
 /// Dynamic Client Registration (RFC 7591), persisted so registrations survive restarts.
 public struct ClientRegistrar: Sendable {
     let store: any AuthorizationStore
     let limiter: RegistrationLimiter
+    let logger: Logger
     let now: @Sendable () -> Date
 
     /// The outcome of a registration request.
@@ -17,18 +19,29 @@ public struct ClientRegistrar: Sendable {
         case throttled(retryAfter: Int)
     }
 
+    /// - Parameters:
+    ///   - perAddressPerMinute: registrations one address (IPv6: one /64) may make per minute.
+    ///   - overallPerMinute: the ceiling for all addresses together.
     public init(
-        store: any AuthorizationStore, perAddressPerMinute: Int = 20, overallPerMinute: Int = 300,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any AuthorizationStore, perAddressPerMinute: Int = 20, overallPerMinute: Int = 1_200,
+        logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.limiter = RegistrationLimiter(perAddressPerMinute: perAddressPerMinute, overallPerMinute: overallPerMinute, now: now)
+        self.logger = logger
         self.now = now
     }
 
     /// Registers the client described by `body`, coming from `remoteAddress`.
     public func register(_ body: JSONValue, from remoteAddress: String) async throws -> Outcome {
-        if let retryAfter = await limiter.admit(remoteAddress) { return .throttled(retryAfter: retryAfter) }
+        if case .throttled(let retryAfter, let firstRefusal) = await limiter.admit(remoteAddress) {
+            if firstRefusal {
+                logger.notice(
+                    "client registrations throttled for this address for the rest of the minute",
+                    metadata: ["event": "registration_throttled", "address": "\(remoteAddress)"])
+            }
+            return .throttled(retryAfter: retryAfter)
+        }
         let metadata: ClientMetadata
         do {
             metadata = try ClientMetadata(registration: body)

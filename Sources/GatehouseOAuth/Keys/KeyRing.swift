@@ -4,8 +4,9 @@ import GatehouseCore
 
 /// The signing keys of the embedded authorization server, backed by the store.
 ///
-/// Private keys are sealed with `GATEHOUSE_SECRET_KEY` when one is configured, so a copy of
-/// the database cannot sign tokens.
+/// Private keys are stored sealed by the ``SecretBox`` (`GATEHOUSE_SECRET_KEY`, else a key file
+/// of the server's own), so a copy of the database cannot sign tokens. Keys stored unsealed by
+/// an older version, or sealed under a key the box only opens with, are sealed again on load.
 ///
 /// The newest key signs. A key replaced by `gatehouse keys rotate` stays in the JWKS until
 /// every token it signed has expired (`retiredAt + publishFor`), then it is deleted. Keys are
@@ -23,7 +24,7 @@ public actor KeyRing {
     /// - Parameter publishFor: how long a retired key stays published: the access-token
     ///   lifetime plus clock leeway.
     public init(
-        store: any AuthorizationStore, secrets: SecretBox = SecretBox(key: nil), publishFor: TimeInterval,
+        store: any AuthorizationStore, secrets: SecretBox, publishFor: TimeInterval,
         reloadInterval: TimeInterval = 30, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -54,7 +55,7 @@ public actor KeyRing {
     public func rotate() async throws -> SigningKey {
         try await load()  // fails first, changing nothing, when the stored keys cannot be opened
         let key = SigningKey()
-        let stored = try secrets.sealIfPossible(key.rawRepresentation)
+        let stored = try secrets.seal(key.rawRepresentation, what: "the signing key \(key.keyID)")
         try await store.addSigningKey(StoredSigningKey(keyID: key.keyID, privateKey: stored, createdAt: now()))
         try await store.deleteSigningKeys(retiredBefore: now().addingTimeInterval(-publishFor))
         try await load()
@@ -66,9 +67,16 @@ public actor KeyRing {
     }
 
     private func load() async throws {
-        keys = try await store.signingKeys().map {
-            ($0, try SigningKey(rawRepresentation: try secrets.openIfSealed($0.privateKey, what: "the signing key \($0.keyID)")))
+        var loaded: [(stored: StoredSigningKey, key: SigningKey)] = []
+        for stored in try await store.signingKeys() {
+            let what = "the signing key \(stored.keyID)"
+            let (raw, needsResealing) = try secrets.openIfSealed(stored.privateKey, what: what)
+            if needsResealing {
+                try await store.resealSigningKey(keyID: stored.keyID, privateKey: try secrets.seal(raw, what: what))
+            }
+            loaded.append((stored, try SigningKey(rawRepresentation: raw)))
         }
+        keys = loaded
         loadedAt = now()
     }
 }

@@ -7,8 +7,8 @@ import Foundation
 /// Secrets never reach the store in the clear: codes, refresh tokens and client secrets are
 /// passed as ``SecretToken/hash`` values. Every method that decides whether a one-time
 /// credential may be used (``redeemCode(hash:familyID:now:)``,
-/// ``useRefreshToken(hash:clientID:replacement:grace:now:)``) does so atomically, so two
-/// instances racing on the same code cannot both win.
+/// ``presentRefreshToken(hash:to:)``) does so atomically, so two instances racing on the same
+/// code cannot both win.
 ///
 /// `GatehouseStore.SQLiteStore` is the embedded implementation; a PostgreSQL one can follow
 /// without touching callers.
@@ -19,6 +19,9 @@ public protocol AuthorizationStore: Sendable {
     func insertClient(_ client: RegisteredClient) async throws
     /// The registered client with this id, or `nil`.
     func client(id: String) async throws -> RegisteredClient?
+    /// Records that the client was used (a code was issued to it); registrations never used
+    /// expire (``purge(_:)``).
+    func recordClientUse(id: String, now: Date) async throws
 
     // MARK: Authorization codes
 
@@ -32,11 +35,10 @@ public protocol AuthorizationStore: Sendable {
 
     /// Creates a refresh-token family with its first token.
     func createFamily(_ family: RefreshFamily, firstToken: RefreshTokenRecord) async throws
-    /// Uses a refresh token: rotates it to `replacement` when it is current, or rotated less
-    /// than `grace` ago (concurrent refreshes); a token rotated earlier revokes its family.
-    func useRefreshToken(
-        hash: String, clientID: String, replacement: RefreshTokenRecord, grace: TimeInterval, now: Date
-    ) async throws -> RefreshOutcome
+    /// Presents the refresh token `hash` to `rotation` while holding it exclusively (one
+    /// transaction, or a row lock) and applies what it decides, so concurrent presentations of
+    /// one token, also from other processes, are decided one after another.
+    func presentRefreshToken(hash: String, to rotation: RefreshRotation) async throws -> RefreshRotation.Decision
     /// The token and its family, for introspection.
     func refreshToken(hash: String) async throws -> (RefreshTokenRecord, RefreshFamily)?
     /// Revokes a family (all of its refresh tokens).
@@ -50,6 +52,8 @@ public protocol AuthorizationStore: Sendable {
     func addSigningKey(_ key: StoredSigningKey) async throws
     /// Deletes keys retired before `date` (their tokens have all expired).
     func deleteSigningKeys(retiredBefore date: Date) async throws
+    /// Replaces the stored form of a key's private key (sealed again under the current key).
+    func resealSigningKey(keyID: String, privateKey: Data) async throws
 
     // MARK: Local users
 
@@ -62,8 +66,24 @@ public protocol AuthorizationStore: Sendable {
 
     // MARK: Housekeeping
 
-    /// Deletes codes and refresh tokens that expired before `now`.
-    func purgeExpired(now: Date) async throws
+    /// Deletes what expired and what outlived its use, as `cutoffs` says.
+    func purge(_ cutoffs: PurgeCutoffs) async throws
+}
+
+/// What ``AuthorizationStore/purge(_:)`` removes.
+public struct PurgeCutoffs: Sendable, Equatable {
+    /// Codes, refresh tokens and families that expired before this instant.
+    public var expiredBefore: Date
+    /// Sealed successors of refresh tokens rotated before this instant (their grace is over).
+    public var successorsRotatedBefore: Date
+    /// Registrations never used and made before this instant.
+    public var unusedClientsRegisteredBefore: Date
+
+    public init(expiredBefore: Date, successorsRotatedBefore: Date, unusedClientsRegisteredBefore: Date) {
+        self.expiredBefore = expiredBefore
+        self.successorsRotatedBefore = successorsRotatedBefore
+        self.unusedClientsRegisteredBefore = unusedClientsRegisteredBefore
+    }
 }
 
 /// A client registered with Dynamic Client Registration (RFC 7591).
@@ -164,19 +184,6 @@ public struct RefreshTokenRecord: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.rotatedAt = rotatedAt
     }
-}
-
-/// The result of ``AuthorizationStore/useRefreshToken(hash:clientID:replacement:grace:now:)``.
-public enum RefreshOutcome: Sendable, Equatable {
-    /// The token was rotated; the replacement is stored.
-    case rotated(RefreshFamily)
-    /// An already rotated token was presented after the grace period: the family is now revoked.
-    case reused
-    case revoked
-    case expired
-    /// The token belongs to another client; nothing changed.
-    case wrongClient
-    case unknown
 }
 
 /// A signing key as stored.

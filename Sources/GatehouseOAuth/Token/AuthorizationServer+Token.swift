@@ -25,6 +25,9 @@ extension AuthorizationServer {
         case .redeemed(let redeemed): record = redeemed
         case .replayed(let family):
             // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            logger.warning(
+                "authorization code presented again; the tokens issued from it are revoked",
+                metadata: ["event": "authorization_code_replayed", "client_id": "\(client.id)", "family": "\(family ?? "-")"])
             if let family { try await storeCall({ try await store.revokeFamily(id: family, now: now()) }) }
             throw OAuthError(.invalidGrant, "the authorization code was already used; tokens issued from it are revoked")
         case .expired: throw OAuthError(.invalidGrant, "the authorization code has expired; start the authorization again")
@@ -75,26 +78,36 @@ extension AuthorizationServer {
         let scopes = try await refreshScopes(form, presented: presented)
         let successor = SecretToken.generate(prefix: "ghr_")
         let issuedAt = now()
-        let replacement = RefreshTokenRecord(
-            hash: SecretToken.hash(successor), familyID: "", issuedAt: issuedAt,
-            expiresAt: issuedAt.addingTimeInterval(settings.refreshTokenLifetime))
-        let outcome = try await storeCall({
-            try await store.useRefreshToken(
-                hash: SecretToken.hash(presented), clientID: client.id, replacement: replacement,
-                grace: settings.refreshReuseGrace, now: issuedAt)
-        })
+        let rotation = RefreshRotation(
+            clientID: client.id,
+            successor: RefreshTokenRecord(
+                hash: SecretToken.hash(successor), familyID: "", issuedAt: issuedAt,
+                expiresAt: issuedAt.addingTimeInterval(settings.refreshTokenLifetime)),
+            sealedSuccessor: try await storeCall({ try secrets.seal(Data(successor.utf8), what: "a refresh token") }),
+            grace: settings.refreshReuseGrace, now: issuedAt)
+        let decision = try await storeCall({ try await store.presentRefreshToken(hash: SecretToken.hash(presented), to: rotation) })
         let family: RefreshFamily
-        switch outcome {
-        case .rotated(let rotated): family = rotated
-        case .reused:
+        let refreshToken: String
+        switch decision {
+        case .rotate(_, _, let rotated):
+            (family, refreshToken) = (rotated, successor)
+        case .resend(let sealed, let rotated):
+            let opened = try await storeCall({ try secrets.openIfSealed(sealed, what: "a refresh token").plain })
+            (family, refreshToken) = (rotated, String(decoding: opened, as: UTF8.self))
+        case .revokeFamily(let revoked):
+            logger.warning(
+                "refresh token reused after rotation; every token of the login is revoked",
+                metadata: ["event": "refresh_token_reused", "client_id": "\(client.id)", "sub": "\(revoked.grant.subject)", "family": "\(revoked.id)"])
             throw OAuthError(.invalidGrant, "the refresh token was already used; every token of this login is now revoked, sign in again")
-        case .revoked: throw OAuthError(.invalidGrant, "the refresh token was revoked; sign in again")
-        case .expired: throw OAuthError(.invalidGrant, "the refresh token has expired; sign in again")
-        case .wrongClient: throw OAuthError(.invalidGrant, "the refresh token was issued to another client")
-        case .unknown: throw OAuthError(.invalidGrant, "the refresh token is not valid")
+        case .refuse(.alreadyExchanged):
+            throw OAuthError(.invalidGrant, "the refresh token was already exchanged and its successor used; use the newest refresh token")
+        case .refuse(.revoked): throw OAuthError(.invalidGrant, "the refresh token was revoked; sign in again")
+        case .refuse(.expired): throw OAuthError(.invalidGrant, "the refresh token has expired; sign in again")
+        case .refuse(.wrongClient): throw OAuthError(.invalidGrant, "the refresh token was issued to another client")
+        case .refuse(.unknown): throw OAuthError(.invalidGrant, "the refresh token is not valid")
         }
         var body = try await accessToken(for: family.grant, scopes: scopes ?? family.grant.scopes)
-        body["refresh_token"] = .string(successor)
+        body["refresh_token"] = .string(refreshToken)
         return .object(body)
     }
 

@@ -19,9 +19,19 @@ public enum EmbeddedAuthorization {
         }
     }
 
-    /// The box that seals secrets at rest, keyed by `GATEHOUSE_SECRET_KEY` when it is set.
+    /// The box that seals users' tool secrets, keyed by `GATEHOUSE_SECRET_KEY` when it is set.
     public static func secretBox(_ configuration: GatehouseConfiguration) -> SecretBox {
         SecretBox(keyBytes: configuration.hub.secretKey)
+    }
+
+    /// The box that seals the authorization server's signing keys: `GATEHOUSE_SECRET_KEY`, else
+    /// the key file beside the database (created 0600 on first start).
+    public static func authorizationSecrets(_ configuration: GatehouseConfiguration) throws(StartupProblem) -> SecretBox {
+        do {
+            return try SecretBox.authorizationServer(configuredKey: configuration.hub.secretKey, keyFile: configuration.sealingKeyFile)
+        } catch {
+            throw StartupProblem("cannot read or create the key file \(configuration.sealingKeyFile): \(error); set GATEHOUSE_KEY_FILE or GATEHOUSE_SECRET_KEY")
+        }
     }
 
     /// Builds the server whose issuer is the public base URL, on `store`.
@@ -40,20 +50,22 @@ public enum EmbeddedAuthorization {
         settings.refreshTokenLifetime = TimeInterval(embedded.refreshTokenLifetime.components.seconds)
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
         settings.leeway = TimeInterval(configuration.auth.leeway.components.seconds)
-        let server = AuthorizationServer(settings: settings, store: store, secrets: secretBox(configuration))
+        let server = AuthorizationServer(
+            settings: settings, store: store, secrets: try authorizationSecrets(configuration), logger: Logger(label: "gatehouse.oauth"))
         do {
             _ = try await server.keys.activeKey()
-            try await store.purgeExpired(now: Date())
+            try await server.purgeExpired()
         } catch {
             throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
         }
         return server
     }
 
-    /// Background work the server needs while it runs: the hourly purge of expired codes and tokens.
+    /// Background work the server needs while it runs: the purge, every ten minutes, of expired
+    /// codes and tokens and of registrations never used.
     static func services(_ server: AuthorizationServer?, logger: Logger) -> [any Service] {
         guard let server else { return [] }
-        return [StoreMaintenance(store: server.store, interval: .seconds(3600), logger: logger)]
+        return [StoreMaintenance(server: server, interval: .seconds(600), logger: logger)]
     }
 
     /// Mounts the metadata, API and `/authorize` routes.

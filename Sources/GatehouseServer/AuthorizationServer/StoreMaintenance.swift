@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// Deletes expired authorization codes and refresh tokens every `interval`, so the store does
 /// not grow without bound; stops with the server.
 struct StoreMaintenance: Service {
-    let store: any AuthorizationStore
+    let server: AuthorizationServer
     let interval: Duration
     let logger: Logger
 
@@ -15,7 +15,7 @@ struct StoreMaintenance: Service {
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
                 do {
-                    try await store.purgeExpired(now: Date())
+                    try await server.purgeExpired()
                 } catch {
                     logger.warning("cannot purge expired codes and tokens: \(error)")
                 }

@@ -1,0 +1,52 @@
+import Foundation
+import GatehouseOAuth
+import GatehouseStore
+import Testing
+
+/// A fresh folder with mode 0755, as an operator's `/var/lib/gatehouse` would be.
+func openFolder() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+    return directory
+}
+
+func mode(_ path: String) throws -> Int {
+    try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+}
+
+@Suite("Store files")
+struct StoreFilesTests {
+    @Test func everyDatabaseFileIsOwnerOnlyInAFolderOthersCanRead() async throws {
+        let path = try openFolder().appendingPathComponent("hub.db").path
+        let store = try SQLiteStore(path: path)
+        try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1, 2, 3]), createdAt: Date()))
+        for file in [path, path + "-wal", path + "-shm"] {
+            #expect(FileManager.default.fileExists(atPath: file), "\(file) missing")
+            #expect(try mode(file) == 0o600, "\(file)")
+        }
+    }
+
+    @Test func filesLeftReadableByAnOlderVersionAreNarrowed() async throws {
+        let path = try openFolder().appendingPathComponent("hub.db").path
+        do {
+            let store = try SQLiteStore(path: path)
+            try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1]), createdAt: Date()))
+            for file in [path, path + "-wal", path + "-shm"] { #expect(chmod(file, 0o644) == 0) }
+            _ = try SQLiteStore(path: path)
+        }
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            #expect(try mode(file) == 0o600, "\(file)")
+        }
+    }
+
+    @Test func backupsAreOwnerOnlyAndNeverOverwriteAFile() async throws {
+        let folder = try openFolder()
+        let store = try SQLiteStore(path: folder.appendingPathComponent("hub.db").path)
+        try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1]), createdAt: Date()))
+        let copy = folder.appendingPathComponent("backup.db").path
+        try store.backup(to: copy)
+        #expect(try mode(copy) == 0o600)
+        #expect(try await SQLiteStore(path: copy).signingKeys().map(\.keyID) == ["k"])
+        #expect(throws: (any Error).self) { try store.backup(to: copy) }
+    }
+}
