@@ -55,6 +55,6 @@ struct HubCommand: AsyncParsableCommand {
             let banner = Banner(server: server, boundPort: port)
             FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
         }
-        try await ServeSupport.run(app, configuration: configuration)
+        try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }
 }

@@ -49,7 +49,7 @@ struct IdpServeCommand: AsyncParsableCommand {
                 """
             FileHandle.standardOutput.write(Data(text.utf8))
         }
-        try await ServeSupport.run(app, configuration: configuration)
+        try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }
 }
 

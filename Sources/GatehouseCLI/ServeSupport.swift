@@ -3,6 +3,7 @@ import Foundation
 import GatehouseCore
 import Hummingbird
 import Logging
+import GatehouseServer
 import NIOCore
 
 /// What every serving command does around its application: resolve the configuration,
@@ -28,10 +29,12 @@ enum ServeSupport {
         return (configuration, logger)
     }
 
-    /// Runs `app` as a service until it is asked to stop.
-    static func run(_ app: some ApplicationProtocol, configuration: GatehouseConfiguration) async throws {
+    /// Runs `app` until SIGTERM or SIGINT, then shuts down within `GATEHOUSE_SHUTDOWN_TIMEOUT`
+    /// (``GracefulShutdown``).
+    static func run(_ app: some ApplicationProtocol, configuration: GatehouseConfiguration, logger: Logger) async throws {
+        let group = GracefulShutdown.serviceGroup(running: app, timeout: configuration.connections.shutdownTimeout, logger: logger)
         do {
-            try await app.runService()
+            try await group.run()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             printError(
                 "gatehouse: port \(configuration.port) on \(configuration.host) is already in use; "

@@ -113,7 +113,9 @@ public struct GatehouseServer: Sendable {
     ) -> some ApplicationProtocol {
         Application(
             router: router(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "gatehouse"),
+            server: GuardedHTTPServer.builder(configuration.connections, logger: logger),
+            configuration: GuardedHTTPServer.configuration(
+                host: configuration.host, port: configuration.port, settings: configuration.connections),
             services: EmbeddedAuthorization.services(authorizationServer, logger: logger),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

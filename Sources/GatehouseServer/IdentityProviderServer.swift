@@ -35,7 +35,9 @@ public struct IdentityProviderServer: Sendable {
         EmbeddedAuthorization.register(authorizationServer, configuration: configuration, on: router)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "gatehouse"),
+            server: GuardedHTTPServer.builder(configuration.connections, logger: logger),
+            configuration: GuardedHTTPServer.configuration(
+                host: configuration.host, port: configuration.port, settings: configuration.connections),
             services: EmbeddedAuthorization.services(authorizationServer, logger: logger),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)

@@ -15,13 +15,13 @@ struct MCPRoute: Sendable {
 
     func respond(to request: Request, context: GatehouseRequestContext) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
-            return Response(mcp: tooLarge)
+            return tooLarge
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return Response(mcp: tooLarge)
+            return tooLarge
         }
         let mcpRequest = MCPHTTPRequest(
             method: request.method, headerFields: request.headers, body: Data(body.readableBytesView),
@@ -38,10 +38,12 @@ struct MCPRoute: Sendable {
         return response
     }
 
-    private var tooLarge: MCPHTTPResponse {
-        .failure(
-            .contentTooLarge,
-            .invalidRequest("the request body exceeds \(maxBodyBytes) bytes (GATEHOUSE_MAX_BODY_BYTES)"))
+    /// 413, and the connection closes after it: the rest of the body is not read.
+    private var tooLarge: Response {
+        var response = Response(
+            mcp: .failure(.contentTooLarge, .invalidRequest("the request body exceeds \(maxBodyBytes) bytes (GATEHOUSE_MAX_BODY_BYTES)")))
+        response.headers[.connection] = "close"
+        return response
     }
 }
 

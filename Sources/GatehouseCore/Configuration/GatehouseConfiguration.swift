@@ -24,6 +24,8 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var sessionIdleTimeout: Duration = .seconds(3600)
     /// Most concurrent legacy MCP sessions.
     public var maxSessions: Int = 10_000
+    /// Timeouts and the connection cap of the HTTP listener.
+    public var connections = ConnectionSettings()
     /// How callers are authenticated.
     public var auth = AuthSettings()
     /// The embedded authorization server, used when `auth.provider` is `.embedded`.
@@ -92,6 +94,7 @@ extension GatehouseConfiguration {
         if let count = try read(.maxSessions, { Int($0).flatMap { $0 > 0 ? $0 : nil } }) {
             config.maxSessions = count
         }
+        config.connections = try ConnectionSettings.load(from: sources)
         let publicBaseIsLoopback = HostName.isLoopback(config.baseURL().host)
         config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: publicBaseIsLoopback)
         config.authorizationServer = try EmbeddedAuthorizationSettings.load(
@@ -123,7 +126,9 @@ extension GatehouseConfiguration {
     }
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
-        let known = Set((Setting.all + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings).flatMap(\.environmentNames))
+        let known = Set(
+            (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings)
+                .flatMap(\.environmentNames))
             .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

@@ -1,0 +1,63 @@
+import Foundation
+import GatehouseCore
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+
+/// The listener every Gatehouse application runs on: Hummingbird's HTTP/1.1 with the
+/// connection guards (``RequestBytesSignal``, ``ConnectionDeadlineHandler``,
+/// ``ParseErrorResponder``) and a cap on open connections.
+enum GuardedHTTPServer {
+    /// A connection refused to its client gets answered within this after the server's answer.
+    static let closingGrace: Duration = .seconds(5)
+
+    /// Builds the HTTP/1.1 child channels with the guards for `settings`.
+    static func builder(_ settings: ConnectionSettings, logger: Logger) -> HTTPServerBuilder {
+        let limits = ConnectionDeadlines.Limits(
+            head: settings.requestHeadTimeout, body: settings.requestBodyTimeout, idle: settings.idleTimeout,
+            closing: min(closingGrace, settings.idleTimeout))
+        return HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(
+                inner: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger), ParseErrorResponder()])))
+        }
+    }
+
+    /// The application configuration for `address`, with the connection cap.
+    static func configuration(host: String, port: Int, settings: ConnectionSettings) -> ApplicationConfiguration {
+        ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: "gatehouse",
+            availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections ?? defaultMaxConnections()))
+    }
+
+    /// The descriptor limit less a reserve for the store, outbound requests and logs, at most
+    /// 10,000: past the limit `accept` fails and nothing, not even `/healthz`, is answered.
+    static func defaultMaxConnections() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
+        let soft = Int(clamping: limit.rlim_cur)  // RLIM_INFINITY clamps to Int.max
+        return max(64, min(10_000, soft - 256))
+    }
+}
+
+/// Hummingbird's HTTP/1.1 child channel with ``RequestBytesSignal`` in front of the parser.
+struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = HTTP1Channel.Value
+
+    let inner: HTTP1Channel
+
+    var responder: HTTPChannelHandler.Responder { inner.responder }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RequestBytesSignal(), position: .first)
+        }.flatMap { inner.setup(channel: channel, logger: logger) }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
