@@ -56,10 +56,13 @@ struct IdpServeCommand: AsyncParsableCommand {
 struct IdpAddUserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add-user",
-        abstract: "Create a user of the embedded authorization server, or change their name and password.",
+        abstract: "Create a user of the embedded authorization server, or with --update change their password.",
         discussion: """
             The password is read from standard input with --password-stdin (one line), else asked for on \
-            the terminal. It is stored as an scrypt hash.
+            the terminal. It is stored as an scrypt hash. An existing user is never changed by accident: \
+            change their password (and name) with --update.
+
+            Example: gatehouse idp add-user alice@example.com --name Alice --database-path /var/lib/gatehouse/hub.db
             """
     )
 
@@ -72,6 +75,9 @@ struct IdpAddUserCommand: AsyncParsableCommand {
     @Flag(help: "Read the password from the first line of standard input.")
     var passwordStdin = false
 
+    @Flag(help: "Change the password (and --name) of an existing user instead of creating one.")
+    var update = false
+
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
@@ -80,8 +86,18 @@ struct IdpAddUserCommand: AsyncParsableCommand {
         }
         let password = try readPassword()
         guard password.count >= 8 else { throw ValidationError("the password must have at least 8 characters") }
-        let user = try await LocalUsers(store: try store.open()).add(email: email, name: name, password: password)
-        print("user \(user.email) (sub \(user.id)) can sign in")
+        let users = LocalUsers(store: try store.open())
+        if update {
+            guard let user = try await users.update(email: email, name: name, password: password) else {
+                throw ValidationError("there is no user \(email); leave out --update to create one")
+            }
+            print("user \(user.email) (sub \(user.id)) has a new password")
+        } else {
+            guard let user = try await users.create(email: email, name: name, password: password) else {
+                throw ValidationError("\(email) already exists; pass --update to change their password")
+            }
+            print("user \(user.email) (sub \(user.id)) can sign in")
+        }
     }
 
     private func readPassword() throws -> String {

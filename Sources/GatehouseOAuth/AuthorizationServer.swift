@@ -41,7 +41,7 @@ public struct AuthorizationServer: Sendable {
             : nil
         clients = ClientDirectory(store: store, documents: documents)
         registrar = ClientRegistrar(store: store, logger: logger, now: now)
-        users = LocalUsers(store: store, now: now)
+        users = LocalUsers(store: store, throttle: SignInThrottle(policy: settings.signInThrottle), logger: logger, now: now)
         minter = AccessTokenMinter(
             issuer: settings.issuer, lifetime: settings.accessTokenLifetime, keys: keys, store: store, now: now)
     }

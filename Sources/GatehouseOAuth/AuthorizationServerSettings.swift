@@ -22,6 +22,8 @@ public struct AuthorizationServerSettings: Sendable {
     public var acceptsClientMetadataDocuments = true
     /// Allows Client ID Metadata Document URLs on loopback and private addresses (tests, intranets).
     public var allowPrivateClientMetadataURLs = false
+    /// How sign-in failures slow further attempts down.
+    public var signInThrottle = SignInThrottle.Policy()
     /// Clock skew tolerated when verifying the tokens it issued.
     public var leeway: TimeInterval = 30
 

@@ -3,15 +3,24 @@ import GRDB
 import GatehouseOAuth
 
 extension SQLiteStore {
-    public func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser {
+    public func insertLocalUser(_ user: LocalUser) async throws -> LocalUser? {
         try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO idp_users (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(email) DO UPDATE SET name = excluded.name, password_hash = excluded.password_hash
+                    ON CONFLICT(email) DO NOTHING
                     """,
                 arguments: [user.id, user.email, user.name, user.passwordHash, user.createdAt.storeValue])
-            return try Self.fetchUser(db, "email = ?", user.email)!
+            return db.changesCount == 1 ? try Self.fetchUser(db, "id = ?", user.id) : nil
+        }
+    }
+
+    public func updateLocalUser(email: String, name: String?, passwordHash: String) async throws -> LocalUser? {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE idp_users SET name = coalesce(?, name), password_hash = ? WHERE email = ?",
+                arguments: [name, passwordHash, email])
+            return db.changesCount == 1 ? try Self.fetchUser(db, "email = ?", email) : nil
         }
     }
 

@@ -52,8 +52,10 @@ struct Harness {
         return (response.objectValue!["client_id"]!.stringValue!, response.objectValue!["client_secret"]?.stringValue)
     }
 
+    /// Alice, created on first use.
     func user() async throws -> LocalUser {
-        try await server.users.add(email: "alice@example.com", name: "Alice", password: "correct horse battery")
+        if let alice = try await store.localUser(email: "alice@example.com") { return alice }
+        return try #require(try await server.users.create(email: "alice@example.com", name: "Alice", password: "correct horse battery"))
     }
 
     /// Runs `/authorize` and approval; returns the query of the redirect.
@@ -504,11 +506,23 @@ struct ClientAuthenticationTests {
     @Test func passwordsAreHashedAndChecked() async throws {
         let harness = try Harness()
         let user = try await harness.user()
+        let users = harness.server.users
         #expect(user.passwordHash?.hasPrefix("scrypt$") == true)
-        #expect(try await harness.server.users.signIn(email: "alice@example.com", password: "correct horse battery") == user)
-        #expect(try await harness.server.users.signIn(email: "ALICE@example.com", password: "correct horse battery") == user)
-        #expect(try await harness.server.users.signIn(email: "alice@example.com", password: "wrong") == nil)
-        #expect(try await harness.server.users.signIn(email: "bob@example.com", password: "correct horse battery") == nil)
+        #expect(try await users.signIn(email: "alice@example.com", password: "correct horse battery", from: "10.0.0.1") == .signedIn(user))
+        #expect(try await users.signIn(email: "ALICE@example.com", password: "correct horse battery", from: "10.0.0.1") == .signedIn(user))
+        #expect(try await users.signIn(email: "alice@example.com", password: "wrong", from: "10.0.0.1") == .refused(block: nil))
+        #expect(try await users.signIn(email: "bob@example.com", password: "correct horse battery", from: "10.0.0.1") == .refused(block: nil))
+    }
+
+    @Test func anExistingUserIsChangedOnlyOnPurpose() async throws {
+        let harness = try Harness()
+        let user = try await harness.user()
+        #expect(try await harness.server.users.create(email: "alice@example.com", name: "Mallory", password: "another password") == nil)
+        #expect(try await harness.store.localUser(email: "alice@example.com") == user)
+        let changed = try #require(try await harness.server.users.update(email: "alice@example.com", name: nil, password: "a new password"))
+        #expect(changed.name == "Alice")
+        #expect(try await harness.server.users.signIn(email: "alice@example.com", password: "a new password", from: "10.0.0.1") == .signedIn(changed))
+        #expect(try await harness.server.users.update(email: "nobody@example.com", name: nil, password: "whatever1") == nil)
     }
 }
 

@@ -134,6 +134,35 @@ struct AuthorizationServerRoutesTests {
         }
     }
 
+    @Test func wrongPasswordsAreThrottledPerAccountAcrossPages() async throws {
+        let hub = try await server()
+        _ = try await hub.authorizationServer?.users.create(email: "alice@example.com", name: nil, password: "correct horse battery")
+        try await Application(router: hub.router()).test(.router) { client in
+            let clientID = try await Self.register(client)
+            var statuses: [HTTPResponse.Status] = []
+            for attempt in 0..<7 {
+                // A new page for every attempt: the count is the account's, not the page's.
+                let page = try await Self.openPage(client, clientID)
+                var headers = Self.formHeaders
+                headers[.cookie] = page.cookie
+                let fields = [
+                    "request_id": page.requestID, "csrf_token": page.csrf, "decision": "approve", "email": "alice@example.com",
+                    "password": "guess \(attempt)",
+                ]
+                try await client.execute(uri: "/authorize", method: .post, headers: headers, body: Self.form(fields)) { response in
+                    statuses.append(response.status)
+                    #expect(response.headers[.location] == nil)  // the client is never told "denied"
+                    if response.status == .tooManyRequests {
+                        #expect(response.headers[.retryAfter] != nil)
+                        #expect(String(buffer: response.body).contains("Too many failed sign-ins for this account"))
+                    }
+                }
+            }
+            // Five failures are free; the sixth is checked and starts the wait, so the seventh is not checked.
+            #expect(statuses == [.unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .unauthorized, .tooManyRequests])
+        }
+    }
+
     @Test func twoSignInPagesCanBeOpenInOneBrowser() async throws {
         try await Application(router: try await server().router()).test(.router) { client in
             let clientID = try await Self.register(client)

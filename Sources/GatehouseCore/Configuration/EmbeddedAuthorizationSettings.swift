@@ -18,6 +18,8 @@ public struct EmbeddedAuthorizationSettings: Sendable, Equatable {
     public var extraResources: [String] = []
     /// Scopes a standalone `gatehouse idp` offers (the hub offers the scopes its tools need).
     public var scopes: [String] = []
+    /// The longest wait after failed sign-ins (an account or address is locked this long).
+    public var signInLockout: Duration = .seconds(900)
 
     public init() {}
 }
@@ -52,6 +54,9 @@ extension EmbeddedAuthorizationSettings {
             settings.extraResources = resources
         }
         if let scopes = try read.list(.idpScopes) { settings.scopes = scopes }
+        if let seconds = try read(.signInLockout, { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }) {
+            settings.signInLockout = .seconds(seconds)
+        }
         return settings
     }
 }
@@ -82,6 +87,9 @@ extension Setting {
         name: "extraResources", flag: "resource", environmentNames: ["GATEHOUSE_IDP_RESOURCES"],
         summary: "Comma-separated MCP server URLs the embedded authorization server issues tokens for, besides its own.")
 
+    public static let signInLockout = Setting(
+        name: "signInLockout", environmentNames: ["GATEHOUSE_SIGN_IN_LOCKOUT"],
+        summary: "Seconds an account or address is locked out after repeated failed sign-ins; shorter waits double up to it (default 900).")
     public static let idpScopes = Setting(
         name: "idpScopes", flag: "scopes", environmentNames: ["GATEHOUSE_IDP_SCOPES"],
         summary: "Comma-separated scopes a standalone `gatehouse idp` offers.")
@@ -89,6 +97,6 @@ extension Setting {
     /// Every setting of the embedded authorization server and the store.
     public static let authorizationServerSettings: [Setting] = [
         .databasePath, .keyFile, .devAutoApprove, .devUser, .accessTokenLifetime, .refreshTokenLifetime,
-        .allowPrivateClientMetadataURLs, .extraResources, .idpScopes,
+        .allowPrivateClientMetadataURLs, .extraResources, .idpScopes, .signInLockout,
     ]
 }

@@ -6,29 +6,24 @@ import Foundation
 /// holds a random browser binding in a cookie, recorded with the request. A submission counts
 /// only when the form's token and the browser's cookie both match the request, so another site
 /// cannot post the form for the user (login CSRF), and several sign-in pages can be open in one
-/// browser at once. Entries expire after `lifetime`; a request is dropped after `maxFailures`
-/// wrong passwords.
+/// browser at once. Entries expire after `lifetime`. Wrong passwords are counted per account and
+/// address by ``SignInThrottle``, not per page, so opening a new page resets nothing.
 public actor PendingAuthorizations {
     struct Entry {
         var request: AuthorizationRequest
         var csrfToken: String
         var browserBinding: String
         var createdAt: Date
-        var failures: Int
     }
 
     private let lifetime: TimeInterval
     private let capacity: Int
-    private let maxFailures: Int
     private let now: @Sendable () -> Date
     private var entries: [String: Entry] = [:]
 
-    public init(
-        lifetime: TimeInterval = 600, capacity: Int = 10_000, maxFailures: Int = 5, now: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    public init(lifetime: TimeInterval = 600, capacity: Int = 10_000, now: @escaping @Sendable () -> Date = { Date() }) {
         self.lifetime = lifetime
         self.capacity = capacity
-        self.maxFailures = maxFailures
         self.now = now
     }
 
@@ -44,7 +39,7 @@ public actor PendingAuthorizations {
         let id = SecretToken.generate()
         let csrfToken = SecretToken.generate()
         entries[id] = Entry(
-            request: request, csrfToken: csrfToken, browserBinding: browserBinding, createdAt: current, failures: 0)
+            request: request, csrfToken: csrfToken, browserBinding: browserBinding, createdAt: current)
         return (id, csrfToken)
     }
 
@@ -64,18 +59,6 @@ public actor PendingAuthorizations {
 
     /// The CSRF token of request `id`, to render the page again.
     public func csrfToken(id: String) -> String? { entries[id]?.csrfToken }
-
-    /// Counts a failed sign-in; returns false when the request is now dropped.
-    public func recordFailure(id: String) -> Bool {
-        guard var entry = entries[id] else { return false }
-        entry.failures += 1
-        guard entry.failures < maxFailures else {
-            entries[id] = nil
-            return false
-        }
-        entries[id] = entry
-        return true
-    }
 
     /// Ends request `id` (approved or denied).
     public func remove(id: String) { entries[id] = nil }

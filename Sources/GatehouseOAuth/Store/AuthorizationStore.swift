@@ -57,8 +57,10 @@ public protocol AuthorizationStore: Sendable {
 
     // MARK: Local users
 
-    /// Creates the user, or updates the name and password of the user with the same email.
-    func upsertLocalUser(_ user: LocalUser) async throws -> LocalUser
+    /// Creates the user; `nil` when a user with the same email exists (which stays unchanged).
+    func insertLocalUser(_ user: LocalUser) async throws -> LocalUser?
+    /// Changes the name and password of the user with this email; `nil` when there is none.
+    func updateLocalUser(email: String, name: String?, passwordHash: String) async throws -> LocalUser?
     func localUser(email: String) async throws -> LocalUser?
     func localUser(id: String) async throws -> LocalUser?
     /// How many local users exist.

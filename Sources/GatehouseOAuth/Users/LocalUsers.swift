@@ -1,39 +1,90 @@
 import Foundation
+import Logging
 
-/// The embedded authorization server's own user directory.
+/// The embedded authorization server's own user directory, and signing in to it.
 public struct LocalUsers: Sendable {
     let store: any AuthorizationStore
+    let throttle: SignInThrottle
+    let work: PasswordWork
+    let logger: Logger
     let now: @Sendable () -> Date
 
-    public init(store: any AuthorizationStore, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: any AuthorizationStore, throttle: SignInThrottle = SignInThrottle(), work: PasswordWork = PasswordWork(),
+        logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
+        self.throttle = throttle
+        self.work = work
+        self.logger = logger
         self.now = now
     }
 
-    /// The user with this email and password, or `nil`.
-    ///
-    /// An unknown email costs the same scrypt work as a wrong password, so response times do
-    /// not reveal which emails exist.
-    public func signIn(email: String, password: String) async throws -> LocalUser? {
-        let user = try await store.localUser(email: email.trimmingCharacters(in: .whitespaces))
-        guard let user, let stored = user.passwordHash else {
-            _ = PasswordHasher.verify(password, against: Self.decoyHash)
-            return nil
-        }
-        return PasswordHasher.verify(password, against: stored) ? user : nil
+    /// The outcome of a sign-in attempt.
+    public enum SignIn: Sendable, Equatable {
+        case signedIn(LocalUser)
+        /// Wrong email or password; `block` when this failure makes the next attempt wait.
+        case refused(block: SignInThrottle.Block?)
+        /// Too many recent failures for the account or the address: not checked at all.
+        case throttled(SignInThrottle.Block)
+        /// Too many sign-ins are being checked at once; try again shortly.
+        case busy
     }
 
-    /// Creates a user, or updates the name and password of the user with this email.
-    public func add(email: String, name: String?, password: String?) async throws -> LocalUser {
+    /// Checks `email` and `password`, coming from `address`, within the throttle's limits.
+    ///
+    /// An unknown email costs the same scrypt work as a wrong password, so response times do
+    /// not reveal which emails exist. Every failure is logged with the account and address.
+    public func signIn(email: String, password: String, from address: String) async throws -> SignIn {
+        let email = email.trimmingCharacters(in: .whitespaces)
+        if let block = throttle.block(account: email, address: address, now: now()) { return .throttled(block) }
+        let user = try await store.localUser(email: email)
+        let matches: Bool
+        do {
+            matches = try await work.run {
+                guard let stored = user?.passwordHash else {
+                    _ = PasswordHasher.verify(password, against: Self.decoyHash)
+                    return false
+                }
+                return PasswordHasher.verify(password, against: stored)
+            }
+        } catch is PasswordWork.Busy {
+            logger.warning("sign-in refused: too many sign-ins being checked at once", metadata: ["event": "sign_in_busy", "address": "\(address)"])
+            return .busy
+        }
+        guard let user, matches else {
+            let (failures, block) = throttle.recordFailure(account: email, address: address, now: now())
+            logger.notice(
+                "sign-in failed",
+                metadata: [
+                    "event": "sign_in_failed", "account": "\(email.prefix(254))", "address": "\(address)", "failures": "\(failures)",
+                    "blocked_for": "\(block?.retryAfter ?? 0)",
+                ])
+            return .refused(block: block)
+        }
+        throttle.recordSuccess(account: email)
+        return .signedIn(user)
+    }
+
+    /// Creates a user; `nil` when a user with this email exists (nothing changes then).
+    public func create(email: String, name: String?, password: String?) async throws -> LocalUser? {
         let hash = try password.map(PasswordHasher.hash)
-        return try await store.upsertLocalUser(
+        return try await store.insertLocalUser(
             LocalUser(id: SecretToken.generate(prefix: "usr_"), email: email, name: name, passwordHash: hash, createdAt: now()))
+    }
+
+    /// Changes the name and password of the user with this email; `nil` when there is none.
+    public func update(email: String, name: String?, password: String) async throws -> LocalUser? {
+        try await store.updateLocalUser(email: email, name: name, passwordHash: try PasswordHasher.hash(password))
     }
 
     /// The user with this email, created without a password when missing (the auto-approved dev user).
     public func devUser(email: String) async throws -> LocalUser {
         if let existing = try await store.localUser(email: email) { return existing }
-        return try await add(email: email, name: nil, password: nil)
+        if let created = try await create(email: email, name: nil, password: nil) { return created }
+        // Another request created it in between.
+        guard let raced = try await store.localUser(email: email) else { throw OAuthError(.serverError, "the dev user cannot be created") }
+        return raced
     }
 
     private static let decoyHash = (try? PasswordHasher.hash(SecretToken.generate())) ?? ""

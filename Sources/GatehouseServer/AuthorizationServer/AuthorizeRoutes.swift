@@ -78,23 +78,40 @@ struct AuthorizeRoutes: Sendable {
         }
         let email = (try? form.value("email")) ?? ""
         let password = (try? form.value("password")) ?? ""
+        let outcome: LocalUsers.SignIn
         do {
-            guard let user = try await server.users.signIn(email: email, password: password) else {
-                context.logger.notice("failed sign-in on the consent page")
-                guard await pending.recordFailure(id: requestID), let csrfToken = await pending.csrfToken(id: requestID) else {
-                    return redirect(server.deny(authorization))
-                }
-                return page(
-                    SignInPage.consent(
-                        authorization, requestID: requestID, csrfToken: csrfToken, email: email, problem: "Wrong email or password."),
-                    status: .unauthorized, formTarget: authorization.redirectURI)
-            }
-            await pending.remove(id: requestID)
-            context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
-            return redirect(try await server.approve(authorization, user: user))
+            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteAddress)
         } catch {
             context.logger.error("sign-in failed: \(error)")
             return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
+        }
+        /// The same page again, with what went wrong; the request stays pending.
+        func again(_ problem: String, _ status: HTTPResponse.Status, retryAfter: Int? = nil) async -> Response {
+            guard let csrfToken = await pending.csrfToken(id: requestID) else {
+                return page(SignInPage.refusal(OAuthError(.invalidRequest, "this sign-in page has expired; start again from the application")), status: .badRequest)
+            }
+            var response = page(
+                SignInPage.consent(authorization, requestID: requestID, csrfToken: csrfToken, email: email, problem: problem),
+                status: status, formTarget: authorization.redirectURI)
+            if let retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
+            return response
+        }
+        switch outcome {
+        case .signedIn(let user):
+            await pending.remove(id: requestID)
+            context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
+            do {
+                return redirect(try await server.approve(authorization, user: user))
+            } catch {
+                context.logger.error("cannot issue an authorization code: \(error)")
+                return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
+            }
+        case .refused(let block):
+            return await again(["Wrong email or password.", block.map(SignInPage.wait)].compactMap { $0 }.joined(separator: " "), .unauthorized)
+        case .throttled(let block):
+            return await again(SignInPage.wait(block), .tooManyRequests, retryAfter: block.retryAfter)
+        case .busy:
+            return await again("The server is busy checking other sign-ins. Try again in a few seconds.", .serviceUnavailable, retryAfter: 5)
         }
     }
 

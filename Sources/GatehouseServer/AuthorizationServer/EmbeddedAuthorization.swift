@@ -50,6 +50,7 @@ public enum EmbeddedAuthorization {
         settings.refreshTokenLifetime = TimeInterval(embedded.refreshTokenLifetime.components.seconds)
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
         settings.leeway = TimeInterval(configuration.auth.leeway.components.seconds)
+        settings.signInThrottle.lockout = TimeInterval(embedded.signInLockout.components.seconds)
         let server = AuthorizationServer(
             settings: settings, store: store, secrets: try authorizationSecrets(configuration), logger: Logger(label: "gatehouse.oauth"))
         do {

@@ -43,6 +43,20 @@ enum SignInPage {
                 """)
     }
 
+    /// What the user is told while sign-in attempts are throttled.
+    static func wait(_ block: SignInThrottle.Block) -> String {
+        let whose = block.scope == .account ? "for this account" : "from your network"
+        let duration =
+            switch block.retryAfter {
+            case 120...: "\(block.retryAfter / 60) minutes"
+            case 1: "1 second"
+            default: "\(block.retryAfter) seconds"
+            }
+        return block.isLockout
+            ? "Sign-in is locked \(whose) for \(duration) after too many failed attempts."
+            : "Too many failed sign-ins \(whose): wait \(duration) before trying again."
+    }
+
     /// Explains why an authorization request cannot go on, without redirecting anywhere.
     static func refusal(_ error: OAuthError) -> String {
         page(
