@@ -67,7 +67,12 @@ public struct Authenticator: Sendable {
         issuer: String, settings: AuthSettings, fetcher: HTTPFetcher, logger: Logger
     ) async throws(StartupProblem) -> ProviderMetadata {
         let metadata = ProviderMetadata(issuer: issuer, fetcher: fetcher, logger: logger)
-        if !settings.lazyProvider { _ = try await metadata.validate() }
+        guard !settings.lazyProvider else { return metadata }
+        do {
+            _ = try await metadata.validate()
+        } catch {
+            throw StartupProblem("\(error.description) (or pass --lazy-provider to start anyway)")
+        }
         return metadata
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import GatehouseCore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Bounded HTTP requests to a token provider: JWKS, metadata, introspection, userinfo.
 ///
@@ -34,9 +35,15 @@ public struct HTTPFetcher: Sendable {
 
     /// A process-wide client that never follows redirects: a provider endpoint that
     /// redirects is misconfigured, and following it would widen where Gatehouse connects.
-    public static let sharedClient = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+    /// A refused connection fails at once (AsyncHTTPClient would retry until the deadline and
+    /// make a provider that is down cost every request the whole timeout); callers retry on
+    /// their own schedule (the JWKS cache's interval).
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.timeout.connect = .seconds(3)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     public init(client: HTTPClient = HTTPFetcher.sharedClient, timeout: Duration = .seconds(5), maxBytes: Int = 512 * 1024) {
         self.client = client
@@ -73,7 +80,25 @@ public struct HTTPFetcher: Sendable {
         } catch is NIOTooManyBytesError {
             throw .tooLarge(url)
         } catch {
-            throw .transport("cannot reach \(url): \(error)")
+            throw .transport("cannot reach \(url): \(Self.reason(error))")
         }
+    }
+
+    /// A short, readable reason for a transport error (NIO's descriptions nest and repeat).
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "the connection timed out"
+            case .deadlineExceeded, .readTimeout: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: break
+            }
+        }
+        if let error = error as? NIOConnectionError {
+            if error.dnsAError != nil || error.dnsAAAAError != nil, error.connectionErrors.isEmpty { return "the host name does not resolve" }
+            if let first = error.connectionErrors.first { return reason(first.error) }
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"
     }
 }

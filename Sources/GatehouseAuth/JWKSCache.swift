@@ -6,11 +6,15 @@ import Logging
 /// The signing keys of one issuer, fetched from its JWKS endpoint and kept fresh.
 ///
 /// - Keys are trusted for `ttl`, then fetched again.
-/// - A token naming an unknown `kid` triggers a refetch (keys rotate), at most once per
-///   `refetchCooldown`, so tokens with random kids cannot cause a fetch storm.
-/// - Concurrent callers share one fetch (single flight).
+/// - At most one fetch is in flight, and fetches start at most once per `refetchInterval`,
+///   whatever the tokens say, so tokens with random kids cannot cause a fetch storm.
+/// - A token naming an unknown `kid` (the issuer rotated its keys) joins the fetch in flight,
+///   or starts one, or waits for the next permitted one, at most `refetchInterval`. A flood
+///   of random kids therefore cannot deny a real rotation: its first token is verified within
+///   `refetchInterval`, never refused because some other token asked first.
 /// - When a fetch fails, the last good keys stay in use; only with no keys at all is
-///   verification impossible (``VerificationFailure/providerUnavailable(_:)``).
+///   verification impossible (``VerificationFailure/providerUnavailable(_:)``), and then
+///   requests fail at once until the next permitted fetch instead of each waiting for one.
 ///
 /// jwt-kit falls back to its default key when a `kid` is unknown, so the cache resolves
 /// the `kid` itself and hands jwt-kit a collection holding exactly that one key, with the
@@ -20,13 +24,17 @@ public actor JWKSCache {
 
     private let fetch: Fetch
     private let ttl: Duration
-    private let refetchCooldown: Duration
+    private let refetchInterval: Duration
     private let now: @Sendable () -> ContinuousClock.Instant
     private let logger: Logger
 
     private var keys: [String: JWK] = [:]
     private var fetchedAt: ContinuousClock.Instant?
-    private var lastAttempt: ContinuousClock.Instant?
+    /// When the last fetch started, and how many have started: a waiter whose count has moved on
+    /// was served by a fetch that began after it asked.
+    private var lastFetchStarted: ContinuousClock.Instant?
+    private var fetchesStarted = 0
+    private var lastFailure: ContinuousClock.Instant?
     private var inFlight: Task<[String: JWK], any Error>?
     private var prepared: [String: JWTKeyCollection] = [:]
 
@@ -34,26 +42,29 @@ public actor JWKSCache {
     private static let anonymousKeyID = "\u{0}no-kid"
 
     public init(
-        ttl: Duration = .seconds(300), refetchCooldown: Duration = .seconds(10), logger: Logger,
+        ttl: Duration = .seconds(300), refetchInterval: Duration = .seconds(2), logger: Logger,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now },
         fetch: @escaping Fetch
     ) {
         self.fetch = fetch
         self.ttl = ttl
-        self.refetchCooldown = refetchCooldown
+        self.refetchInterval = refetchInterval
         self.now = now
         self.logger = logger
     }
 
     /// A single-key collection that verifies signatures of `algorithm` by the key `kid`,
-    /// or `nil` when the issuer publishes no such key (after one refetch if allowed).
+    /// or `nil` when the issuer publishes no such key (after a fetch that began after asking).
     func verifier(kid: String?, algorithm: String) async throws(VerificationFailure) -> JWTKeyCollection? {
         if fetchedAt.map({ now() - $0 >= ttl }) ?? true {
+            if keys.isEmpty, let lastFailure, now() - lastFailure < refetchInterval {
+                throw Self.unavailable
+            }
             try await refresh(reason: fetchedAt == nil ? "first use" : "cache expired")
         }
         var key = lookup(kid)
-        if key == nil, lastAttempt.map({ now() - $0 >= refetchCooldown }) ?? true {
-            try await refresh(reason: "unknown kid")
+        if key == nil {
+            try await refreshForUnknownKid(kid)
             key = lookup(kid)
         }
         guard let (id, jwk) = key else { return nil }
@@ -66,12 +77,34 @@ public actor JWKSCache {
         return keys.count == 1 ? keys.first.map { ($0.key, $0.value) } : nil
     }
 
+    /// Makes sure a fetch that started after this call has finished: joins the one in flight
+    /// (which began earlier, maybe before a rotation, so the kid is looked up again after it),
+    /// then starts one when the interval allows, or waits (at most `refetchInterval`) for the
+    /// next permitted one, which one of the waiters starts and all of them share.
+    private func refreshForUnknownKid(_ kid: String?) async throws(VerificationFailure) {
+        let asked = fetchesStarted
+        if inFlight != nil {
+            try await refresh(reason: "unknown kid")
+            if lookup(kid) != nil { return }
+        }
+        if let lastFetchStarted, now() < lastFetchStarted + refetchInterval {
+            try? await Task.sleep(for: min(refetchInterval, now().duration(to: lastFetchStarted + refetchInterval)))
+        }
+        if fetchesStarted > asked {
+            // Another waiter started a fetch after this one asked: share it.
+            if inFlight != nil { try await refresh(reason: "unknown kid") }
+            return
+        }
+        try await refresh(reason: "unknown kid")
+    }
+
     private func refresh(reason: String) async throws(VerificationFailure) {
         let task: Task<[String: JWK], any Error>
         if let inFlight {
             task = inFlight
         } else {
-            lastAttempt = now()
+            lastFetchStarted = now()
+            fetchesStarted += 1
             let fetch = self.fetch
             task = Task { try Self.parse(try await fetch()) }
             inFlight = task
@@ -83,18 +116,22 @@ public actor JWKSCache {
                 keys = fresh
                 prepared = [:]
                 fetchedAt = now()
+                lastFailure = nil
                 logger.debug("fetched JWKS", metadata: ["keys": "\(fresh.count)", "reason": "\(reason)"])
             }
         } catch {
-            if inFlight == task { inFlight = nil }
-            guard !keys.isEmpty else {
-                throw .providerUnavailable("the token issuer's signing keys cannot be fetched right now")
+            if inFlight == task {
+                inFlight = nil
+                lastFailure = now()
             }
-            // Keep serving with the last good keys; try again after the cooldown.
-            fetchedAt = fetchedAt.map { max($0, now() - ttl + refetchCooldown) }
+            guard !keys.isEmpty else { throw Self.unavailable }
+            // Keep serving with the last good keys; try again after the interval.
+            fetchedAt = fetchedAt.map { max($0, now() - ttl + refetchInterval) }
             logger.warning("JWKS fetch failed; using the last good keys", metadata: ["error": "\(error)"])
         }
     }
+
+    private static let unavailable = VerificationFailure.providerUnavailable("the token issuer's signing keys cannot be fetched right now")
 
     /// The keys of a JWKS document usable for signatures; unusable keys are skipped one by one
     /// (jwt-kit's `add(jwks:)` would reject the whole set over one exotic key).

@@ -24,11 +24,13 @@ struct Banner {
             "  auth          \(Self.describe(configuration.auth))",
         ]
         if configuration.auth.provider == .embedded {
-            lines.append("  sign-in       \(base.url(for: "/authorize")) (issuer \(configuration.issuerURL), store \(configuration.databasePath))")
+            lines.append("  issuer        \(configuration.issuerURL) (clients open its sign-in page themselves)")
+            let sealing = configuration.hub.secretKey == nil ? configuration.sealingKeyFile : "GATEHOUSE_SECRET_KEY"
+            lines.append("  store         \(configuration.databasePath) (signing keys sealed with \(sealing))")
             lines.append(
                 configuration.authorizationServer.devAutoApprove
                     ? "  dev mode      every sign-in is approved as \(configuration.authorizationServer.devUser) without a page"
-                    : "  users         add one with: gatehouse idp add-user you@example.com")
+                    : "  users         add one with: gatehouse idp add-user you@example.com\(Self.storeFlags(configuration))")
         }
         lines += [
             "Connect:",
@@ -37,6 +39,12 @@ struct Banner {
             "Press Ctrl-C to stop.",
         ]
         return lines.joined(separator: "\n")
+    }
+
+    /// The flags that make a store command find this hub's store, when it is not the default.
+    static func storeFlags(_ configuration: GatehouseConfiguration) -> String {
+        guard configuration.databasePath != GatehouseConfiguration().databasePath else { return "" }
+        return " --database-path '\(configuration.databasePath.replacingOccurrences(of: "'", with: "'\\''"))'"
     }
 
     static func describe(_ auth: AuthSettings) -> String {

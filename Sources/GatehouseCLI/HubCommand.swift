@@ -48,7 +48,7 @@ struct HubCommand: AsyncParsableCommand {
         do {
             server = try await GatehouseServer.make(configuration: configuration, tools: BuiltinTools.all, logger: logger)
         } catch {
-            printError("gatehouse: cannot start: \(error) (or pass --lazy-provider to start anyway)")
+            printError("gatehouse: cannot start: \(error)")
             throw ExitCode.failure
         }
         let app = server.application(logger: logger) { port in
