@@ -34,7 +34,7 @@ import httpx2
 import jwt
 import pytest
 
-from conftest import REPO_ROOT, GatehouseServer
+from conftest import REPO_ROOT, GatehouseServer, start_extra_server
 from mcp_wire import envelope, modern_headers
 
 CHROMIUM = os.environ.get("GATEHOUSE_CHROMIUM", "/usr/bin/chromium")
@@ -448,27 +448,43 @@ def test_two_sign_in_pages_in_one_browser_both_work(hub: GatehouseServer, callba
     assert first.exchange(params["code"])["access_token"]
 
 
-def test_five_wrong_passwords_send_the_user_back_with_access_denied(
-    hub: GatehouseServer, callback: CallbackServer, tab: Tab
-) -> None:
-    """After the fifth wrong password the request is dropped and the client learns access_denied."""
-    authorization = new_authorization(hub, callback)
-    tab.open(authorization.url)
-    page = tab.page
-    for attempt in range(1, 5):
-        page.fill("input[name=email]", EMAIL)
-        page.fill("input[name=password]", f"wrong password {attempt}")
+def test_wrong_passwords_slow_the_account_down_and_the_client_is_never_told_denied(callback: CallbackServer, tab: Tab) -> None:
+    """Five wrong passwords are free; the sixth says how long to wait, the seventh is not even
+    checked (429 with Retry-After, and the page says why). The request stays open and the client
+    is never sent an error: a person who mistyped can still sign in once the wait is over. (Its
+    own hub and user, so the other tests' attempts do not count.)"""
+    hub = start_extra_server("sign-in-throttle", ["--provider", "embedded"])
+    try:
+        hub.add_user("mallet@example.com", "Mallet", PASSWORD)
+        authorization = new_authorization(hub, callback)
+        tab.open(authorization.url)
+        page = tab.page
+        for attempt in range(1, 8):
+            page.fill("input[name=email]", "mallet@example.com")
+            page.fill("input[name=password]", f"wrong password {attempt}")
+            page.click("button[value=approve]")
+            page.wait_for_selector("p.problem[role=alert]")
+            response = last_response_to(tab, "POST", "/authorize")
+            alert = page.inner_text("p.problem[role=alert]")
+            if attempt <= 5:
+                assert response.status == 401 and alert == WRONG_PASSWORD, (attempt, response.status, alert)
+            elif attempt == 6:
+                assert response.status == 401 and "wait 1 second" in alert, (attempt, alert)
+            else:
+                assert response.status == 429, (attempt, response.status)
+                assert response.headers.get("retry-after"), response.headers
+                assert "Too many failed sign-ins for this account" in alert, alert
+            assert callback.callbacks == [], f"attempt {attempt}"
+        page.wait_for_timeout(1_500)  # the sixth failure asked for one second
+        page.fill("input[name=email]", "mallet@example.com")
+        page.fill("input[name=password]", PASSWORD)
         page.click("button[value=approve]")
-        page.wait_for_selector("p.problem[role=alert]")
-        assert last_response_to(tab, "POST", "/authorize").status == 401, f"attempt {attempt}"
-        assert callback.callbacks == [], f"attempt {attempt}"
-    page.fill("input[name=email]", EMAIL)
-    page.fill("input[name=password]", "wrong password 5")
-    page.click("button[value=approve]")
-    page.wait_for_url(callback.redirect_uri + "?*")
-    params = callback.only_callback()
-    assert params["error"] == "access_denied" and "code" not in params, params
-    assert params["state"] == authorization.state and params["iss"] == hub.base_url, params
+        page.wait_for_url(callback.redirect_uri + "?*")
+        params = callback.only_callback()
+        assert "code" in params and params["state"] == authorization.state, params
+        assert authorization.exchange(params["code"])["access_token"]
+    finally:
+        hub.stop()
 
 
 def test_deny_sends_the_user_back_with_access_denied(hub: GatehouseServer, callback: CallbackServer, tab: Tab) -> None:

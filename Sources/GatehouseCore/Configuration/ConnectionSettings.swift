@@ -9,7 +9,8 @@ public struct ConnectionSettings: Sendable, Equatable {
     public var requestBodyTimeout: Duration = .seconds(60)
     /// How long a connection may sit idle between requests (keep-alive).
     public var idleTimeout: Duration = .seconds(60)
-    /// Most connections held at once; further ones wait in the listen backlog. `nil` is derived
+    /// Most connections held at once; at the cap a newcomer replaces the connection idle longest,
+    /// and waits in the listen backlog only when all are busy. `nil` is derived
     /// from the process's descriptor limit at start-up.
     public var maxConnections: Int?
     /// How long a graceful shutdown waits for requests in progress before closing what is left.
@@ -49,7 +50,7 @@ extension Setting {
         summary: "Seconds a keep-alive connection may sit idle between requests (default 60).")
     public static let maxConnections = Setting(
         name: "maxConnections", environmentNames: ["GATEHOUSE_MAX_CONNECTIONS"],
-        summary: "Most connections held at once; more wait in the backlog (default: the descriptor limit less a reserve, at most 10000).")
+        summary: "Most connections held at once; at the cap a newcomer replaces the connection idle longest (default: the descriptor limit less a reserve, at most 10000).")
     public static let shutdownTimeout = Setting(
         name: "shutdownTimeout", environmentNames: ["GATEHOUSE_SHUTDOWN_TIMEOUT"],
         summary: "Seconds a graceful shutdown waits for requests in progress before closing the rest (default 10).")

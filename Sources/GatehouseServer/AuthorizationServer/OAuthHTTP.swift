@@ -51,8 +51,12 @@ enum OAuthHTTP {
         return form
     }
 
-    /// The request body, at most ``maxBodyBytes``.
+    /// The request body, at most ``maxBodyBytes``. A larger declared length is refused at once,
+    /// without waiting for a body that will be refused anyway.
     static func body(_ request: Request) async throws(OAuthError) -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
+            throw OAuthError(.invalidRequest, "the request body is larger than \(maxBodyBytes) bytes")
+        }
         do {
             return Array(try await request.body.collect(upTo: maxBodyBytes).readableBytesView)
         } catch {

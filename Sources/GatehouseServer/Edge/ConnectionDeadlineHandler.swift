@@ -5,8 +5,9 @@ import NIOHTTPTypes
 
 /// Applies ``ConnectionDeadlines`` to a connection: closes it when the client is too slow
 /// sending a head or a body, or idle too long; half-closes it after a response to a request
-/// whose body was never read to its end; and closes idle or half-sent connections at once when
-/// a graceful shutdown starts.
+/// whose body was never read to its end; closes idle or half-sent connections at once when a
+/// graceful shutdown starts; and tells the ``ConnectionCensus`` when the connection may be
+/// evicted for a newcomer (idle, reading a head, closing).
 ///
 /// It sits after HTTP parsing, so it sees request and response parts; ``RequestBytesSignal``
 /// at the front tells it when raw bytes arrive. One timer at a time is scheduled, for the
@@ -19,15 +20,19 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = HTTPResponsePart
 
     private let limits: ConnectionDeadlines.Limits
+    private let census: ConnectionCensus
     private let logger: Logger
     private var deadlines: ConnectionDeadlines?
+    private var slot: ConnectionCensus.Slot?
+    private var evictable = false
     private var timer: Scheduled<Void>?
     private var timerDeadline: ContinuousClock.Instant?
     /// The response being written asked for `Connection: close`.
     private var responseClosesConnection = false
 
-    init(limits: ConnectionDeadlines.Limits, logger: Logger) {
+    init(limits: ConnectionDeadlines.Limits, census: ConnectionCensus, logger: Logger) {
         self.limits = limits
+        self.census = census
         self.logger = logger
     }
 
@@ -41,13 +46,11 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stop()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        stop()
         context.fireChannelInactive()
     }
 
@@ -109,11 +112,26 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private func start(_ context: ChannelHandlerContext) {
         guard deadlines == nil else { return }
         deadlines = ConnectionDeadlines(limits: limits, now: .now)
+        slot = census.admit(context.channel)
         arm(context)
     }
 
-    /// Makes sure a timer will fire no later than the current deadline.
+    private func stop() {
+        timer?.cancel()
+        timer = nil
+        if let slot { census.remove(slot) }
+        slot = nil
+    }
+
+    /// Makes sure a timer will fire no later than the current deadline, and tells the census
+    /// whether the connection may be evicted.
     private func arm(_ context: ChannelHandlerContext) {
+        let phase = deadlines?.phase
+        let nowEvictable = phase == .idle || phase == .readingHead || phase == .closing
+        if nowEvictable != evictable {
+            evictable = nowEvictable
+            slot?.set(evictable: nowEvictable, census: census)
+        }
         guard let deadline = deadlines?.deadline else { return }
         if let timerDeadline, timerDeadline <= deadline { return }  // an earlier timer re-checks then
         timer?.cancel()

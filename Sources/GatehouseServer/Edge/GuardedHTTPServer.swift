@@ -7,7 +7,9 @@ import NIOCore
 
 /// The listener every Gatehouse application runs on: Hummingbird's HTTP/1.1 with the
 /// connection guards (``RequestBytesSignal``, ``ConnectionDeadlineHandler``,
-/// ``ParseErrorResponder``) and a cap on open connections.
+/// ``ParseErrorResponder``) and a cap on open connections. At the cap a newcomer takes the
+/// place of the connection idle longest (``ConnectionCensus``); only when every connection is
+/// busy do newcomers wait in the listen backlog.
 enum GuardedHTTPServer {
     /// A connection refused to its client gets answered within this after the server's answer.
     static let closingGrace: Duration = .seconds(5)
@@ -17,12 +19,15 @@ enum GuardedHTTPServer {
         let limits = ConnectionDeadlines.Limits(
             head: settings.requestHeadTimeout, body: settings.requestBodyTimeout, idle: settings.idleTimeout,
             closing: min(closingGrace, settings.idleTimeout))
+        let census = ConnectionCensus(capacity: maxConnections(settings))
         return HTTPServerBuilder { responder in
             GuardedHTTP1Channel(
                 inner: HTTP1Channel(
                     responder: responder,
                     configuration: .init(
-                        additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger), ParseErrorResponder()])))
+                        additionalChannelHandlers: [
+                            ConnectionDeadlineHandler(limits: limits, census: census, logger: logger), ParseErrorResponder(),
+                        ])))
         }
     }
 
@@ -30,7 +35,11 @@ enum GuardedHTTPServer {
     static func configuration(host: String, port: Int, settings: ConnectionSettings) -> ApplicationConfiguration {
         ApplicationConfiguration(
             address: .hostname(host, port: port), serverName: "gatehouse",
-            availableConnectionsDelegate: MaximumAvailableConnections(settings.maxConnections ?? defaultMaxConnections()))
+            availableConnectionsDelegate: MaximumAvailableConnections(maxConnections(settings)))
+    }
+
+    static func maxConnections(_ settings: ConnectionSettings) -> Int {
+        settings.maxConnections ?? defaultMaxConnections()
     }
 
     /// The descriptor limit less a reserve for the store, outbound requests and logs, at most
