@@ -18,10 +18,11 @@ let package = Package(
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseOAuth", targets: ["GatehouseOAuth"]),
-        .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
+        .library(name: "GatehouseSQLite", targets: ["GatehouseSQLite"]),
         .library(name: "GatehouseHub", targets: ["GatehouseHub"]),
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
         .library(name: "GatehouseClient", targets: ["GatehouseClient"]),
+        .library(name: "GatehouseEgress", targets: ["GatehouseEgress"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -59,9 +60,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseEgress",
+            dependencies: [
+                "GatehouseCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseAuth",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseEgress",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -84,7 +97,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "GatehouseStore",
+            name: "GatehouseSQLite",
             dependencies: [
                 "GatehouseCore",
                 "GatehouseOAuth",
@@ -113,7 +126,7 @@ let package = Package(
                 "GatehouseHub",
                 "GatehouseAuth",
                 "GatehouseOAuth",
-                "GatehouseStore",
+                "GatehouseSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -130,6 +143,7 @@ let package = Package(
             name: "GatehouseClient",
             dependencies: [
                 "GatehouseCore",
+                "GatehouseEgress",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -156,7 +170,7 @@ let package = Package(
             dependencies: [
                 "GatehouseMCP",
                 "GatehouseHub",
-                "GatehouseStore",
+                "GatehouseSQLite",
                 "GatehouseAuth",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -193,19 +207,19 @@ let package = Package(
         .testTarget(
             name: "GatehouseOAuthTests",
             dependencies: [
-                "GatehouseOAuth", "GatehouseAuth", "GatehouseStore", .product(name: "Crypto", package: "swift-crypto"),
+                "GatehouseOAuth", "GatehouseAuth", "GatehouseEgress", "GatehouseSQLite", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "GatehouseStoreTests",
-            dependencies: ["GatehouseStore", "GatehouseOAuth", "GatehouseCore"],
+            name: "GatehouseSQLiteTests",
+            dependencies: ["GatehouseSQLite", "GatehouseOAuth", "GatehouseCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatehouseHubTests",
-            dependencies: ["GatehouseHub", "GatehouseStore", "GatehouseMCP", "GatehouseAuth", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["GatehouseHub", "GatehouseSQLite", "GatehouseMCP", "GatehouseAuth", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

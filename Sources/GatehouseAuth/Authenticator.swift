@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 import Logging
 
 /// The resource server's authentication, assembled from ``AuthSettings``: the token
@@ -23,7 +24,7 @@ public struct Authenticator: Sendable {
     ///
     /// - Parameter resourceURL: the canonical URL of the MCP endpoint, the default audience.
     public static func make(
-        settings: AuthSettings, resourceURL: String, fetcher: HTTPFetcher = HTTPFetcher(), logger: Logger
+        settings: AuthSettings, resourceURL: String, fetcher: EgressClient = EgressClient(), logger: Logger
     ) async throws(StartupProblem) -> Authenticator? {
         let audiences = settings.audiences.isEmpty ? [resourceURL] : settings.audiences
         switch settings.provider {
@@ -64,7 +65,7 @@ public struct Authenticator: Sendable {
 
     /// The provider's metadata, validated now unless the provider is lazy.
     private static func providerMetadata(
-        issuer: String, settings: AuthSettings, fetcher: HTTPFetcher, logger: Logger
+        issuer: String, settings: AuthSettings, fetcher: EgressClient, logger: Logger
     ) async throws(StartupProblem) -> ProviderMetadata {
         let metadata = ProviderMetadata(issuer: issuer, fetcher: fetcher, logger: logger)
         guard !settings.lazyProvider else { return metadata }
@@ -78,7 +79,7 @@ public struct Authenticator: Sendable {
 
     private static func jwtVerifier(
         issuer: String, jwksURI: @escaping @Sendable () async throws -> String, audiences: [String], settings: AuthSettings,
-        fetcher: HTTPFetcher, logger: Logger
+        fetcher: EgressClient, logger: Logger
     ) -> JWTVerifier {
         let keys = JWKSCache(ttl: settings.jwksCacheTTL, logger: logger) { () async throws -> Data in
             let jwksURI = try await jwksURI()

@@ -27,7 +27,7 @@ public final class CachingVerifier: TokenVerifier {
     ) {
         self.inner = inner
         self.capacity = capacity
-        self.maxAge = TimeInterval(maxAge.components.seconds)
+        self.maxAge = maxAge.inSeconds
         self.now = now
     }
 

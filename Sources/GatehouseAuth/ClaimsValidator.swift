@@ -16,7 +16,7 @@ struct ClaimsValidator: Sendable {
 
     func validate(_ claims: [String: JSONValue]) throws(VerificationFailure) -> (Principal, expiresAt: Date) {
         let now = now()
-        let leewaySeconds = Double(leeway.components.seconds)
+        let leewaySeconds = leeway.inSeconds
         guard let expiry = Self.time(claims["exp"]) else { throw .invalidToken("the token has no exp claim") }
         guard now.timeIntervalSince1970 < expiry + leewaySeconds else { throw .invalidToken("the token has expired") }
         if let notBefore = Self.time(claims["nbf"]), now.timeIntervalSince1970 + leewaySeconds < notBefore {

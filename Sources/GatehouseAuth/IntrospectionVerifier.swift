@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 
 /// Verifies opaque tokens with an RFC 7662 introspection endpoint.
 ///
@@ -10,11 +11,11 @@ import GatehouseCore
 public struct IntrospectionVerifier: TokenVerifier {
     let settings: AuthSettings.Introspection
     let audiences: [String]
-    let fetcher: HTTPFetcher
+    let fetcher: EgressClient
     let now: @Sendable () -> Date
 
     public init(
-        _ settings: AuthSettings.Introspection, audiences: [String], fetcher: HTTPFetcher = HTTPFetcher(),
+        _ settings: AuthSettings.Introspection, audiences: [String], fetcher: EgressClient = EgressClient(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
@@ -32,7 +33,7 @@ public struct IntrospectionVerifier: TokenVerifier {
             let credentials = "\(URLEncoding.form(settings.clientID)):\(URLEncoding.form(settings.clientSecret))"
             headers.append(("Authorization", "Basic " + Data(credentials.utf8).base64EncodedString()))
         }
-        let response: HTTPFetcher.Response
+        let response: EgressClient.Response
         do {
             response = try await fetcher.postForm(settings.endpoint, form: form, headers: headers)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 import Logging
 
 /// The authorization server's metadata, fetched from the provider and cached.
@@ -15,7 +16,7 @@ public actor ProviderMetadata {
     }
 
     public nonisolated let issuer: String
-    private let fetcher: HTTPFetcher
+    private let fetcher: EgressClient
     private let ttl: Duration
     private let logger: Logger
     private var cache: [Kind: (Document, ContinuousClock.Instant)] = [:]
@@ -25,7 +26,7 @@ public actor ProviderMetadata {
         case openID
     }
 
-    public init(issuer: String, fetcher: HTTPFetcher = HTTPFetcher(), ttl: Duration = .seconds(300), logger: Logger) {
+    public init(issuer: String, fetcher: EgressClient = EgressClient(), ttl: Duration = .seconds(300), logger: Logger) {
         self.issuer = issuer
         self.fetcher = fetcher
         self.ttl = ttl
@@ -68,7 +69,7 @@ public actor ProviderMetadata {
 
     private func fetch(_ kind: Kind) async throws(StartupProblem) -> Document {
         let url = kind == .oauth ? oauthMetadataURL : openIDConfigurationURL
-        let response: HTTPFetcher.Response
+        let response: EgressClient.Response
         do {
             response = try await fetcher.get(url)
         } catch {

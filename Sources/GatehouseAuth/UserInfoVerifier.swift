@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 
 /// Verifies opaque AuthKit tokens by asking the AuthKit domain's `/oauth2/userinfo` who they belong to.
 ///
@@ -8,16 +9,16 @@ import GatehouseCore
 public struct UserInfoVerifier: TokenVerifier {
     let userInfoURL: String
     let issuer: String
-    let fetcher: HTTPFetcher
+    let fetcher: EgressClient
 
-    public init(userInfoURL: String, issuer: String, fetcher: HTTPFetcher = HTTPFetcher()) {
+    public init(userInfoURL: String, issuer: String, fetcher: EgressClient = EgressClient()) {
         self.userInfoURL = userInfoURL
         self.issuer = issuer
         self.fetcher = fetcher
     }
 
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
-        let response: HTTPFetcher.Response
+        let response: EgressClient.Response
         do {
             response = try await fetcher.get(userInfoURL, headers: [("Authorization", "Bearer \(token)")])
         } catch {

@@ -126,7 +126,7 @@ struct PingCommand: AsyncParsableCommand {
                 return await client.protocolVersion ?? "?"
             }
             let elapsed = ContinuousClock.now - start
-            print("\(serverURL) answers (protocol \(version), \(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000) ms)")
+            print("\(serverURL) answers (protocol \(version), \(elapsed.inNanoseconds / 1_000_000) ms)")
         }
     }
 }

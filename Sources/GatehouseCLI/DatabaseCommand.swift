@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import GatehouseStore
+import GatehouseSQLite
 
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseSQLite
 import GatehouseServer
-import GatehouseStore
 
 /// Options of the commands that work on the store directly (`idp add-user`, `keys rotate`,
 /// `users`, `db`): the same settings as the hub (flag, environment, `.env`), so they find the

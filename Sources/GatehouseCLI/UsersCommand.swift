@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatehouseHub
-import GatehouseStore
+import GatehouseSQLite
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 
 /// What the protected resource says about itself (RFC 9728).
 public struct ProtectedResourceInfo: Sendable, Equatable {
@@ -29,7 +30,7 @@ enum Discovery {
     /// else the path-aware well-known URL, then the root one (RFC 9728 §3.1). A 4xx moves on to
     /// the next candidate.
     static func protectedResource(
-        serverURL: String, challenge: BearerChallengeParameters?, http: HTTPExchange, progress: Progress
+        serverURL: String, challenge: BearerChallengeParameters?, http: EgressClient, progress: Progress
     ) async throws(ClientError) -> ProtectedResourceInfo {
         guard let server = URLComponents(string: serverURL), let origin = Self.origin(server) else {
             throw ClientError("\(serverURL) is not an http(s) URL")
@@ -42,7 +43,7 @@ enum Discovery {
         var tried: [String] = []
         for candidate in candidates where !tried.contains(candidate) {
             tried.append(candidate)
-            let response = try await http.send(candidate, headers: [("Accept", "application/json")])
+            let response = try await http.exchange(candidate, headers: [("Accept", "application/json")])
             guard response.status == 200 else { continue }
             guard case .object(let fields)? = try? JSONValue.parse(response.body),
                 let resource = fields["resource"]?.stringValue
@@ -66,7 +67,7 @@ enum Discovery {
 
     /// The authorization server's metadata: RFC 8414 then OpenID Connect discovery, path-insert
     /// forms first; `issuer` must equal `issuer` exactly (RFC 8414 §3.3); S256 is required.
-    static func authorizationServer(issuer: String, http: HTTPExchange, progress: Progress) async throws(ClientError) -> AuthorizationServerInfo {
+    static func authorizationServer(issuer: String, http: EgressClient, progress: Progress) async throws(ClientError) -> AuthorizationServerInfo {
         guard let components = URLComponents(string: issuer), let origin = Self.origin(components) else {
             throw ClientError("the authorization server \(issuer) is not an http(s) URL")
         }
@@ -80,7 +81,7 @@ enum Discovery {
                 origin + path + "/.well-known/openid-configuration",
             ]
         for candidate in candidates {
-            let response = try await http.send(candidate, headers: [("Accept", "application/json")])
+            let response = try await http.exchange(candidate, headers: [("Accept", "application/json")])
             guard response.status == 200 else { continue }
             guard case .object(let fields)? = try? JSONValue.parse(response.body) else {
                 throw ClientError("\(candidate) is not JSON")

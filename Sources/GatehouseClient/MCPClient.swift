@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 import NIOHTTP1
 
 /// An MCP client over Streamable HTTP that signs in when the server asks.
@@ -10,7 +11,7 @@ import NIOHTTP1
 /// twice), and the request is retried once authorized.
 public actor MCPClient {
     public let serverURL: String
-    let http: HTTPExchange
+    let http: EgressClient
     let auth: OAuthSession?
     private var token: String?
     private var tokenLoaded = false
@@ -24,7 +25,7 @@ public actor MCPClient {
     static let maxStepUps = 2
 
     /// - Parameter auth: how to sign in; `nil` sends no token.
-    public init(serverURL: String, auth: OAuthSession?, http: HTTPExchange = HTTPExchange()) {
+    public init(serverURL: String, auth: OAuthSession?, http: EgressClient = EgressClient.clientDefault) {
         self.serverURL = serverURL
         self.auth = auth
         self.http = http
@@ -78,7 +79,7 @@ public actor MCPClient {
     /// Ends a session-era session (`DELETE`); nothing for stateless servers.
     public func close() async {
         guard let sessionID else { return }
-        _ = try? await http.send(serverURL, method: .DELETE, headers: [("Mcp-Session-Id", sessionID)] + authorizationHeader())
+        _ = try? await http.exchange(serverURL, method: .DELETE, headers: [("Mcp-Session-Id", sessionID)] + authorizationHeader())
         self.sessionID = nil
     }
 
@@ -86,7 +87,7 @@ public actor MCPClient {
     /// when it answers without one (no sign-in needed).
     public func unauthenticatedChallenge() async throws(ClientError) -> BearerChallengeParameters? {
         let body = Self.body(id: 0, method: "server/discover", params: Self.statelessMeta([:]))
-        let response = try await http.send(
+        let response = try await http.exchange(
             serverURL, method: .POST, headers: Self.baseHeaders + [("MCP-Protocol-Version", Self.statelessVersion), ("Mcp-Method", "server/discover")],
             body: body)
         guard response.status == 401 || response.status == 403 else { return nil }
@@ -122,7 +123,7 @@ public actor MCPClient {
     }
 
     /// POSTs one message with the headers its protocol needs, signing in when challenged.
-    private func send(_ message: JSONValue, method: String, name: String?) async throws(ClientError) -> HTTPExchange.Response {
+    private func send(_ message: JSONValue, method: String, name: String?) async throws(ClientError) -> EgressClient.Response {
         var writer = JSONWriter()
         writer.value(message)
         let body = Data(writer.bytes)
@@ -141,7 +142,7 @@ public actor MCPClient {
                 if let name { headers.append(("Mcp-Name", name)) }
             }
             if let sessionID { headers.append(("Mcp-Session-Id", sessionID)) }
-            let response = try await http.send(serverURL, method: .POST, headers: headers, body: body)
+            let response = try await http.exchange(serverURL, method: .POST, headers: headers, body: body)
             if method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") { sessionID = session }
             guard response.status == 401 || response.status == 403, let auth else { return response }
             let challenge = response.headers.first(name: "WWW-Authenticate").flatMap(BearerChallengeParameters.init(header:))
@@ -190,7 +191,7 @@ public actor MCPClient {
     }
 
     /// The JSON-RPC response to `id` in a JSON or SSE body.
-    private static func outcome(of response: HTTPExchange.Response, id: Int, method: String, serverURL: String) throws(ClientError) -> Outcome {
+    private static func outcome(of response: EgressClient.Response, id: Int, method: String, serverURL: String) throws(ClientError) -> Outcome {
         if response.status == 401 || response.status == 403 {
             throw ClientError("\(serverURL) refused \(method) with HTTP \(response.status) even after signing in; check the account's access")
         }

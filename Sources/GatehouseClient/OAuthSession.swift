@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 
 /// Signs in to OAuth-protected MCP servers and keeps their tokens fresh.
 ///
@@ -8,12 +9,12 @@ import GatehouseCore
 /// or Dynamic Client Registration), then the authorization code flow with PKCE S256 through a
 /// loopback callback, with `state`, RFC 9207 `iss` and the RFC 8707 `resource` checked and sent.
 public struct OAuthSession: Sendable {
-    let http: HTTPExchange
+    let http: EgressClient
     public let cache: TokenCache
     let options: LoginOptions
     let progress: Progress
 
-    public init(cache: TokenCache, options: LoginOptions = LoginOptions(), http: HTTPExchange = HTTPExchange(), progress: @escaping Progress) {
+    public init(cache: TokenCache, options: LoginOptions = LoginOptions(), http: EgressClient = EgressClient.clientDefault, progress: @escaping Progress) {
         self.cache = cache
         self.options = options
         self.http = http
@@ -34,7 +35,7 @@ public struct OAuthSession: Sendable {
         guard let refreshToken = stored.refreshToken else { return nil }
         progress("refreshing the access token")
         let form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("resource", stored.resource)]
-        let response = try await http.postForm(stored.authorizationServer.tokenEndpoint, form + Self.credentials(stored))
+        let response = try await http.exchangeForm(stored.authorizationServer.tokenEndpoint, form + Self.credentials(stored))
         guard response.status == 200 else {
             var forgotten = stored
             forgotten.accessToken = nil
@@ -56,7 +57,7 @@ public struct OAuthSession: Sendable {
     public func revoke(_ stored: StoredLogin) async throws(ClientError) -> Bool {
         guard let endpoint = stored.authorizationServer.revocationEndpoint, let refreshToken = stored.refreshToken else { return false }
         let form = [("token", refreshToken), ("token_type_hint", "refresh_token")]
-        let response = try await http.postForm(endpoint, form + Self.credentials(stored))
+        let response = try await http.exchangeForm(endpoint, form + Self.credentials(stored))
         return response.status == 200
     }
 
@@ -148,7 +149,7 @@ public struct OAuthSession: Sendable {
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", callback.redirectURI),
             ("code_verifier", pkce.verifier), ("resource", resource),
         ]
-        let response = try await http.postForm(server.tokenEndpoint, form + Self.credentials(login))
+        let response = try await http.exchangeForm(server.tokenEndpoint, form + Self.credentials(login))
         if response.status != 200, Self.oauthError(response) == "invalid_client", previous != nil, registration.clientID == previous?.clientID,
             options.clientID == nil
         {
@@ -207,7 +208,7 @@ public struct OAuthSession: Sendable {
         ]
         var writer = JSONWriter()
         writer.value(request)
-        let response = try await http.send(
+        let response = try await http.exchange(
             endpoint, method: .POST, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
             body: Data(writer.bytes))
         guard response.status == 201 || response.status == 200, case .object(let fields)? = try? JSONValue.parse(response.body),
@@ -227,7 +228,7 @@ public struct OAuthSession: Sendable {
     }
 
     /// `stored` with the tokens of a successful token response (RFC 6749 §5.1).
-    static func applyTokens(_ response: HTTPExchange.Response, to stored: StoredLogin) throws(ClientError) -> StoredLogin {
+    static func applyTokens(_ response: EgressClient.Response, to stored: StoredLogin) throws(ClientError) -> StoredLogin {
         guard case .object(let fields)? = try? JSONValue.parse(response.body), let accessToken = fields["access_token"]?.stringValue
         else { throw ClientError("the token endpoint answered without an access_token") }
         guard fields["token_type"]?.stringValue?.lowercased() == "bearer" else {
@@ -247,11 +248,11 @@ public struct OAuthSession: Sendable {
         return updated
     }
 
-    static func oauthError(_ response: HTTPExchange.Response) -> String? {
+    static func oauthError(_ response: EgressClient.Response) -> String? {
         (try? JSONValue.parse(response.body))?.objectValue?["error"]?.stringValue
     }
 
-    static func oauthDescription(_ response: HTTPExchange.Response) -> String {
+    static func oauthDescription(_ response: EgressClient.Response) -> String {
         (try? JSONValue.parse(response.body))?.objectValue?["error_description"]?.stringValue.map { "(\($0))" } ?? ""
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseEgress
 import Logging
 
 /// The embedded OAuth 2.1 authorization server: client registration, the authorization code
@@ -26,7 +27,7 @@ public struct AuthorizationServer: Sendable {
     ///   it must have a key (`GATEHOUSE_SECRET_KEY`, else ``SealingKeyFile``).
     public init(
         settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox,
-        fetcher: HTTPFetcher? = nil, logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
+        fetcher: EgressClient? = nil, logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
         self.store = store
@@ -36,7 +37,7 @@ public struct AuthorizationServer: Sendable {
         keys = KeyRing(store: store, secrets: secrets, publishFor: settings.accessTokenLifetime + settings.leeway + 60, now: now)
         let documents = settings.acceptsClientMetadataDocuments
             ? ClientMetadataDocumentFetcher(
-                fetcher: fetcher ?? HTTPFetcher(timeout: .seconds(5), maxBytes: 64 * 1024),
+                fetcher: fetcher ?? EgressClient(timeout: .seconds(5), maxBytes: 64 * 1024),
                 allowPrivateAddresses: settings.allowPrivateClientMetadataURLs, now: now)
             : nil
         clients = ClientDirectory(store: store, documents: documents)

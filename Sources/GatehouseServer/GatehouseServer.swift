@@ -4,7 +4,7 @@ import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
 import GatehouseOAuth
-import GatehouseStore
+import GatehouseSQLite
 import Hummingbird
 import Logging
 import NIOCore

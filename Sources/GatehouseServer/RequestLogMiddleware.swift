@@ -1,3 +1,4 @@
+import GatehouseCore
 import Hummingbird
 import Logging
 
@@ -26,7 +27,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "request",
             metadata: [
                 "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
-                "duration_us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+                "duration_us": "\(elapsed.inNanoseconds / 1000)",
             ])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 import GatehouseHub
 import GatehouseMCP
 import GatehouseServer
@@ -44,8 +45,8 @@ struct ClientFlowTests {
             guard follow else { return }
             Task {
                 // The hub auto-approves with a 303 to the loopback callback; follow it once.
-                guard let location = try? await HTTPExchange().send(url).headers.first(name: "Location") else { return }
-                _ = try? await HTTPExchange().send(location)
+                guard let location = try? await EgressClient.clientDefault.send(url).headers.first(name: "Location") else { return }
+                _ = try? await EgressClient.clientDefault.send(location)
             }
         }
         return (OAuthSession(cache: TokenCache(directory: directory), options: options) { _ in }, visits)

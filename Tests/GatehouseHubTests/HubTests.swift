@@ -4,7 +4,7 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
-import GatehouseStore
+import GatehouseSQLite
 import Logging
 import Synchronization
 import Testing

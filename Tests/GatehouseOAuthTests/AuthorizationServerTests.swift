@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 import GatehouseAuth
 import GatehouseCore
-import GatehouseStore
+import GatehouseEgress
+import GatehouseSQLite
 import Logging
 import Synchronization
 import Testing

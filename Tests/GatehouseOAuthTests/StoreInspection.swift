@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-@testable import GatehouseStore
+@testable import GatehouseSQLite
 
 /// What the tests read of the store beyond its protocol, to check what is kept at rest.
 extension SQLiteStore {

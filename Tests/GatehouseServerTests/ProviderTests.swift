@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseEgress
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -137,11 +138,11 @@ struct ProviderTests {
 
     @Test func fetcherFollowsNoRedirectsAndCapsSize() async throws {
         try await fakeProvider().test(.live) { client in
-            let fetcher = HTTPFetcher(maxBytes: 100_000)
+            let fetcher = EgressClient(maxBytes: 100_000)
             let redirect = try await fetcher.get(try base(client) + "/redirect")
             #expect(redirect.status == 302)
-            await #expect(throws: HTTPFetcher.Failure.self) { try await fetcher.get(try base(client) + "/big") }
-            await #expect(throws: HTTPFetcher.Failure.self) { try await fetcher.get("http://example.com/jwks") }
+            await #expect(throws: EgressClient.Failure.self) { try await fetcher.get(try base(client) + "/big") }
+            await #expect(throws: EgressClient.Failure.self) { try await fetcher.get("http://example.com/jwks") }
         }
     }
 }

@@ -15,7 +15,7 @@ import Foundation
 import GatehouseCore
 import GatehouseHub
 import GatehouseMCP
-import GatehouseStore
+import GatehouseSQLite
 import HTTPTypes
 import Logging
 import MCP

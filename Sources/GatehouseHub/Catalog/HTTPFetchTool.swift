@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseEgress
 import GatehouseMCP
 
 extension ToolKind {
@@ -35,7 +36,7 @@ extension ToolKind {
         ) { activation in
             let hosts = Set((activation.configuration["allowed_hosts"]?.arrayValue ?? []).compactMap { $0.stringValue?.lowercased() })
             let authorization = activation.configuration["authorization"]?.stringValue
-            let fetcher = HTTPFetcher(timeout: .seconds(5), maxBytes: activation.integer("max_bytes", default: 65_536))
+            let fetcher = EgressClient(timeout: .seconds(5), maxBytes: activation.integer("max_bytes", default: 65_536))
             return [
                 MCPTool(
                     name: "http_fetch", description: "GETs a URL on one of your allowed hosts: \(hosts.sorted().joined(separator: ", ")).",
@@ -53,12 +54,12 @@ extension ToolKind {
                     guard hosts.contains(host) || hosts.contains(hostAndPort) else {
                         throw ToolError("\(hostAndPort) is not one of your allowed hosts (\(hosts.sorted().joined(separator: ", "))); add it with configure_tool")
                     }
-                    if !allowPrivateAddresses, let refusal = AddressPolicy.refusal(forHost: host) {
+                    if !allowPrivateAddresses, let refusal = await AddressPolicy.refusal(forHost: host) {
                         throw ToolError(refusal)
                     }
-                    let response: HTTPFetcher.Response
+                    let response: EgressClient.Response
                     do {
-                        response = try await fetcher.get(url, headers: authorization.map { [("Authorization", $0)] } ?? [])
+                        response = try await fetcher.send(url, headers: authorization.map { [("Authorization", $0)] } ?? [])
                     } catch {
                         throw ToolError("\(error)")
                     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the hub keeps its users, the tools each user activated, and the data of those tools.
 ///
-/// `GatehouseStore.SQLiteStore` implements it; a PostgreSQL store can follow without touching
+/// `GatehouseSQLite.SQLiteStore` implements it; a PostgreSQL store can follow without touching
 /// callers. Every method is one transaction.
 public protocol HubStore: Sendable {
     /// Creates the user for `identity` or updates their email, name and last-seen time.

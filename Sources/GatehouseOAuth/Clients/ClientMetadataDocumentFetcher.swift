@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseEgress
 
 /// Fetches, validates and caches Client ID Metadata Documents.
 ///
@@ -12,7 +13,7 @@ import GatehouseCore
 ///   such as claude.ai are larger), no redirects (§4: the response MUST be a 200).
 /// - Cached for `ttl` (documents change rarely; a bad fetch is never cached).
 public actor ClientMetadataDocumentFetcher {
-    private let fetcher: HTTPFetcher
+    private let fetcher: EgressClient
     private let allowPrivateAddresses: Bool
     private let ttl: TimeInterval
     private let now: @Sendable () -> Date
@@ -20,7 +21,7 @@ public actor ClientMetadataDocumentFetcher {
     private static let capacity = 1000
 
     public init(
-        fetcher: HTTPFetcher = HTTPFetcher(timeout: .seconds(5), maxBytes: 64 * 1024), allowPrivateAddresses: Bool,
+        fetcher: EgressClient = EgressClient(timeout: .seconds(5), maxBytes: 64 * 1024), allowPrivateAddresses: Bool,
         ttl: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.fetcher = fetcher
@@ -33,8 +34,8 @@ public actor ClientMetadataDocumentFetcher {
     public func client(_ clientID: String) async throws(OAuthError) -> OAuthClient {
         if let cached = cache[clientID], now().timeIntervalSince(cached.fetchedAt) < ttl { return cached.client }
         let url = try ClientIDMetadataDocument.validateURL(clientID, allowLoopbackHTTP: allowPrivateAddresses)
-        try checkAddress(url.host ?? "")
-        let response: HTTPFetcher.Response
+        try await checkAddress(url.host ?? "")
+        let response: EgressClient.Response
         do {
             response = try await fetcher.get(clientID)
         } catch {
@@ -53,8 +54,8 @@ public actor ClientMetadataDocumentFetcher {
         return client
     }
 
-    private func checkAddress(_ host: String) throws(OAuthError) {
-        guard !allowPrivateAddresses, let refusal = AddressPolicy.refusal(forHost: host) else { return }
+    private func checkAddress(_ host: String) async throws(OAuthError) {
+        guard !allowPrivateAddresses, let refusal = await AddressPolicy.refusal(forHost: host) else { return }
         throw OAuthError(.invalidClient, "the client_id host \(refusal)")
     }
 }

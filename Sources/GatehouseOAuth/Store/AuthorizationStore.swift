@@ -10,7 +10,7 @@ import Foundation
 /// ``presentRefreshToken(hash:to:)``) does so atomically, so two instances racing on the same
 /// code cannot both win.
 ///
-/// `GatehouseStore.SQLiteStore` is the embedded implementation; a PostgreSQL one can follow
+/// `GatehouseSQLite.SQLiteStore` is the embedded implementation; a PostgreSQL one can follow
 /// without touching callers.
 public protocol AuthorizationStore: Sendable {
     // MARK: Clients

@@ -2,7 +2,7 @@ import Foundation
 import GatehouseAuth
 import GatehouseCore
 import GatehouseOAuth
-import GatehouseStore
+import GatehouseSQLite
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -46,11 +46,11 @@ public enum EmbeddedAuthorization {
             issuer: configuration.issuerURL,
             resources: (servesOwnResource ? [configuration.resourceURL] : []) + embedded.extraResources,
             scopesSupported: scopesSupported)
-        settings.accessTokenLifetime = TimeInterval(embedded.accessTokenLifetime.components.seconds)
-        settings.refreshTokenLifetime = TimeInterval(embedded.refreshTokenLifetime.components.seconds)
+        settings.accessTokenLifetime = embedded.accessTokenLifetime.inSeconds
+        settings.refreshTokenLifetime = embedded.refreshTokenLifetime.inSeconds
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
-        settings.leeway = TimeInterval(configuration.auth.leeway.components.seconds)
-        settings.signInThrottle.lockout = TimeInterval(embedded.signInLockout.components.seconds)
+        settings.leeway = configuration.auth.leeway.inSeconds
+        settings.signInThrottle.lockout = embedded.signInLockout.inSeconds
         let server = AuthorizationServer(
             settings: settings, store: store, secrets: try authorizationSecrets(configuration), logger: Logger(label: "gatehouse.oauth"))
         do {

@@ -1,3 +1,4 @@
+import GatehouseCore
 import NIOCore
 import Synchronization
 
@@ -56,7 +57,6 @@ final class ConnectionCensus: Sendable {
     var count: Int { slots.withLock { $0.count } }
 
     fileprivate func stamp() -> Int64 {
-        let elapsed = ContinuousClock.now - start
-        return elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000 + 1
+        (ContinuousClock.now - start).inNanoseconds + 1
     }
 }

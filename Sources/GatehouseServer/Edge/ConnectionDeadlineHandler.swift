@@ -1,3 +1,4 @@
+import GatehouseCore
 import HTTPTypes
 import Logging
 import NIOCore
@@ -139,7 +140,7 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         let now = ContinuousClock.Instant.now
         let delay = now < deadline ? now.duration(to: deadline) : .zero
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.nanoseconds)) {
+        timer = context.eventLoop.scheduleTask(in: .nanoseconds(delay.inNanoseconds)) {
             let (handler, context) = loopBound.value
             handler.timerFired(context)
         }
@@ -155,12 +156,5 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         arm(context)
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds.
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GatehouseCore
 import GatehouseOAuth
-import GatehouseStore
+import GatehouseSQLite
 import Testing
 
 /// Ends the test process when `body` does not finish within `seconds`. A deadlocked

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -13,9 +14,13 @@ import Darwin
 /// server that fetches a URL an untrusted party names must not become a way into loopback,
 /// private, link-local or other internal networks.
 public enum AddressPolicy {
-    /// The addresses `host` resolves to, as text, or `nil` when it does not resolve. This
-    /// blocks the calling thread while the system resolver works.
-    public static func resolve(_ host: String) -> [String]? {
+    /// The addresses `host` resolves to, as text, or `nil` when it does not resolve. The system
+    /// resolver blocks, so it runs on NIO's blocking thread pool, never on a request's thread.
+    public static func resolve(_ host: String) async -> [String]? {
+        (try? await NIOThreadPool.singleton.runIfActive { resolveBlocking(host) }) ?? nil
+    }
+
+    private static func resolveBlocking(_ host: String) -> [String]? {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
@@ -73,9 +78,9 @@ public enum AddressPolicy {
 
 extension AddressPolicy {
     /// Why `host` may not be fetched, or `nil` when every address it resolves to is public.
-    public static func refusal(forHost host: String) -> String? {
+    public static func refusal(forHost host: String) async -> String? {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        guard let addresses = resolve(bare), !addresses.isEmpty else { return "\(bare.prefix(80)) does not resolve" }
+        guard let addresses = await resolve(bare), !addresses.isEmpty else { return "\(bare.prefix(80)) does not resolve" }
         guard addresses.allSatisfy(isPublic) else {
             return "\(bare.prefix(80)) resolves to a private or loopback address, which is refused"
         }

@@ -1,6 +1,6 @@
 import Foundation
 import GatehouseOAuth
-import GatehouseStore
+import GatehouseSQLite
 import Testing
 
 /// A fresh folder with mode 0755, as an operator's `/var/lib/gatehouse` would be.
