@@ -15,7 +15,7 @@ struct Banner {
             "  MCP endpoint  \(endpoint)",
             "  protocols     2026-07-28 (stateless) · 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05 (sessions)",
         ]
-        if server.authenticator != nil {
+        if server.protectedResource != nil {
             lines.append("  discovery     \(base.origin)/.well-known/oauth-protected-resource\(base.pathPrefix)\(configuration.mcpPath)")
         }
         lines += [

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import GatehouseSQLite
 
 struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,8 +17,8 @@ struct DatabaseMigrateCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let opened = try store.open()
-        print("\(opened.path): schema \(try await opened.appliedMigrations().joined(separator: ", "))")
+        let opened = try store.open().administration
+        print("\(opened.location): schema \(try await opened.appliedMigrations().joined(separator: ", "))")
     }
 }
 
@@ -37,8 +36,8 @@ struct DatabaseBackupCommand: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("\(path) exists; choose a new file so nothing is overwritten")
         }
-        let opened = try store.open()
+        let opened = try store.open().administration
         try opened.backup(to: path)
-        print("backed up \(opened.path) to \(path)")
+        print("backed up \(opened.location) to \(path)")
     }
 }

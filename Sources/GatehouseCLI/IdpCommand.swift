@@ -29,9 +29,9 @@ struct IdpServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (configuration, logger) = try ServeSupport.start(options)
-        let server: IdentityProviderServer
+        let server: GatehouseServer
         do {
-            server = try await IdentityProviderServer.make(configuration: configuration)
+            server = try await GatehouseServer.identityProvider(configuration: configuration, logger: logger)
         } catch {
             printError("gatehouse: cannot start: \(error)")
             throw ExitCode.failure
@@ -86,7 +86,7 @@ struct IdpAddUserCommand: AsyncParsableCommand {
         }
         let password = try readPassword()
         guard password.count >= 8 else { throw ValidationError("the password must have at least 8 characters") }
-        let users = LocalUsers(store: try store.open())
+        let users = LocalUsers(store: try store.open().authorization)
         if update {
             guard let user = try await users.update(email: email, name: name, password: password) else {
                 throw ValidationError("there is no user \(email); leave out --update to create one")

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import GatehouseAuth
 import GatehouseCore
-import GatehouseSQLite
 import GatehouseServer
 
 /// Options of the commands that work on the store directly (`idp add-user`, `keys rotate`,
@@ -28,13 +27,12 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    /// Opens the configured store (exit 1 when it cannot be).
-    func open() throws -> SQLiteStore {
-        let path = try configuration().databasePath
+    /// Opens the configured store, as the hub does (exit 1 when it cannot be).
+    func open() throws -> Stores {
         do {
-            return try SQLiteStore(path: path)
-        } catch {
-            printError("gatehouse: cannot open the database \(path): \(error)")
+            return try StoreBackend.open(try configuration())
+        } catch let problem as StartupProblem {
+            printError("gatehouse: \(problem)")
             throw ExitCode.failure
         }
     }
@@ -42,7 +40,7 @@ struct StoreOptions: ParsableArguments {
     /// The box that seals the authorization server's signing keys, as the hub has it.
     func authorizationSecrets() throws -> SecretBox {
         do {
-            return try EmbeddedAuthorization.authorizationSecrets(try configuration())
+            return try AuthorizationServerMount.sealingBox(try configuration())
         } catch let problem as StartupProblem {
             printError("gatehouse: \(problem)")
             throw ExitCode(78)

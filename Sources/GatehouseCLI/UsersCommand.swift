@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import GatehouseHub
-import GatehouseSQLite
 
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,7 +19,7 @@ struct UsersListCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let opened = try store.open()
+        let opened = try store.open().hub
         let users = try await opened.users()
         guard !users.isEmpty else {
             print("no users yet: they are created when they first sign in")

@@ -34,23 +34,30 @@ public final class Hub: ToolSource {
     }
 
     public func tools(for principal: Principal) async throws -> ToolRegistry {
-        let user = try await users.user(for: principal)
-        if let cached = cache.withLock({ $0[user.id] }), now().timeIntervalSince(cached.loadedAt) < cacheLifetime {
+        let userID = try await accountID(of: principal)
+        if let cached = cache.withLock({ $0[userID] }), now().timeIntervalSince(cached.loadedAt) < cacheLifetime {
             return cached.tools
         }
         var registry = ToolRegistry()
-        for active in try await store.activeTools(userID: user.id) {
+        for active in try await store.activeTools(userID: userID) {
             guard let kind = catalog.kind(named: active.name) else { continue }  // a kind this build no longer offers
             // A configuration whose secrets cannot be opened (GATEHOUSE_SECRET_KEY changed) leaves
             // that tool out; the user's other tools still work, and configure_tool repairs it.
             guard let configuration = try? secrets.open(try Self.object(active.configuration)) else { continue }
-            for tool in kind.makeTools(ToolActivation(userID: user.id, configuration: configuration, store: store)) {
+            for tool in kind.makeTools(ToolActivation(userID: userID, configuration: configuration, store: store)) {
                 registry.register(tool)
             }
         }
         let loaded = registry
-        cache.withLock { $0[user.id] = (loaded, now()) }
+        cache.withLock { $0[userID] = (loaded, now()) }
         return loaded
+    }
+
+    /// The hub user id of `principal`: the one the request already resolved (the server's
+    /// provisioning middleware sets ``Principal/accountID``), else a lookup that provisions.
+    func accountID(of principal: Principal) async throws -> Int64 {
+        if let accountID = principal.accountID { return accountID }
+        return try await users.user(for: principal).id
     }
 
     /// Forgets the cached tools of `userID` after a change.

@@ -74,3 +74,7 @@ extension Date {
 }
 
 extension SQLiteStore: AuthorizationStore {}
+
+extension SQLiteStore: StoreAdministration {
+    public var location: String { path }
+}

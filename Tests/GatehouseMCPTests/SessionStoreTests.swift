@@ -61,12 +61,4 @@ struct SessionStoreTests {
         #expect(store.touch(first.id, owner: Self.alice) != nil)
         #expect(store.touch(third.id, owner: Self.alice) != nil)
     }
-
-    @Test func initializedIsRecorded() {
-        let store = SessionStore(idleTimeout: .seconds(100), capacity: 2)
-        let session = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
-        #expect(store.touch(session.id, owner: Self.alice)?.isInitialized == false)
-        store.markInitialized(session.id)
-        #expect(store.touch(session.id, owner: Self.alice)?.isInitialized == true)
-    }
 }

@@ -136,7 +136,7 @@ struct AuthorizationServerRoutesTests {
 
     @Test func wrongPasswordsAreThrottledPerAccountAcrossPages() async throws {
         let hub = try await server()
-        _ = try await hub.authorizationServer?.users.create(email: "alice@example.com", name: nil, password: "correct horse battery")
+        _ = try await hub.authorizationServer?.server.users.create(email: "alice@example.com", name: nil, password: "correct horse battery")
         try await Application(router: hub.router()).test(.router) { client in
             let clientID = try await Self.register(client)
             var statuses: [HTTPResponse.Status] = []

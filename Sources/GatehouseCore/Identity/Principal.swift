@@ -19,6 +19,9 @@ public struct Principal: Sendable, Hashable {
     public var claims: [String: JSONValue]
     /// True for the placeholder principal of an unauthenticated server.
     public var isAnonymous: Bool
+    /// The caller's account in this server's own user store (the hub's user id), once it has
+    /// been resolved for the request, so that nothing resolves it again.
+    public var accountID: Int64?
 
     public init(
         subject: String, issuer: String? = nil, email: String? = nil, clientID: String? = nil,

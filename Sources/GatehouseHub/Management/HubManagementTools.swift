@@ -42,8 +42,8 @@ extension Hub {
     }
 
     private func listAvailable(_ context: ToolContext) async throws -> ToolResult {
-        let user = try await users.user(for: context.principal)
-        let active = Set(try await store.activeTools(userID: user.id).map(\.name))
+        let userID = try await accountID(of: context.principal)
+        let active = Set(try await store.activeTools(userID: userID).map(\.name))
         let kinds: [JSONValue] = catalog.kinds.map { kind in
             [
                 "tool_name": .string(kind.name), "description": .string(kind.description),
@@ -57,12 +57,12 @@ extension Hub {
 
     private func add(_ arguments: ToolArguments, _ context: ToolContext) async throws -> ToolResult {
         let (kind, stored) = try validated(arguments)
-        let user = try await users.user(for: context.principal)
-        guard try await store.activateTool(userID: user.id, name: kind.name, configuration: stored, now: Date()) else {
+        let userID = try await accountID(of: context.principal)
+        guard try await store.activateTool(userID: userID, name: kind.name, configuration: stored, now: Date()) else {
             throw ToolError("\(kind.name) is already on your account; change it with configure_tool or remove it with remove_tool")
         }
-        invalidate(userID: user.id)
-        context.logger.info("user added a tool", metadata: ["user": "\(user.id)", "tool": "\(kind.name)"])
+        invalidate(userID: userID)
+        context.logger.info("user added a tool", metadata: ["user": "\(userID)", "tool": "\(kind.name)"])
         return .structured(
             ["tool_name": .string(kind.name), "tools": .array(kind.toolNames.map { .string($0) })],
             text: "Added \(kind.name). New tools: \(kind.toolNames.joined(separator: ", ")) (list your tools again to see them).")
@@ -70,17 +70,17 @@ extension Hub {
 
     private func remove(_ arguments: ToolArguments, _ context: ToolContext) async throws -> ToolResult {
         let name = try arguments.string("tool_name")
-        let user = try await users.user(for: context.principal)
-        guard try await store.deactivateTool(userID: user.id, name: name) else {
+        let userID = try await accountID(of: context.principal)
+        guard try await store.deactivateTool(userID: userID, name: name) else {
             throw ToolError("\(name.prefix(64)) is not on your account; list_my_tools shows what is")
         }
-        invalidate(userID: user.id)
+        invalidate(userID: userID)
         return .text("Removed \(name) and its data.")
     }
 
     private func listMine(_ context: ToolContext) async throws -> ToolResult {
-        let user = try await users.user(for: context.principal)
-        let active = try await store.activeTools(userID: user.id)
+        let userID = try await accountID(of: context.principal)
+        let active = try await store.activeTools(userID: userID)
         let items: [JSONValue] = try active.map { tool in
             [
                 "tool_name": .string(tool.name), "config": .object(SecretBox.redact(try Self.object(tool.configuration))),
@@ -93,11 +93,11 @@ extension Hub {
 
     private func configure(_ arguments: ToolArguments, _ context: ToolContext) async throws -> ToolResult {
         let (kind, stored) = try validated(arguments)
-        let user = try await users.user(for: context.principal)
-        guard try await store.configureTool(userID: user.id, name: kind.name, configuration: stored, now: Date()) else {
+        let userID = try await accountID(of: context.principal)
+        guard try await store.configureTool(userID: userID, name: kind.name, configuration: stored, now: Date()) else {
             throw ToolError("\(kind.name) is not on your account; add it with add_tool first")
         }
-        invalidate(userID: user.id)
+        invalidate(userID: userID)
         return .text("Configured \(kind.name).")
     }
 

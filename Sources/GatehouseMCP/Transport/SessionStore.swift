@@ -26,8 +26,6 @@ public final class SessionStore: Sendable {
         public let protocolVersion: ProtocolVersion
         /// The principal that opened the session; only it may use the session.
         public let owner: Owner
-        /// True once the client sent `notifications/initialized`.
-        public var isInitialized = false
         var lastSeen: ContinuousClock.Instant
     }
 
@@ -79,11 +77,6 @@ public final class SessionStore: Sendable {
             state.sessions[id] = session
             return session
         }
-    }
-
-    /// Records that the client of session `id` sent `notifications/initialized`.
-    public func markInitialized(_ id: String) {
-        state.withLock { $0.sessions[id]?.isInitialized = true }
     }
 
     /// Ends session `id` of `owner`; returns false when `owner` has no such session.

@@ -179,10 +179,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         switch message {
         case .response:
             return nil
-        case .notification(let method, _):
-            if method == "notifications/initialized", let sessionID = environment.sessionID {
-                sessions.markInitialized(sessionID)
-            }
+        case .notification:
             return nil
         case .request(let rpc):
             return await handler.handle(rpc, in: environment)

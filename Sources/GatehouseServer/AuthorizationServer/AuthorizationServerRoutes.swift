@@ -15,7 +15,10 @@ struct AuthorizationServerRoutes: Sendable {
     /// The issuer's path below its origin (a base-URL prefix), or "".
     let issuerPath: String
 
-    func register(on router: Router<GatehouseRequestContext>) {
+    /// The metadata, JWKS, registration, token and revocation endpoints are readable from any
+    /// origin (browser-based MCP clients call them); introspection is for resource servers only.
+    func register<Context: GatehouseContext>(on router: Router<Context>) {
+        let api = router.group().add(middleware: CORSMiddleware(audience: .anyOrigin))
         // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path;
         // OpenID Connect Discovery §4 appends it to the issuer. Both forms are served.
         var metadataPaths = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
@@ -23,29 +26,27 @@ struct AuthorizationServerRoutes: Sendable {
             metadataPaths += ["/.well-known/oauth-authorization-server" + issuerPath, "/.well-known/openid-configuration" + issuerPath]
         }
         for path in metadataPaths {
-            router.get(RouterPath(path)) { _, _ in
-                OAuthHTTP.json(server.metadata, headers: [.cacheControl: "public, max-age=300"])
-            }
+            api.get(RouterPath(path)) { _, _ in OAuthHTTP.json(server.metadata, cache: "public, max-age=300") }.preflight(RouterPath(path))
         }
-        router.get("/jwks") { request, _ in
+        api.get("/jwks") { request, _ in
             do {
-                return OAuthHTTP.json(try await server.keys.jwks(), headers: [.cacheControl: "public, max-age=300"])
+                return OAuthHTTP.json(try await server.keys.jwks(), cache: "public, max-age=300")
             } catch {
                 return OAuthHTTP.error(OAuthError(.serverError, "the signing keys cannot be read"), request: request)
             }
-        }
-        router.post("/register") { request, context in try await registerClient(request, context) }
-        router.post("/token") { request, context in
+        }.preflight("/jwks")
+        api.post("/register") { request, context in try await registerClient(request, context) }.preflight("/register")
+        api.post("/token") { request, context in
             await answer(request, context) { form throws(OAuthError) in
                 OAuthHTTP.json(try await server.token(form, authorization: request.headers[.authorization]))
             }
-        }
-        router.post("/revoke") { request, context in
+        }.preflight("/token")
+        api.post("/revoke") { request, context in
             await answer(request, context) { form throws(OAuthError) in
                 try await server.revoke(form, authorization: request.headers[.authorization])
                 return Response(status: .ok, headers: [.cacheControl: "no-store"])
             }
-        }
+        }.preflight("/revoke")
         router.post("/introspect") { request, context in
             await answer(request, context) { form throws(OAuthError) in
                 OAuthHTTP.json(try await server.introspect(form, authorization: request.headers[.authorization], verifier: verifier))
@@ -55,7 +56,7 @@ struct AuthorizationServerRoutes: Sendable {
 
     /// Parses the form, runs `handle`, and turns an ``OAuthError`` into its response.
     private func answer(
-        _ request: Request, _ context: GatehouseRequestContext,
+        _ request: Request, _ context: some GatehouseContext,
         _ handle: (FormParameters) async throws(OAuthError) -> Response
     ) async -> Response {
         do {
@@ -67,7 +68,7 @@ struct AuthorizationServerRoutes: Sendable {
     }
 
     /// RFC 7591 §3: open registration, bounded per address.
-    private func registerClient(_ request: Request, _ context: GatehouseRequestContext) async throws -> Response {
+    private func registerClient(_ request: Request, _ context: some GatehouseContext) async throws -> Response {
         let body: JSONValue
         do throws(OAuthError) {
             let bytes = try await OAuthHTTP.body(request)
@@ -79,7 +80,7 @@ struct AuthorizationServerRoutes: Sendable {
             return OAuthHTTP.error(error, request: request)
         }
         do {
-            switch try await server.registrar.register(body, from: context.remoteAddress) {
+            switch try await server.registrar.register(body, from: context.remoteIP) {
             case .registered(let response):
                 context.logger.info("registered an OAuth client", metadata: ["client_id": "\(response.objectValue?["client_id"]?.stringValue ?? "")"])
                 return OAuthHTTP.json(response, status: .created)

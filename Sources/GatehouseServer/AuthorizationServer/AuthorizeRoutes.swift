@@ -18,12 +18,13 @@ struct AuthorizeRoutes: Sendable {
     /// The cookie binding sign-in pages to the browser that loaded them.
     static let browserCookie = "gatehouse_browser"
 
-    func register(on router: Router<GatehouseRequestContext>) {
+    /// Mounts `/authorize`; the page and its form get no CORS (the form is cookie-bound).
+    func register<Context: GatehouseContext>(on router: Router<Context>) {
         router.get("/authorize") { request, context in await start(request, context) }
         router.post("/authorize") { request, context in await decide(request, context) }
     }
 
-    private func start(_ request: Request, _ context: GatehouseRequestContext) async -> Response {
+    private func start(_ request: Request, _ context: some GatehouseContext) async -> Response {
         guard let parameters = FormParameters(encoded: request.uri.query ?? "") else {
             return page(SignInPage.refusal(OAuthError(.invalidRequest, "the query string is malformed")), status: .badRequest)
         }
@@ -42,18 +43,18 @@ struct AuthorizeRoutes: Sendable {
                     return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
                 }
             }
-            let binding = Self.browserBinding(request.headers[.cookie]) ?? SecretToken.generate()
+            let binding = Self.browserBinding(request) ?? SecretToken.generate()
             let (id, csrfToken) = await pending.add(authorization, browserBinding: binding)
             let noUsersYet = (try? await server.store.localUserCount()) == 0
             var response = page(
                 SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken, noUsersYet: noUsersYet), status: .ok,
                 formTarget: authorization.redirectURI)
-            response.headers[.setCookie] = cookie(binding)
+            response.setCookie(cookie(binding))
             return response
         }
     }
 
-    private func decide(_ request: Request, _ context: GatehouseRequestContext) async -> Response {
+    private func decide(_ request: Request, _ context: some GatehouseContext) async -> Response {
         let form: FormParameters
         let requestID: String
         do {
@@ -65,7 +66,7 @@ struct AuthorizeRoutes: Sendable {
         let formToken = try? form.value("csrf_token")
         guard
             let authorization = await pending.request(
-                id: requestID, formToken: formToken, browserBinding: Self.browserBinding(request.headers[.cookie]))
+                id: requestID, formToken: formToken, browserBinding: Self.browserBinding(request))
         else {
             return page(
                 SignInPage.refusal(
@@ -80,7 +81,7 @@ struct AuthorizeRoutes: Sendable {
         let password = (try? form.value("password")) ?? ""
         let outcome: LocalUsers.SignIn
         do {
-            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteAddress)
+            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteIP)
         } catch {
             context.logger.error("sign-in failed: \(error)")
             return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
@@ -144,23 +145,17 @@ struct AuthorizeRoutes: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
-    private func cookie(_ binding: String) -> String {
-        "\(Self.browserCookie)=\(binding); Path=/; HttpOnly; SameSite=Strict; Max-Age=600" + (secureCookies ? "; Secure" : "")
+    private func cookie(_ binding: String) -> Cookie {
+        Cookie(name: Self.browserCookie, value: binding, maxAge: 600, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict)
     }
 
-    /// The browser binding from the `Cookie` header, when it has the form Gatehouse gives it
+    /// The browser binding from the request's cookie, when it has the form Gatehouse gives it
     /// (43 base64url characters); anything else is ignored and replaced.
-    static func browserBinding(_ header: String?) -> String? {
-        guard let header else { return nil }
-        for pair in header.split(separator: ";") {
-            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == browserCookie, parts[1].utf8.count == 43,
-                parts[1].utf8.allSatisfy(Base64URL.isAlphabetCharacter)
-            {
-                return String(parts[1])
-            }
-        }
-        return nil
+    static func browserBinding(_ request: Request) -> String? {
+        guard let value = request.cookies[browserCookie]?.value, value.utf8.count == 43,
+            value.utf8.allSatisfy(Base64URL.isAlphabetCharacter)
+        else { return nil }
+        return value
     }
 }
 

@@ -12,15 +12,14 @@ enum OAuthHTTP {
     /// Largest form or registration body accepted.
     static let maxBodyBytes = 64 * 1024
 
-    /// A JSON response that no cache may keep (RFC 6749 §5.1: `Cache-Control: no-store`).
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var writer = JSONWriter()
-        writer.value(value)
+    /// A JSON response that, by default, no cache may keep (RFC 6749 §5.1: `Cache-Control:
+    /// no-store` and `Pragma: no-cache`).
+    static func json(
+        _ value: JSONValue, status: HTTPResponse.Status = .ok, cache: String = "no-store", headers: HTTPFields = [:]
+    ) -> Response {
         var fields = headers
-        fields[.contentType] = "application/json"
-        fields[.cacheControl] = fields[.cacheControl] ?? "no-store"
         fields[Self.pragma] = "no-cache"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: writer.bytes)))
+        return JSONResponse.make(value, status: status, cache: cache, headers: fields)
     }
 
     /// An RFC 6749 §5.2 error response: 401 with a `WWW-Authenticate` challenge for

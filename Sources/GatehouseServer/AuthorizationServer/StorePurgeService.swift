@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Deletes expired authorization codes and refresh tokens every `interval`, so the store does
 /// not grow without bound; stops with the server.
-struct StoreMaintenance: Service {
+struct StorePurgeService: Service {
     let server: AuthorizationServer
     let interval: Duration
     let logger: Logger

@@ -1,5 +1,4 @@
 import Foundation
-import GatehouseAuth
 import GatehouseCore
 import GatehouseMCP
 import Hummingbird
@@ -11,9 +10,10 @@ import NIOCore
 struct MCPRoute: Sendable {
     let endpoint: StreamableHTTPEndpoint
     let maxBodyBytes: Int
-    let urls: PublicURLs
+    /// The protected resource's challenges; `nil` on a server without authentication.
+    let challenges: BearerChallenges?
 
-    func respond(to request: Request, context: GatehouseRequestContext) async throws -> Response {
+    func respond<Context: GatehouseContext>(to request: Request, context: Context) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
             return tooLarge
         }
@@ -28,12 +28,10 @@ struct MCPRoute: Sendable {
             principal: context.principal)
         let mcpResponse = await endpoint.respond(to: mcpRequest, logger: context.logger)
         var response = Response(mcp: mcpResponse)
-        if let scopes = mcpResponse.insufficientScopes {
+        if let scopes = mcpResponse.insufficientScopes, let challenges {
             // MCP authorization (2025-11-25, "Scope Challenge Handling"): 403 with every scope needed.
-            let challenge = BearerChallenge(
-                resourceMetadataURL: urls.resourceMetadata(urls.base(for: request)), scopes: scopes,
-                error: .insufficientScope, errorDescription: "this tool needs scopes the access token does not carry")
-            response.headers[.wwwAuthenticate] = challenge.headerValue
+            response.headers[.wwwAuthenticate] = challenges.insufficientScope(
+                for: request, needed: scopes, description: "this tool needs scopes the access token does not carry")
         }
         return response
     }

@@ -1,0 +1,159 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHub
+import GatehouseMCP
+import GatehouseOAuth
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Gatehouse assembled from its mounts: the one composition of `gatehouse hub` and
+/// `gatehouse idp`, and what an application that embeds Gatehouse mounts on its own router.
+///
+/// ```swift
+/// let gatehouse = try await GatehouseServer.make(configuration: configuration, tools: BuiltinTools.all + [myTool], logger: logger)
+/// try await gatehouse.application(logger: logger).runService()      // a server of its own, or:
+/// gatehouse.mount(on: router)                                         // inside an existing Hummingbird app
+/// ```
+public struct GatehouseServer: Sendable {
+    public let configuration: GatehouseConfiguration
+    /// The embedded authorization server, when it is the provider (or the whole of `gatehouse idp`).
+    public let authorizationServer: AuthorizationServerMount?
+    /// Discovery and authentication of the MCP endpoint; `nil` with `--provider none`.
+    public let protectedResource: ProtectedResourceMount?
+    /// The MCP endpoint; `nil` for `gatehouse idp`.
+    public let mcp: MCPEndpointMount?
+    /// The per-user tools hub; `nil` serves only the fixed tools.
+    public let hub: HubMount?
+
+    /// Assembles the parts given. With a `hub`, its management tools join `tools` and it becomes
+    /// the endpoint's source of per-user tools; with an `authenticator`, the endpoint is a
+    /// protected resource.
+    public init(
+        configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
+        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServerMount? = nil, hub: HubMount? = nil
+    ) {
+        let registry = ToolRegistry(tools + (hub?.managementTools ?? []))
+        let protection = authenticator.map {
+            ProtectedResourceMount(
+                authenticator: $0, configuration: configuration,
+                scopesSupported: Self.scopesSupported(configuration: configuration, tools: registry.tools))
+        }
+        let endpoint = StreamableHTTPEndpoint(
+            handler: MCPMethodHandler(serverInfo: serverInfo, tools: registry, toolSource: hub?.hub),
+            sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
+        self.init(
+            configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
+            mcp: MCPEndpointMount(
+                endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
+                originPolicy: OriginPolicy(configuration: configuration), protection: protection),
+            hub: hub)
+    }
+
+    private init(
+        configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
+        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?
+    ) {
+        self.configuration = configuration
+        self.authorizationServer = authorizationServer
+        self.protectedResource = protectedResource
+        self.mcp = mcp
+        self.hub = hub
+    }
+
+    /// The hub (`gatehouse hub`): opens the store, builds the per-user tools hub, and protects
+    /// the endpoint with the configured provider. Unless the provider is lazy, its metadata is
+    /// fetched first so a wrong domain or issuer stops start-up with the fix; the embedded
+    /// provider prepares its signing key.
+    ///
+    /// - Parameter withHub: false serves only `tools` and opens a store only for the embedded
+    ///   authorization server.
+    public static func make(
+        configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, withHub: Bool = true, logger: Logger
+    ) async throws(StartupProblem) -> GatehouseServer {
+        let embedded = configuration.auth.provider == .embedded
+        let stores = withHub || embedded ? try StoreBackend.open(configuration) : nil
+        let hub = withHub ? stores.map { HubMount(configuration: configuration, store: $0.hub) } : nil
+        let scopes = scopesSupported(configuration: configuration, tools: tools + (hub?.managementTools ?? []))
+        var authorizationServer: AuthorizationServerMount?
+        if embedded, let stores {
+            authorizationServer = try await AuthorizationServerMount.make(
+                configuration: configuration, store: stores.authorization, scopesSupported: scopes, logger: logger)
+        }
+        let authenticator: Authenticator?
+        if let authorizationServer {
+            authenticator = authorizationServer.authenticator(configuration: configuration)
+        } else {
+            authenticator = try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
+        }
+        return GatehouseServer(
+            configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: authorizationServer,
+            hub: hub)
+    }
+
+    /// The authorization server alone (`gatehouse idp`), for MCP servers elsewhere; the
+    /// configuration must name at least one resource (`--resource`).
+    public static func identityProvider(configuration: GatehouseConfiguration, logger: Logger) async throws(StartupProblem) -> GatehouseServer {
+        guard !configuration.authorizationServer.extraResources.isEmpty else {
+            throw StartupProblem(
+                "name the MCP servers tokens are for with --resource URL (or GATEHOUSE_IDP_RESOURCES), e.g. --resource https://mcp.example.com/mcp")
+        }
+        let authorizationServer = try await AuthorizationServerMount.make(
+            configuration: configuration, store: try StoreBackend.open(configuration).authorization,
+            scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, logger: logger)
+        return GatehouseServer(
+            configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil)
+    }
+
+    /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
+    static func scopesSupported(configuration: GatehouseConfiguration, tools: [MCPTool]) -> [String] {
+        Set(configuration.auth.requiredScopes).union(tools.flatMap(\.requiredScopes)).sorted()
+    }
+
+    /// The tools every caller has (subject to their scopes).
+    public var tools: ToolRegistry { mcp?.endpoint.handler.tools ?? ToolRegistry() }
+
+    /// The one composition: mounts every part on `router`. An application that embeds Gatehouse
+    /// calls this on its own router; its own routes and middleware stay as they are.
+    public func mount<Context: GatehouseContext>(on router: Router<Context>) {
+        authorizationServer?.register(on: router)
+        protectedResource?.register(on: router)
+        let guards: [any MiddlewareProtocol<Request, Response, Context>] = hub.map { [$0.middleware()] } ?? []
+        mcp?.register(on: router, guards: guards)
+    }
+
+    /// The router of Gatehouse's own servers: request logging, `/healthz`, and every part.
+    public func router() -> Router<GatehouseRequestContext> {
+        let router = Router(context: GatehouseRequestContext.self)
+        router.add(middleware: RequestLogMiddleware())
+        HealthRoute.register(on: router)
+        mount(on: router)
+        return router
+    }
+
+    /// Background work the parts need while they run.
+    public var services: [any Service] { authorizationServer?.services ?? [] }
+
+    /// The runnable application on the guarded listener (deadlines, the connection cap);
+    /// `onRunning` receives the bound port once it listens.
+    public func application(
+        logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(),
+            server: GuardedHTTPServer.builder(configuration.connections, logger: logger),
+            configuration: GuardedHTTPServer.configuration(
+                host: configuration.host, port: configuration.port, settings: configuration.connections),
+            services: services,
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}
+
+extension MCPServerInfo {
+    /// How a Gatehouse hub introduces itself to MCP clients.
+    public static let gatehouse = MCPServerInfo(
+        name: "gatehouse", version: Gatehouse.version, title: "Gatehouse",
+        instructions: "Gatehouse hub. Call tools/list to see the tools available to you.")
+}

@@ -1,0 +1,88 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseOAuth
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// The embedded OAuth 2.1 authorization server, mounted: RFC 8414 metadata, JWKS, Dynamic
+/// Client Registration, `/authorize` with the sign-in page, `/token`, `/revoke`, `/introspect`;
+/// and the background purge of what expired.
+public struct AuthorizationServerMount: Sendable {
+    public let server: AuthorizationServer
+    let api: AuthorizationServerRoutes
+    let authorize: AuthorizeRoutes
+    let logger: Logger
+
+    /// Builds the server whose issuer is the public base URL, on `store`, and prepares its
+    /// signing key (creating the first one, sealed, when the store has none).
+    ///
+    /// - Parameter servesOwnResource: true when this process's MCP endpoint is one of the
+    ///   resources it issues tokens for (the hub); false for a standalone `gatehouse idp`.
+    public static func make(
+        configuration: GatehouseConfiguration, store: any AuthorizationStore, scopesSupported: [String],
+        servesOwnResource: Bool = true, logger: Logger = Logger(label: "gatehouse.oauth")
+    ) async throws(StartupProblem) -> AuthorizationServerMount {
+        let embedded = configuration.authorizationServer
+        var settings = AuthorizationServerSettings(
+            issuer: configuration.issuerURL,
+            resources: (servesOwnResource ? [configuration.resourceURL] : []) + embedded.extraResources,
+            scopesSupported: scopesSupported)
+        settings.accessTokenLifetime = embedded.accessTokenLifetime.inSeconds
+        settings.refreshTokenLifetime = embedded.refreshTokenLifetime.inSeconds
+        settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
+        settings.leeway = configuration.auth.leeway.inSeconds
+        settings.signInThrottle.lockout = embedded.signInLockout.inSeconds
+        let server = AuthorizationServer(settings: settings, store: store, secrets: try sealingBox(configuration), logger: logger)
+        do {
+            _ = try await server.keys.activeKey()
+            try await server.purgeExpired()
+        } catch {
+            throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
+        }
+        let base = configuration.baseURL()
+        return AuthorizationServerMount(
+            server: server,
+            // Introspection answers for tokens of every resource this server issues for.
+            api: AuthorizationServerRoutes(server: server, verifier: server.tokenVerifier(logger: logger), issuerPath: base.pathPrefix),
+            authorize: AuthorizeRoutes(
+                server: server, pending: PendingAuthorizations(),
+                autoApproveUser: embedded.devAutoApprove ? embedded.devUser : nil, secureCookies: base.scheme == "https"),
+            logger: logger)
+    }
+
+    /// The box that seals the signing keys: `GATEHOUSE_SECRET_KEY`, else the key file beside the
+    /// database (created 0600 on first start).
+    public static func sealingBox(_ configuration: GatehouseConfiguration) throws(StartupProblem) -> SecretBox {
+        do {
+            return try SecretBox.authorizationServer(configuredKey: configuration.hub.secretKey, keyFile: configuration.sealingKeyFile)
+        } catch {
+            throw StartupProblem(
+                "cannot read or create the key file \(configuration.sealingKeyFile): \(error); set GATEHOUSE_KEY_FILE or GATEHOUSE_SECRET_KEY")
+        }
+    }
+
+    /// The resource-server side for this process's own MCP endpoint: tokens this server issued
+    /// for `audiences` (RFC 8707, MCP authorization "Token Audience Binding": not those it issued
+    /// for its other resources), verified in-process against its key ring.
+    public func authenticator(configuration: GatehouseConfiguration) -> Authenticator {
+        var settings = configuration.auth
+        settings.authorizationServer = settings.authorizationServer ?? server.settings.issuer
+        let audiences = settings.audiences.isEmpty ? [configuration.resourceURL] : settings.audiences
+        let verifier = CachingVerifier(server.tokenVerifier(audiences: audiences, logger: logger))
+        return Authenticator(settings: settings, verifier: verifier, providerMetadata: nil)
+    }
+
+    /// Mounts the metadata, API and `/authorize` routes.
+    public func register<Context: GatehouseContext>(on router: Router<Context>) {
+        api.register(on: router)
+        authorize.register(on: router)
+    }
+
+    /// Background work while the server runs: every ten minutes, the purge of expired codes and
+    /// tokens and of registrations never used.
+    public var services: [any Service] {
+        [StorePurgeService(server: server, interval: .seconds(600), logger: logger)]
+    }
+}

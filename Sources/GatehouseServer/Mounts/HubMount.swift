@@ -1,0 +1,33 @@
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHub
+import GatehouseMCP
+import Hummingbird
+
+/// The multi-tenant tools hub, mounted on an MCP endpoint: a middleware that provisions each
+/// authenticated caller as a hub user (and carries the user in the context), the management
+/// tools every caller has, and the ``Hub`` as the endpoint's source of per-user tools.
+public struct HubMount: Sendable {
+    public let hub: Hub
+
+    public init(hub: Hub) {
+        self.hub = hub
+    }
+
+    /// A hub on `store` with the standard catalog; tool secrets are sealed with
+    /// `GATEHOUSE_SECRET_KEY` (without one, secrets in configurations are refused).
+    public init(configuration: GatehouseConfiguration, store: any HubStore) {
+        self.init(
+            hub: Hub(
+                store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches),
+                secrets: SecretBox(keyBytes: configuration.hub.secretKey), oauthProvider: configuration.auth.providerKind))
+    }
+
+    /// Provisions the caller; put it on the MCP endpoint after authentication.
+    public func middleware<Context: GatehouseContext>() -> any MiddlewareProtocol<Request, Response, Context> {
+        UserProvisioningMiddleware(users: hub.users)
+    }
+
+    /// The tools every caller has: list, add, remove and configure their own tools.
+    public var managementTools: [MCPTool] { hub.managementTools }
+}
