@@ -218,6 +218,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "StoreConformanceTests",
+            dependencies: ["GatehouseSQLite", "GatehouseOAuth", "GatehouseHub"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatehouseHubTests",
             dependencies: ["GatehouseHub", "GatehouseSQLite", "GatehouseMCP", "GatehouseAuth", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings

@@ -19,20 +19,23 @@ extension SQLiteStore {
         }
     }
 
-    public func redeemCode(hash: String, familyID: String, now: Date) async throws -> CodeRedemption {
+    public func presentCode(hash: String, to use: CodeUse) async throws -> CodeUse.Decision {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM oauth_codes WHERE hash = ?", arguments: [hash]) else {
-                return .unknown
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM oauth_codes WHERE hash = ?", arguments: [hash])
+            let presented = row.map { row in
+                PresentedCode(
+                    record: AuthorizationCodeRecord(
+                        hash: hash, grant: Self.grant(row), redirectURI: row["redirect_uri"], codeChallenge: row["code_challenge"],
+                        expiresAt: Date(storeValue: row["expires_at"])),
+                    usedAt: (row["used_at"] as Double?).map(Date.init(storeValue:)), familyID: row["family_id"])
             }
-            if row["used_at"] as Double? != nil { return .replayed(familyID: row["family_id"]) }
-            if Date(storeValue: row["expires_at"]) <= now { return .expired }
-            try db.execute(
-                sql: "UPDATE oauth_codes SET used_at = ?, family_id = ? WHERE hash = ?",
-                arguments: [now.storeValue, familyID, hash])
-            return .redeemed(
-                AuthorizationCodeRecord(
-                    hash: hash, grant: Self.grant(row), redirectURI: row["redirect_uri"], codeChallenge: row["code_challenge"],
-                    expiresAt: Date(storeValue: row["expires_at"])))
+            let decision = use.decide(presented)
+            if case .redeem = decision {
+                try db.execute(
+                    sql: "UPDATE oauth_codes SET used_at = ?, family_id = ? WHERE hash = ?",
+                    arguments: [use.now.storeValue, use.familyID, hash])
+            }
+            return decision
         }
     }
 

@@ -5,23 +5,26 @@ import GatehouseHub
 extension SQLiteStore: HubStore {
     public func provisionUser(_ identity: UserIdentity, now: Date) async throws -> HubUser {
         try await write { db in
+            let stored = try Row.fetchOne(
+                db, sql: "SELECT * FROM users WHERE issuer = ? AND subject = ?", arguments: [identity.issuer, identity.subject])
+            guard let stored else {
+                try db.execute(
+                    sql: """
+                        INSERT INTO users (issuer, subject, email, name, oauth_provider, organization_id, created_at, last_seen_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        identity.issuer, identity.subject, identity.email, identity.name, identity.oauthProvider,
+                        identity.organizationID, now.utcText, now.utcText,
+                    ])
+                return HubUser(id: db.lastInsertedRowID, identity: identity, createdAt: Date(utcText: now.utcText), lastSeenAt: Date(utcText: now.utcText))
+            }
+            let user = Self.user(stored)
+            let merged = identity.merging(into: user.identity)
             try db.execute(
-                sql: """
-                    INSERT INTO users (issuer, subject, email, name, oauth_provider, organization_id, created_at, last_seen_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (issuer, subject) DO UPDATE SET
-                        email = coalesce(excluded.email, email), name = coalesce(excluded.name, name),
-                        oauth_provider = excluded.oauth_provider,
-                        organization_id = coalesce(excluded.organization_id, organization_id),
-                        last_seen_at = excluded.last_seen_at
-                    """,
-                arguments: [
-                    identity.issuer, identity.subject, identity.email, identity.name, identity.oauthProvider,
-                    identity.organizationID, now.utcText, now.utcText,
-                ])
-            let row = try Row.fetchOne(
-                db, sql: "SELECT * FROM users WHERE issuer = ? AND subject = ?", arguments: [identity.issuer, identity.subject])!
-            return Self.user(row)
+                sql: "UPDATE users SET email = ?, name = ?, oauth_provider = ?, organization_id = ?, last_seen_at = ? WHERE id = ?",
+                arguments: [merged.email, merged.name, merged.oauthProvider, merged.organizationID, now.utcText, user.id])
+            return HubUser(id: user.id, identity: merged, createdAt: user.createdAt, lastSeenAt: Date(utcText: now.utcText))
         }
     }
 
@@ -66,24 +69,29 @@ extension SQLiteStore: HubStore {
         }
     }
 
-    public func deactivateTool(userID: Int64, name: String) async throws -> Bool {
+    public func deactivateTool(userID: Int64, name: String, deleting data: Set<ToolData>) async throws -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM user_tools WHERE user_id = ? AND tool_name = ?", arguments: [userID, name])
             guard db.changesCount == 1 else { return false }
-            // The tool's data goes with it.
-            switch name {
-            case "notes": try db.execute(sql: "DELETE FROM user_notes WHERE user_id = ?", arguments: [userID])
-            case "memory": try db.execute(sql: "DELETE FROM user_memory WHERE user_id = ?", arguments: [userID])
-            default: break
+            for kind in data {
+                try db.execute(sql: "DELETE FROM \(Self.table(of: kind)) WHERE user_id = ?", arguments: [userID])
             }
             return true
         }
     }
 
-    public func addNote(userID: Int64, text: String, limit: Int, now: Date) async throws -> Int64? {
+    /// The table that holds a tool's data.
+    private static func table(of data: ToolData) -> String {
+        switch data {
+        case .notes: "user_notes"
+        case .memory: "user_memory"
+        }
+    }
+
+    public func addNote(userID: Int64, text: String, quota: Quota, now: Date) async throws -> Int64? {
         try await write { db in
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM user_notes WHERE user_id = ?", arguments: [userID]) ?? 0
-            guard count < limit else { return nil }
+            guard quota.admitsOneMore(having: count) else { return nil }
             try db.execute(
                 sql: "INSERT INTO user_notes (user_id, text, created_at) VALUES (?, ?, ?)", arguments: [userID, text, now.utcText])
             return db.lastInsertedRowID
@@ -98,13 +106,13 @@ extension SQLiteStore: HubStore {
         }
     }
 
-    public func remember(userID: Int64, key: String, value: String, limit: Int, now: Date) async throws -> Bool {
+    public func remember(userID: Int64, key: String, value: String, quota: Quota, now: Date) async throws -> Bool {
         try await write { db in
             let exists = try Bool.fetchOne(
                 db, sql: "SELECT 1 FROM user_memory WHERE user_id = ? AND key = ?", arguments: [userID, key]) ?? false
             if !exists {
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM user_memory WHERE user_id = ?", arguments: [userID]) ?? 0
-                guard count < limit else { return false }
+                guard quota.admitsOneMore(having: count) else { return false }
             }
             try db.execute(
                 sql: """

@@ -571,7 +571,8 @@ struct SealedSigningKeyTests {
     @Test func keysStoredUnsealedByAnOlderVersionAreSealedOnLoad() async throws {
         let harness = try Harness()
         let plain = SigningKey()
-        try await harness.store.addSigningKey(StoredSigningKey(keyID: plain.keyID, privateKey: plain.rawRepresentation, createdAt: Date()))
+        let unsealed = StoredSigningKey(keyID: plain.keyID, privateKey: plain.rawRepresentation, createdAt: Date())
+        _ = try await harness.store.rotateSigningKeys(SigningKeyRotation(mode: .rotate, candidate: unsealed, publishFor: 990, now: Date()))
         let box = SecretBox(key: SymmetricKey(size: .bits256))
         #expect(try await KeyRing(store: harness.store, secrets: box, publishFor: 990).activeKey().keyID == plain.keyID)
         let stored = try #require(try await harness.store.signingKeys().first)

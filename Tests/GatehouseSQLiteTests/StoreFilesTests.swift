@@ -19,7 +19,7 @@ struct StoreFilesTests {
     @Test func everyDatabaseFileIsOwnerOnlyInAFolderOthersCanRead() async throws {
         let path = try openFolder().appendingPathComponent("hub.db").path
         let store = try SQLiteStore(path: path)
-        try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1, 2, 3]), createdAt: Date()))
+        try await store.addKey("k")
         for file in [path, path + "-wal", path + "-shm"] {
             #expect(FileManager.default.fileExists(atPath: file), "\(file) missing")
             #expect(try mode(file) == 0o600, "\(file)")
@@ -30,7 +30,7 @@ struct StoreFilesTests {
         let path = try openFolder().appendingPathComponent("hub.db").path
         do {
             let store = try SQLiteStore(path: path)
-            try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1]), createdAt: Date()))
+            try await store.addKey("k")
             for file in [path, path + "-wal", path + "-shm"] { #expect(chmod(file, 0o644) == 0) }
             _ = try SQLiteStore(path: path)
         }
@@ -42,11 +42,19 @@ struct StoreFilesTests {
     @Test func backupsAreOwnerOnlyAndNeverOverwriteAFile() async throws {
         let folder = try openFolder()
         let store = try SQLiteStore(path: folder.appendingPathComponent("hub.db").path)
-        try await store.addSigningKey(StoredSigningKey(keyID: "k", privateKey: Data([1]), createdAt: Date()))
+        try await store.addKey("k")
         let copy = folder.appendingPathComponent("backup.db").path
         try store.backup(to: copy)
         #expect(try mode(copy) == 0o600)
         #expect(try await SQLiteStore(path: copy).signingKeys().map(\.keyID) == ["k"])
         #expect(throws: (any Error).self) { try store.backup(to: copy) }
+    }
+}
+
+extension SQLiteStore {
+    /// Stores a signing key, as the key ring does on first start.
+    func addKey(_ id: String) async throws {
+        let key = StoredSigningKey(keyID: id, privateKey: Data([1, 2, 3]), createdAt: Date())
+        _ = try await rotateSigningKeys(SigningKeyRotation(mode: .rotate, candidate: key, publishFor: 990, now: Date()))
     }
 }

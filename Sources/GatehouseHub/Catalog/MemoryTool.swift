@@ -13,7 +13,8 @@ extension ToolKind {
                 "max_keys": ["type": "integer", "minimum": 1, "maximum": 10000, "description": "Most keys kept (default 500)."]
             ],
         ],
-        toolNames: ["memory_set", "memory_get", "memory_keys"]
+        toolNames: ["memory_set", "memory_get", "memory_keys"],
+        data: [.memory]
     ) { activation in
         let limit = activation.integer("max_keys", default: 500)
         let key: JSONValue = ["type": "string", "minLength": 1, "maxLength": 200]
@@ -27,7 +28,7 @@ extension ToolKind {
             ) { arguments, _ in
                 let name = try arguments.string("key")
                 guard try await activation.store.remember(
-                    userID: activation.userID, key: name, value: try arguments.string("value"), limit: limit, now: Date())
+                    userID: activation.userID, key: name, value: try arguments.string("value"), quota: Quota(limit: limit), now: Date())
                 else { throw ToolError("your memory is full (\(limit) keys); raise max_keys with configure_tool") }
                 return .text("Remembered \(name).")
             },

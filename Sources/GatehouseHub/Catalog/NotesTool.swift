@@ -14,7 +14,8 @@ extension ToolKind {
                 "max_notes": ["type": "integer", "minimum": 1, "maximum": 10000, "description": "Most notes kept (default 1000)."],
             ],
         ],
-        toolNames: ["notes_add", "notes_list"]
+        toolNames: ["notes_add", "notes_list"],
+        data: [.notes]
     ) { activation in
         let limit = activation.integer("max_notes", default: 1000)
         let notebook = activation.configuration["notebook"]?.stringValue ?? "Notes"
@@ -27,7 +28,7 @@ extension ToolKind {
                 ]
             ) { arguments, _ in
                 guard let id = try await activation.store.addNote(
-                    userID: activation.userID, text: try arguments.string("text"), limit: limit, now: Date())
+                    userID: activation.userID, text: try arguments.string("text"), quota: Quota(limit: limit), now: Date())
                 else { throw ToolError("your notebook is full (\(limit) notes); raise max_notes with configure_tool") }
                 return .structured(["id": .int(Int(id))], text: "Noted (#\(id)).")
             },

@@ -15,18 +15,21 @@ public struct ToolKind: Sendable {
     public let secretFields: Set<String>
     /// Names of the MCP tools an activation exposes (for `list_available_tools`).
     public let toolNames: [String]
+    /// What the tools keep for each user; removing the tool deletes it.
+    public let data: Set<ToolData>
     /// Builds the MCP tools of one user's activation.
     public let makeTools: @Sendable (ToolActivation) -> [MCPTool]
 
     public init(
         name: String, description: String, configurationSchema: JSONValue, secretFields: Set<String> = [], toolNames: [String],
-        makeTools: @escaping @Sendable (ToolActivation) -> [MCPTool]
+        data: Set<ToolData> = [], makeTools: @escaping @Sendable (ToolActivation) -> [MCPTool]
     ) {
         self.name = name
         self.description = description
         self.configurationSchema = configurationSchema
         self.secretFields = secretFields
         self.toolNames = toolNames
+        self.data = data
         self.makeTools = makeTools
     }
 }

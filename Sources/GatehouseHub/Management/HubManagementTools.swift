@@ -71,7 +71,7 @@ extension Hub {
     private func remove(_ arguments: ToolArguments, _ context: ToolContext) async throws -> ToolResult {
         let name = try arguments.string("tool_name")
         let userID = try await accountID(of: context.principal)
-        guard try await store.deactivateTool(userID: userID, name: name) else {
+        guard try await store.deactivateTool(userID: userID, name: name, deleting: catalog.kind(named: name)?.data ?? []) else {
             throw ToolError("\(name.prefix(64)) is not on your account; list_my_tools shows what is")
         }
         invalidate(userID: userID)

@@ -5,7 +5,8 @@ import Foundation
 /// `GatehouseSQLite.SQLiteStore` implements it; a PostgreSQL store can follow without touching
 /// callers. Every method is one transaction.
 public protocol HubStore: Sendable {
-    /// Creates the user for `identity` or updates their email, name and last-seen time.
+    /// Creates the user for `identity`, or updates the stored user with it
+    /// (``UserIdentity/merging(into:)``) and their last-seen time.
     func provisionUser(_ identity: UserIdentity, now: Date) async throws -> HubUser
     /// Records that the user was seen at `now`.
     func touchUser(id: Int64, now: Date) async throws
@@ -18,15 +19,15 @@ public protocol HubStore: Sendable {
     func activateTool(userID: Int64, name: String, configuration: String, now: Date) async throws -> Bool
     /// Replaces the configuration of an active tool; false when it is not active.
     func configureTool(userID: Int64, name: String, configuration: String, now: Date) async throws -> Bool
-    /// Deactivates `name` and deletes its data; false when it was not active.
-    func deactivateTool(userID: Int64, name: String) async throws -> Bool
+    /// Deactivates `name` and deletes the user's `data` of it; false when it was not active.
+    func deactivateTool(userID: Int64, name: String, deleting data: Set<ToolData>) async throws -> Bool
 
-    /// Adds a note of the user's notes tool; returns its id, or nil when the user has `limit` notes.
-    func addNote(userID: Int64, text: String, limit: Int, now: Date) async throws -> Int64?
+    /// Adds a note of the user's notes tool; returns its id, or nil when `quota` admits no more.
+    func addNote(userID: Int64, text: String, quota: Quota, now: Date) async throws -> Int64?
     /// The user's newest notes first.
     func notes(userID: Int64, limit: Int) async throws -> [Note]
-    /// Sets a key of the user's memory; false when the user has `limit` other keys.
-    func remember(userID: Int64, key: String, value: String, limit: Int, now: Date) async throws -> Bool
+    /// Sets a key of the user's memory; false when the key is new and `quota` admits no more.
+    func remember(userID: Int64, key: String, value: String, quota: Quota, now: Date) async throws -> Bool
     func recall(userID: Int64, key: String) async throws -> String?
     func memoryKeys(userID: Int64) async throws -> [String]
 }
@@ -50,6 +51,34 @@ public struct UserIdentity: Sendable, Equatable {
         self.oauthProvider = oauthProvider
         self.organizationID = organizationID
     }
+}
+
+extension UserIdentity {
+    /// The identity to store when a token presents `self` for a user already stored as
+    /// `stored`: what the token says replaces what was stored, and what it leaves out (a token
+    /// without `email` or `name`) keeps the stored value.
+    public func merging(into stored: UserIdentity) -> UserIdentity {
+        UserIdentity(
+            issuer: issuer, subject: subject, email: email ?? stored.email, name: name ?? stored.name, oauthProvider: oauthProvider,
+            organizationID: organizationID ?? stored.organizationID)
+    }
+}
+
+/// Data a tool kind keeps for each user, deleted with the tool (``ToolKind/data``).
+public enum ToolData: String, Sendable, Hashable {
+    case notes
+    case memory
+}
+
+/// How many items of one kind a user may keep (notes, memory keys); a store applies it while
+/// it holds the user's items, so concurrent additions cannot overshoot.
+public struct Quota: Sendable, Equatable {
+    public var limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Whether a user who has `count` items may add one more.
+    public func admitsOneMore(having count: Int) -> Bool { count < limit }
 }
 
 /// A user of the hub.

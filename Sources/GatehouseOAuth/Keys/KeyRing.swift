@@ -34,11 +34,14 @@ public actor KeyRing {
         self.now = now
     }
 
-    /// The key that signs new tokens; creates the first key when the store has none.
+    /// The key that signs new tokens; creates the first key when the store has none (once,
+    /// however many instances start at the same time).
     public func activeKey() async throws -> SigningKey {
         try await reloadIfStale()
         if let active = keys.first(where: { $0.stored.retiredAt == nil }) { return active.key }
-        return try await rotate()
+        try await change(.ensureActive)
+        guard let active = keys.first(where: { $0.stored.retiredAt == nil }) else { throw KeyRingError.noActiveKey }
+        return active.key
     }
 
     /// The public keys to publish, active first.
@@ -53,13 +56,19 @@ public actor KeyRing {
     /// Makes a new key the active one; the previous key is retired but stays published.
     @discardableResult
     public func rotate() async throws -> SigningKey {
+        try await change(.rotate)
+        guard let active = keys.first(where: { $0.stored.retiredAt == nil }) else { throw KeyRingError.noActiveKey }
+        return active.key
+    }
+
+    /// Applies a ``SigningKeyRotation`` with a fresh sealed candidate, then reloads.
+    private func change(_ mode: SigningKeyRotation.Mode) async throws {
         try await load()  // fails first, changing nothing, when the stored keys cannot be opened
         let key = SigningKey()
-        let stored = try secrets.seal(key.rawRepresentation, what: "the signing key \(key.keyID)")
-        try await store.addSigningKey(StoredSigningKey(keyID: key.keyID, privateKey: stored, createdAt: now()))
-        try await store.deleteSigningKeys(retiredBefore: now().addingTimeInterval(-publishFor))
+        let sealed = try secrets.seal(key.rawRepresentation, what: "the signing key \(key.keyID)")
+        let candidate = StoredSigningKey(keyID: key.keyID, privateKey: sealed, createdAt: now())
+        _ = try await store.rotateSigningKeys(SigningKeyRotation(mode: mode, candidate: candidate, publishFor: publishFor, now: now()))
         try await load()
-        return key
     }
 
     private func reloadIfStale() async throws {
@@ -79,4 +88,11 @@ public actor KeyRing {
         keys = loaded
         loadedAt = now()
     }
+}
+
+/// The store holds no active signing key even after one was added (another process deleted it).
+public enum KeyRingError: Error, CustomStringConvertible {
+    case noActiveKey
+
+    public var description: String { "the store has no active signing key; run gatehouse keys rotate" }
 }

@@ -6,9 +6,11 @@ import Foundation
 ///
 /// Secrets never reach the store in the clear: codes, refresh tokens and client secrets are
 /// passed as ``SecretToken/hash`` values. Every method that decides whether a one-time
-/// credential may be used (``redeemCode(hash:familyID:now:)``,
-/// ``presentRefreshToken(hash:to:)``) does so atomically, so two instances racing on the same
-/// code cannot both win.
+/// credential may be used, or changes the signing keys, takes a rule value from the engine
+/// (``CodeUse``, ``RefreshRotation``, ``SigningKeyRotation``), reads what the rule needs while
+/// holding it exclusively, and applies the rule's decision in the same transaction: the rules live
+/// here, not in SQL, so every backend applies the same ones, and two instances racing on the
+/// same code cannot both win.
 ///
 /// `GatehouseSQLite.SQLiteStore` is the embedded implementation; a PostgreSQL one can follow
 /// without touching callers.
@@ -27,9 +29,9 @@ public protocol AuthorizationStore: Sendable {
 
     /// Stores an issued authorization code.
     func insertCode(_ code: AuthorizationCodeRecord) async throws
-    /// Marks the code used and links it to `familyID`, once. A second redemption returns
-    /// ``CodeRedemption/replayed(familyID:)`` with the family the first one created.
-    func redeemCode(hash: String, familyID: String, now: Date) async throws -> CodeRedemption
+    /// Presents the code `hash` to `use` while holding it exclusively, and applies the decision:
+    /// on ``CodeUse/Decision/redeem(_:)`` marks it used and links it to the use's family.
+    func presentCode(hash: String, to use: CodeUse) async throws -> CodeUse.Decision
 
     // MARK: Refresh tokens
 
@@ -48,10 +50,8 @@ public protocol AuthorizationStore: Sendable {
 
     /// Every stored signing key, newest first.
     func signingKeys() async throws -> [StoredSigningKey]
-    /// Adds `key` as the active key, retiring the keys that were active at `key.createdAt`.
-    func addSigningKey(_ key: StoredSigningKey) async throws
-    /// Deletes keys retired before `date` (their tokens have all expired).
-    func deleteSigningKeys(retiredBefore date: Date) async throws
+    /// Plans `rotation` on the stored keys and applies the plan, in one transaction.
+    func rotateSigningKeys(_ rotation: SigningKeyRotation) async throws -> SigningKeyRotation.Plan
     /// Replaces the stored form of a key's private key (sealed again under the current key).
     func resealSigningKey(keyID: String, privateKey: Data) async throws
 
@@ -141,15 +141,6 @@ public struct AuthorizationCodeRecord: Sendable, Equatable {
         self.codeChallenge = codeChallenge
         self.expiresAt = expiresAt
     }
-}
-
-/// The result of ``AuthorizationStore/redeemCode(hash:familyID:now:)``.
-public enum CodeRedemption: Sendable, Equatable {
-    case redeemed(AuthorizationCodeRecord)
-    /// The code was used before; `familyID` is the refresh-token family that use created.
-    case replayed(familyID: String?)
-    case expired
-    case unknown
 }
 
 /// The refresh tokens descending from one authorization (RFC 6749 §10.4, OAuth 2.1 §4.3.1).

@@ -21,8 +21,8 @@ extension AuthorizationServer {
         let verifier = try form.required("code_verifier")
         let familyID = SecretToken.generate(prefix: "fam_")
         let record: AuthorizationCodeRecord
-        switch try await storeCall({ try await store.redeemCode(hash: SecretToken.hash(code), familyID: familyID, now: now()) }) {
-        case .redeemed(let redeemed): record = redeemed
+        switch try await storeCall({ try await store.presentCode(hash: SecretToken.hash(code), to: CodeUse(familyID: familyID, now: now())) }) {
+        case .redeem(let redeemed): record = redeemed
         case .replayed(let family):
             // RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
             logger.warning(

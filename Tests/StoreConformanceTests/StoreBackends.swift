@@ -1,0 +1,37 @@
+import Foundation
+import GatehouseHub
+import GatehouseOAuth
+import GatehouseSQLite
+import Testing
+
+/// One store backend under test: how to make a fresh, empty store of that kind. Every test in
+/// this target runs against each; a new backend (PostgreSQL) joins by adding itself to ``all``.
+struct StoreBackend: Sendable, CustomTestStringConvertible {
+    typealias Store = any AuthorizationStore & HubStore
+
+    let name: String
+    let make: @Sendable () async throws -> Store
+
+    var testDescription: String { name }
+
+    static let sqlite = StoreBackend(name: "SQLite") {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gatehouse-conformance-\(UUID().uuidString)")
+        return try SQLiteStore(path: directory.appendingPathComponent("hub.db").path)
+    }
+
+    static let all: [StoreBackend] = [.sqlite]
+}
+
+/// Runs `count` copies of `body` at once and collects their results.
+func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> T) async throws -> [T] {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        for index in 0..<count { group.addTask { try await body(index) } }
+        return try await group.reduce(into: [T]()) { $0.append($1) }
+    }
+}
+
+let epoch = Date(timeIntervalSince1970: 1_800_000_000)
+
+func grant(client: String = "c1", subject: String = "usr_1") -> AuthorizationGrant {
+    AuthorizationGrant(clientID: client, subject: subject, scopes: ["a", "b"], resource: "https://rs.example/mcp", authTime: epoch)
+}
