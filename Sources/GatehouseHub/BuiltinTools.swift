@@ -5,8 +5,8 @@ import GatehouseMCP
 /// The tools every Gatehouse hub serves: small, dependency-free demonstrations of
 /// the tool API that also make a fresh deployment easy to check end to end.
 public enum BuiltinTools {
-    /// `echo`, `add` and `whoami`.
-    public static var all: [MCPTool] { [echo, add, whoami] }
+    /// `echo`, `add`, `whoami` and `wait`.
+    public static var all: [MCPTool] { [echo, add, whoami, wait] }
 
     /// Returns its `text` argument unchanged.
     public static let echo = MCPTool(
@@ -70,5 +70,35 @@ public enum BuiltinTools {
             ? "You are not authenticated: this server has no token verifier configured."
             : "You are \(principal.email ?? principal.subject)."
         return .structured(.object(fields), text: summary)
+    }
+}
+
+extension BuiltinTools {
+    struct WaitInput: ToolInput {
+        var seconds: Double
+        static let descriptions = ["seconds": "How long to wait, from 0 to 60 seconds."]
+    }
+
+    struct WaitOutput: Codable, Sendable {
+        var waited: Double
+    }
+
+    /// Waits, reporting progress every second: checks that a client shows progress, and how it
+    /// handles timeouts and cancellation. A typed tool: its schemas come from the structs above.
+    public static let wait = try! MCPTool(  // the schemas come from the fixed structs above; BuiltinToolsTests checks them
+        name: "wait", title: "Wait",
+        description: "Waits the given number of seconds (at most 60), reporting progress every second, then says how long it waited.",
+        annotations: ToolAnnotations(readOnlyHint: true, idempotentHint: true, openWorldHint: false)
+    ) { (input: WaitInput, context) -> WaitOutput in
+        guard (0...60).contains(input.seconds) else { throw ToolError("seconds must be between 0 and 60") }
+        let start = ContinuousClock.now
+        var done = 0.0
+        while done < input.seconds {
+            let step = min(1, input.seconds - done)
+            try await Task.sleep(for: .milliseconds(Int64(step * 1000)))
+            done += step
+            context.reportProgress(done, total: input.seconds, message: "waited \(Int(done)) of \(Int(input.seconds.rounded(.up))) s")
+        }
+        return WaitOutput(waited: (ContinuousClock.now - start).inSeconds)
     }
 }

@@ -127,7 +127,7 @@ struct ClientFlowTests {
             let client = MCPClient(serverURL: url, auth: nil)
             #expect(try await client.unauthenticatedChallenge() == nil)
             try await client.connect()
-            #expect(try await client.listTools().count == 8)
+            #expect(try await client.listTools().count == 9)
         }
     }
 

@@ -21,7 +21,7 @@ struct EndpointHarness {
     func send(_ method: HTTPRequest.Method = .post, headers: HTTPFields = jsonHeaders, body: String = "") async -> Reply {
         let response = await endpoint.respond(
             to: MCPHTTPRequest(method: method, headerFields: headers, body: Data(body.utf8)), logger: Self.logger)
-        return Reply(response)
+        return Reply(response, body: await response.body.collected())
     }
 
     /// A 2026-07-28 request with matching headers and `_meta` envelope.
@@ -59,11 +59,11 @@ struct Reply {
     let text: String
     let json: JSONValue?
 
-    init(_ response: MCPHTTPResponse) {
+    init(_ response: MCPHTTPResponse, body: Data) {
         status = response.status
         headers = response.headerFields
-        text = String(decoding: response.body, as: UTF8.self)
-        json = try? JSONBody.decode(response.body)
+        text = String(decoding: body, as: UTF8.self)
+        json = try? JSONBody.decode(body)
     }
 
     var result: [String: JSONValue]? { json?.objectValue?["result"]?.objectValue }

@@ -43,7 +43,7 @@ struct SessionEraTests {
         let ping = await harness.inSession(session, #"{"jsonrpc":"2.0","id":2,"method":"ping"}"#, version: "2025-11-25")
         #expect(ping.result == [:])
         let list = await harness.inSession(session, #"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#, version: "2025-11-25")
-        #expect(list.result?["tools"]?.arrayValue?.count == 3)
+        #expect(list.result?["tools"]?.arrayValue?.count == 4)
         #expect(list.result?["ttlMs"] == nil)
         let call = await harness.inSession(
             session, #"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo","arguments":{"text":"data:,hello ünïcode"}}}"#)

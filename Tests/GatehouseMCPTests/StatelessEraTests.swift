@@ -22,7 +22,7 @@ struct StatelessEraTests {
 
     @Test func toolsListCarriesResultTypeAndCacheHints() async throws {
         let result = try #require(await harness.stateless("tools/list").result)
-        #expect(result["tools"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue } == ["echo", "add", "whoami"])
+        #expect(result["tools"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue } == ["echo", "add", "whoami", "wait"])
         #expect(result["resultType"] == "complete")
         #expect(result["ttlMs"] == 0)
         #expect(result["cacheScope"] == "private")

@@ -14,7 +14,7 @@ LATEST_HANDSHAKE = "2025-11-25"
 
 # What every caller of a fresh hub lists, sorted: the built-in tools and the hub's management tools.
 HUB_TOOLS = sorted(
-    ["echo", "add", "whoami", "list_available_tools", "add_tool", "remove_tool", "list_my_tools", "configure_tool"]
+    ["echo", "add", "whoami", "wait", "list_available_tools", "add_tool", "remove_tool", "list_my_tools", "configure_tool"]
 )
 ACCEPT_BOTH = "application/json, text/event-stream"
 

@@ -6,6 +6,7 @@ low-level `streamable_http_client` + `ClientSession`) and asserts what came back
 
 from __future__ import annotations
 
+import time
 from typing import Any, Awaitable, Callable
 
 import httpx2
@@ -163,6 +164,31 @@ def test_call_unknown_tool_is_protocol_error(mcp_url: str, mode: str) -> None:
     error = with_client(mcp_url, mode, body)
     assert error.code == -32602
     assert error.message == "Unknown tool: no_such_tool"
+
+
+@mode_param
+def test_progress_arrives_before_the_result(mcp_url: str, mode: str) -> None:
+    """The SDK sends a progressToken when given a progress callback; the hub answers with an SSE
+    stream whose progress notifications arrive while the tool is still running, the result last
+    (Streamable HTTP: notifications MAY precede the response on the POST's stream), in every era."""
+
+    async def body(client: Client) -> None:
+        seen: list[tuple[float, float | None, str | None, float]] = []
+
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            seen.append((progress, total, message, time.monotonic()))
+
+        result = await client.call_tool("wait", {"seconds": 2}, progress_callback=on_progress)
+        finished = time.monotonic()
+        assert [(progress, total, message) for progress, total, message, _ in seen] == [
+            (1.0, 2.0, "waited 1 of 2 s"),
+            (2.0, 2.0, "waited 2 of 2 s"),
+        ], seen
+        assert finished - seen[0][3] > 0.5, "the first progress came with the result, not before it"
+        assert result.is_error is not True
+        assert result.structured_content is not None and result.structured_content["waited"] >= 2.0
+
+    with_client(mcp_url, mode, body)
 
 
 @mode_param

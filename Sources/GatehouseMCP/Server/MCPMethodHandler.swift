@@ -9,12 +9,17 @@ public struct MCPRequestEnvironment: Sendable {
     /// The session of a session-era request.
     public var sessionID: String?
     public var logger: Logger
+    /// Sends progress for this request, when its client asked for progress and can receive it.
+    public var progress: ProgressReporter?
 
-    public init(protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger) {
+    public init(
+        protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger, progress: ProgressReporter? = nil
+    ) {
         self.protocolVersion = protocolVersion
         self.principal = principal
         self.sessionID = sessionID
         self.logger = logger
+        self.progress = progress
     }
 }
 
@@ -150,7 +155,7 @@ public struct MCPMethodHandler: Sendable {
         }
         let context = ToolContext(
             principal: environment.principal, protocolVersion: environment.protocolVersion,
-            sessionID: environment.sessionID, requestID: id, logger: environment.logger)
+            sessionID: environment.sessionID, requestID: id, logger: environment.logger, progress: environment.progress)
         do {
             return .success(try await tool.handler(ToolArguments(arguments), context))
         } catch let error as ToolError {

@@ -13,15 +13,26 @@ public struct ToolContext: Sendable {
     public var requestID: RequestID
     /// A logger carrying the request's metadata.
     public var logger: Logger
+    /// Where progress goes, when the client asked for it.
+    let progress: ProgressReporter?
 
     public init(
         principal: Principal, protocolVersion: ProtocolVersion, sessionID: String?, requestID: RequestID,
-        logger: Logger
+        logger: Logger, progress: ProgressReporter? = nil
     ) {
         self.principal = principal
         self.protocolVersion = protocolVersion
         self.sessionID = sessionID
         self.requestID = requestID
         self.logger = logger
+        self.progress = progress
+    }
+
+    /// Tells the client how far the tool has got: `progress` grows with each call, out of
+    /// `total` when known. The client receives it before the result (the answer becomes an event
+    /// stream) when it sent a `progressToken` and accepts `text/event-stream`; otherwise nothing
+    /// is sent.
+    public func reportProgress(_ progress: Double, total: Double? = nil, message: String? = nil) {
+        self.progress?.report(progress, total: total, message: message)
     }
 }

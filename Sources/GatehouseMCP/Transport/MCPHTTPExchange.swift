@@ -19,15 +19,40 @@ public struct MCPHTTPRequest: Sendable {
 }
 
 /// The HTTP response the MCP endpoint decided on.
-public struct MCPHTTPResponse: Sendable, Equatable {
+public struct MCPHTTPResponse: Sendable {
+    /// What follows the head: the whole body, or a stream of server-sent events.
+    public enum Body: Sendable {
+        case bytes(Data)
+        /// SSE events, each framed (`event: message`, `data: …`, a blank line), as they happen; the
+        /// last one carries the JSON-RPC response. When the consumer stops iterating (the client
+        /// went away), the work producing them is cancelled.
+        case events(AsyncStream<Data>)
+
+        /// Every byte of the body, waiting for a stream to end.
+        public func collected() async -> Data {
+            switch self {
+            case .bytes(let data):
+                return data
+            case .events(let events):
+                var data = Data()
+                for await event in events { data.append(event) }
+                return data
+            }
+        }
+    }
+
     public var status: HTTPResponse.Status
     public var headerFields: HTTPFields
-    public var body: Data
+    public var body: Body
     /// On a 403 for missing scopes: every scope needed, for the `insufficient_scope` challenge
     /// that the HTTP layer (which knows the resource metadata URL) adds.
     public var insufficientScopes: [String]?
 
     public init(status: HTTPResponse.Status, headerFields: HTTPFields = [:], body: Data = Data()) {
+        self.init(status: status, headerFields: headerFields, body: .bytes(body))
+    }
+
+    public init(status: HTTPResponse.Status, headerFields: HTTPFields, body: Body) {
         self.status = status
         self.headerFields = headerFields
         self.body = body
@@ -50,15 +75,27 @@ public struct MCPHTTPResponse: Sendable, Equatable {
         case .json:
             return MCPHTTPResponse(status: status, headerFields: [.contentType: "application/json"], body: json)
         case .eventStream:
-            var body = Data("event: message\ndata: ".utf8)
-            body.append(json)
-            body.append(contentsOf: Array("\n\n".utf8))
-            return MCPHTTPResponse(
-                status: status,
-                headerFields: [.contentType: "text/event-stream", .cacheControl: "no-cache, no-transform", xAccelBuffering: "no"],
-                body: body)
+            return MCPHTTPResponse(status: status, headerFields: eventStreamHeaders, body: .bytes(event(json)))
         }
     }
+
+    /// A stream of SSE events: notifications as they happen, then the response.
+    static func eventStream(_ events: AsyncStream<Data>) -> MCPHTTPResponse {
+        MCPHTTPResponse(status: .ok, headerFields: eventStreamHeaders, body: .events(events))
+    }
+
+    /// One SSE `message` event carrying `json` (Streamable HTTP: each JSON-RPC message is an event).
+    static func event(_ json: Data) -> Data {
+        var frame = Data("event: message\ndata: ".utf8)
+        frame.append(json)
+        frame.append(contentsOf: Array("\n\n".utf8))
+        return frame
+    }
+
+    /// The head of an event stream; `X-Accel-Buffering: no` keeps nginx from holding events back.
+    private static let eventStreamHeaders: HTTPFields = [
+        .contentType: "text/event-stream", .cacheControl: "no-cache, no-transform", xAccelBuffering: "no",
+    ]
 
     /// An HTTP-level failure carrying a JSON-RPC error body, which the transport spec allows
     /// on every error status and which tells the client precisely what to fix.

@@ -67,7 +67,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         } catch {
             return .failure(.badRequest, error)
         }
-        let format: ResponseFormat = accept.allowsJSON ? .json : .eventStream
+        let format = Format(response: accept.allowsJSON ? .json : .eventStream, canStream: accept.allowsEventStream)
         if stateless || (versionHeader == .missing && Self.carriesStatelessEnvelope(body)) {
             return await statelessPost(body, request, format: format, logger: logger)
         }
@@ -76,8 +76,37 @@ public struct StreamableHTTPEndpoint: Sendable {
         return await sessionPost(body, request, headerVersion: version, format: format, logger: logger)
     }
 
+    /// How the client lets the endpoint answer: the framing of a single response, and whether an
+    /// event stream (notifications before the response) is acceptable.
+    private struct Format {
+        var response: ResponseFormat
+        var canStream: Bool
+    }
+
+    /// Answers `rpc` in `environment`; when the client asked for progress and accepts an event
+    /// stream, the handler may stream notifications before the response (``NotifyingExchange``).
+    private func answer(
+        _ rpc: JSONRPCRequest, in environment: MCPRequestEnvironment, format: Format,
+        status: @escaping @Sendable (JSONRPCResponse) -> HTTPResponse.Status = { _ in .ok }
+    ) async -> MCPHTTPResponse {
+        guard format.canStream, let token = ProgressReporter.token(of: rpc.params) else {
+            let response = await handler.handle(rpc, in: environment)
+            return .answer(response, format: format.response, status: status(response))
+        }
+        let handler = self.handler
+        let outcome = await NotifyingExchange.run { notify in
+            var streaming = environment
+            streaming.progress = ProgressReporter(token: token, send: notify)
+            return await handler.handle(rpc, in: streaming)
+        }
+        switch outcome {
+        case .response(let response): return .answer(response, format: format.response, status: status(response))
+        case .stream(let events): return .eventStream(events)
+        }
+    }
+
     private func statelessPost(
-        _ body: JSONValue, _ request: MCPHTTPRequest, format: ResponseFormat, logger: Logger
+        _ body: JSONValue, _ request: MCPHTTPRequest, format: Format, logger: Logger
     ) async -> MCPHTTPResponse {
         if case .array = body {
             return .failure(.badRequest, .invalidRequest("the body must be a single JSON-RPC request or notification object"))
@@ -103,18 +132,17 @@ public struct StreamableHTTPEndpoint: Sendable {
             }
             let environment = MCPRequestEnvironment(
                 protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger)
-            let response = await handler.handle(rpc, in: environment)
-            return .answer(response, format: format, status: Self.statelessStatus(for: response.error))
+            return await answer(rpc, in: environment, format: format) { Self.statelessStatus(for: $0.error) }
         }
     }
 
     private func sessionPost(
-        _ body: JSONValue, _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, format: ResponseFormat,
+        _ body: JSONValue, _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, format: Format,
         logger: Logger
     ) async -> MCPHTTPResponse {
         if case .array(let batch) = body {
             return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
-                await self.batch(batch, format: format, environment: environment)
+                await self.batch(batch, format: format.response, environment: environment)
             }
         }
         let message: JSONRPCMessage
@@ -124,11 +152,11 @@ public struct StreamableHTTPEndpoint: Sendable {
             return .failure(.badRequest, error)
         }
         if case .request(let rpc) = message, rpc.method == "initialize" {
-            return initialize(rpc, owner: request.principal, format: format, logger: logger)
+            return initialize(rpc, owner: request.principal, format: format.response, logger: logger)
         }
         return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
-            guard let response = await self.handle(message, environment: environment) else { return .accepted }
-            return .answer(response, format: format)
+            guard case .request(let rpc) = message else { return .accepted }  // notifications and client responses
+            return await self.answer(rpc, in: environment, format: format)
         }
     }
 

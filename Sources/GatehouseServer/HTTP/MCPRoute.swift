@@ -46,10 +46,14 @@ struct MCPRoute: Sendable {
 }
 
 extension Response {
-    /// A Hummingbird response carrying an MCP endpoint decision.
+    /// A Hummingbird response carrying an MCP endpoint decision; an event stream is written
+    /// event by event as it is produced, and stops (cancelling its producer) when the client goes.
     init(mcp response: MCPHTTPResponse) {
-        self.init(
-            status: response.status, headers: response.headerFields,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
+        let body: ResponseBody
+        switch response.body {
+        case .bytes(let data): body = ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        case .events(let events): body = ResponseBody(asyncSequence: events.map { ByteBuffer(bytes: $0) })
+        }
+        self.init(status: response.status, headers: response.headerFields, body: body)
     }
 }
