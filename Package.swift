@@ -14,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gatehouse", targets: ["GatehouseCLI"]),
+        .executable(name: "embed-example", targets: ["embed-example"]),
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
@@ -165,6 +166,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "EmbedExample",
+            dependencies: [
+                "GatehouseCore", "GatehouseMCP", "GatehouseHub", "GatehouseServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Examples/EmbedExample/App",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "embed-example",
+            dependencies: [
+                "EmbedExample", "GatehouseCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/EmbedExample/Main",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "gatehouse-bench",
             dependencies: [
@@ -231,6 +253,14 @@ let package = Package(
             name: "GatehouseClientTests",
             dependencies: [
                 "GatehouseClient", "GatehouseServer", "GatehouseHub", "GatehouseMCP", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbedExampleTests",
+            dependencies: [
+                "EmbedExample", "GatehouseCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -16,7 +16,7 @@ struct HubCommand: AsyncParsableCommand {
             or 2024-11-05.
 
             Every caller is a user, recorded in the SQLite store (--database-path) on their first request. \
-            Each has the built-in tools (echo, add, whoami) and the management tools (list_available_tools, \
+            Each has the built-in tools (echo, add, whoami, wait) and the management tools (list_available_tools, \
             add_tool, remove_tool, list_my_tools, configure_tool) with which they add notes, memory or \
             http_fetch to their own account. Secrets in tool configurations are encrypted with \
             GATEHOUSE_SECRET_KEY. See docs/hub.md.

@@ -32,9 +32,11 @@ enum GuardedHTTPServer {
     }
 
     /// The application configuration for `address`, with the connection cap.
-    static func configuration(host: String, port: Int, settings: ConnectionSettings) -> ApplicationConfiguration {
+    static func configuration(
+        host: String, port: Int, settings: ConnectionSettings, serverName: String = "gatehouse"
+    ) -> ApplicationConfiguration {
         ApplicationConfiguration(
-            address: .hostname(host, port: port), serverName: "gatehouse",
+            address: .hostname(host, port: port), serverName: serverName,
             availableConnectionsDelegate: MaximumAvailableConnections(maxConnections(settings)))
     }
 
@@ -49,6 +51,24 @@ enum GuardedHTTPServer {
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1000 }
         let soft = Int(clamping: limit.rlim_cur)  // RLIM_INFINITY clamps to Int.max
         return max(64, min(10_000, soft - 256))
+    }
+}
+
+extension HTTPServerBuilder {
+    /// Hummingbird's HTTP/1.1 with Gatehouse's connection guards: request-head, body and
+    /// keep-alive deadlines, newcomers replacing idle connections at the cap, and parser
+    /// refusals answered with a reason. For an application that embeds Gatehouse, with
+    /// `ApplicationConfiguration.gatehouse(host:port:connections:)` for the cap itself.
+    public static func gatehouse(_ settings: ConnectionSettings, logger: Logger) -> HTTPServerBuilder {
+        GuardedHTTPServer.builder(settings, logger: logger)
+    }
+}
+
+extension ApplicationConfiguration {
+    /// Listens on `host`:`port` with Gatehouse's connection cap (use with
+    /// `HTTPServerBuilder.gatehouse(_:logger:)`).
+    public static func gatehouse(host: String, port: Int, connections: ConnectionSettings, serverName: String = "gatehouse") -> Self {
+        GuardedHTTPServer.configuration(host: host, port: port, settings: connections, serverName: serverName)
     }
 }
 
