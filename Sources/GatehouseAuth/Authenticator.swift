@@ -54,7 +54,7 @@ public struct Authenticator: Sendable {
                 jwksURI: {
                     if let configuredJWKS { return configuredJWKS }
                     guard let discovered = try await metadata.validate().fields["jwks_uri"]?.stringValue else {
-                        throw StartupProblem("the issuer's metadata has no jwks_uri; set MCP_JWT_JWKS_URI")
+                        throw ProviderProblem("the issuer's metadata has no jwks_uri; set MCP_JWT_JWKS_URI")
                     }
                     return discovered
                 },
@@ -84,7 +84,7 @@ public struct Authenticator: Sendable {
         let keys = JWKSCache(ttl: settings.jwksCacheTTL, logger: logger) { () async throws -> Data in
             let jwksURI = try await jwksURI()
             let response = try await fetcher.get(jwksURI)
-            guard response.status == 200 else { throw StartupProblem("\(jwksURI) answered HTTP \(response.status)") }
+            guard response.status == 200 else { throw ProviderProblem("\(jwksURI) answered HTTP \(response.status)") }
             return response.body
         }
         return JWTVerifier(

@@ -39,7 +39,7 @@ public actor ProviderMetadata {
     public nonisolated var openIDConfigurationURL: String { issuer + "/.well-known/openid-configuration" }
 
     /// The document of `kind`, from cache while fresh; the last good copy when the provider fails.
-    public func document(_ kind: Kind) async throws(StartupProblem) -> Document {
+    public func document(_ kind: Kind) async throws(ProviderProblem) -> Document {
         if let (document, fetched) = cache[kind], ContinuousClock.now - fetched < ttl { return document }
         do {
             let document = try await fetch(kind)
@@ -58,7 +58,7 @@ public actor ProviderMetadata {
     ///
     /// RFC 8414 §3.3: the `issuer` in the document MUST be identical to the issuer the
     /// metadata was retrieved for, or the document must not be used.
-    public func validate() async throws(StartupProblem) -> Document {
+    public func validate() async throws(ProviderProblem) -> Document {
         do {
             return try await document(.oauth)
         } catch let oauthProblem {
@@ -67,24 +67,24 @@ public actor ProviderMetadata {
         }
     }
 
-    private func fetch(_ kind: Kind) async throws(StartupProblem) -> Document {
+    private func fetch(_ kind: Kind) async throws(ProviderProblem) -> Document {
         let url = kind == .oauth ? oauthMetadataURL : openIDConfigurationURL
         let response: EgressClient.Response
         do {
             response = try await fetcher.get(url)
         } catch {
-            throw StartupProblem("\(error)")
+            throw ProviderProblem("\(error)")
         }
         guard response.status == 200 else {
-            throw StartupProblem(
+            throw ProviderProblem(
                 "\(url) answered HTTP \(response.status); check that the issuer or AuthKit domain is right "
                     + "(for AuthKit: the domain shown under Authentication → AuthKit, e.g. https://your-project-12345.authkit.app)")
         }
         guard case .object(var fields)? = try? JSONValue.parse(response.body) else {
-            throw StartupProblem("\(url) did not return a JSON object")
+            throw ProviderProblem("\(url) did not return a JSON object")
         }
         guard fields["issuer"]?.stringValue == issuer else {
-            throw StartupProblem(
+            throw ProviderProblem(
                 "\(url) names issuer \(fields["issuer"]?.stringValue ?? "none"), not \(issuer); configure the exact issuer")
         }
         if kind == .oauth {
@@ -118,8 +118,15 @@ public actor ProviderMetadata {
     }
 }
 
-/// Why Gatehouse cannot start with the configured provider, and what to fix.
+/// Why Gatehouse cannot start (the provider, the store, the key file), and what to fix.
 public struct StartupProblem: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Why the token provider's metadata or keys cannot be used right now, and what to check; at
+/// start-up it becomes a ``StartupProblem``, while serving it is logged and answered as 502/503.
+public struct ProviderProblem: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
