@@ -188,6 +188,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "bench-ceiling",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "bench/Ceiling",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "gatehouse-bench",
             dependencies: [
                 "GatehouseMCP",
@@ -214,6 +220,15 @@ let package = Package(
                 "GatehouseMCP",
                 "GatehouseHub",
                 .product(name: "MCP", package: "swift-sdk"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseEgressTests",
+            dependencies: [
+                "GatehouseEgress",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Authenticated HTTP benchmark: Gatehouse (release build) against FastMCP and the official Python MCP SDK.
+# Authenticated HTTP benchmark: Gatehouse (release build) against FastMCP, the official Python MCP SDK and
+# the ceiling (bench-ceiling, a bare Hummingbird endpoint).
 #
 #   bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3] [other harness options]
 #
 # Installs what it needs on a fresh machine: wrk (apt), the pinned Python packages in bench/.venv
-# (bench/requirements.txt), and the release `gatehouse` binary (swift build -c release). Then it runs
-# `python -m harness` (bench/harness/), which writes bench/results/http-latest.{json,md,png}; server logs
-# and raw wrk output go to bench/results/tmp/. `bench/http.sh --help` lists every option. Exit status 0
-# when every server ran with only 2xx answers, 1 when one failed or saw errors (results written either way).
-#
-# Environment: GATEHOUSE_BENCH_SKIP_BUILD=1 uses the existing .build/release/gatehouse as it is.
+# (bench/requirements.txt), and the release `gatehouse` and `bench-ceiling` binaries (swift build -c release).
+# Then it runs `python -m harness` (bench/harness/), which writes bench/results/http-latest.{json,md,png};
+# server logs and raw wrk output go to bench/results/tmp/. `bench/http.sh --help` lists every option. Exit
+# status 0 when every server ran with only 2xx answers, 1 when one failed or saw errors (results written
+# either way). Environment: GATEHOUSE_BENCH_SKIP_BUILD=1 uses the existing release binaries as they are.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -55,15 +55,21 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
     echo "$want" >"$stamp"
 fi
 
-# 3. The release binary.
+# 3. The release binaries. `swift build --product` takes one product (a repeated --product is not a list),
+#    so each gets its own build; the second reuses what the first built.
 cd "$REPO_ROOT"
 if [ "${GATEHOUSE_BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    say "swift build -c release --product gatehouse"
-    swift build -c release --product gatehouse
+    for product in gatehouse bench-ceiling; do
+        say "swift build -c release --product $product"
+        swift build -c release --product "$product"
+    done
 fi
-BIN="$(swift build -c release --show-bin-path)/gatehouse"
+BIN_DIR="$(swift build -c release --show-bin-path)"
+BIN="$BIN_DIR/gatehouse"
+CEILING_BIN="$BIN_DIR/bench-ceiling"
 [ -x "$BIN" ] || { say "no release binary at $BIN"; exit 1; }
+# A missing bench-ceiling is the harness's to report, and only if the ceiling is among --servers.
 
-# 4. The benchmark.
+# 4. The benchmark (options given on the command line come last, so they win).
 export FASTMCP_CHECK_FOR_UPDATES=off
-exec "${HARNESS[@]}" --gatehouse-bin "$BIN" "$@"
+exec "${HARNESS[@]}" --gatehouse-bin "$BIN" --ceiling-bin "$CEILING_BIN" "$@"

@@ -81,6 +81,19 @@ struct CachingVerifierTests {
         #expect(inner.count == 2)
     }
 
+    @Test func aMaxAgeWithFractionsIsKeptNotTruncated() async throws {
+        let clock = Clock()
+        let inner = CountingVerifier(["t": Principal(subject: "alice")])
+        let cache = CachingVerifier(inner, maxAge: .milliseconds(1500), now: { clock.now })
+        _ = try await cache.verify("t")
+        clock.advance(1.2)  // past a truncated 1 s, within the 1.5 s asked for
+        _ = try await cache.verify("t")
+        #expect(inner.count == 1)
+        clock.advance(0.4)
+        _ = try await cache.verify("t")
+        #expect(inner.count == 2)
+    }
+
     @Test func failuresAreNotCached() async {
         let inner = CountingVerifier([:])
         let cache = CachingVerifier(inner)

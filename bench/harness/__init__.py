@@ -1,12 +1,14 @@
-"""Authenticated HTTP benchmark: Gatehouse against FastMCP and the official Python MCP SDK server.
+"""Authenticated HTTP benchmark: Gatehouse against FastMCP, the official Python MCP SDK server and the ceiling.
 
-Run it through bench/http.sh, which installs wrk and the Python packages and builds the release binary:
+Run it through bench/http.sh, which installs wrk and the Python packages and builds the release binaries
+(gatehouse and bench-ceiling):
 
     bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3]
 
 or directly, from bench/.venv with bench/ on the module path:
 
-    PYTHONPATH=bench bench/.venv/bin/python -m harness --gatehouse-bin .build/release/gatehouse [options]
+    PYTHONPATH=bench bench/.venv/bin/python -m harness --gatehouse-bin .build/release/gatehouse \
+        --ceiling-bin .build/release/bench-ceiling [options]
 
 What it does, one server at a time:
   1. A local OAuth issuer (a thread here) generates an RSA key and serves RFC 8414 metadata
@@ -14,20 +16,23 @@ What it does, one server at a time:
   2. Each server starts pinned to one core (`taskset -c 0`), on a free 127.0.0.1 port, verifying RS256
      tokens from that issuer (iss, aud = the server's MCP endpoint URL, exp, signature by JWKS kid).
   3. Probes: a tools/call with the token must answer 200 with the sum, one without a token must be
-     refused (401) when auth is on. Session runs first do initialize + notifications/initialized.
+     refused (401) when auth is on. Session runs first do initialize + notifications/initialized. The
+     ceiling has no auth: its call must echo the id and the exact sum, and no refusal is tried.
   4. wrk (pinned to another core) warms up, then measures: req/s and latency percentiles from
      bench/wrk/mcp_call.lua, server CPU time (utime+stime of the server's process tree from
      /proc/PID/stat, after minus before, per request) and peak RSS (VmHWM).
   5. The server is stopped (SIGTERM, then SIGKILL), and the next one starts.
 
 Runs: Gatehouse, FastMCP and the SDK in the stateless 2026-07-28 protocol and in a 2025-11-25 session,
-all with auth, plus Gatehouse with auth off. A server that fails to start or to answer is recorded as
-failed with the reason, and the others still run. Results: bench/results/http-latest.json, .md and .png;
-server logs and raw wrk output in bench/results/tmp/.
+all with auth, plus Gatehouse with auth off, plus the ceiling once (bench/Ceiling, `bench-ceiling --port P`:
+a bare Hummingbird route that decodes the same stateless request with JSONDecoder and answers the sum, with
+no auth and no MCP checks; the report gives Gatehouse's req/s as shares of it). A server that fails to start
+or to answer is recorded as failed with the reason, and the others still run. Results:
+bench/results/http-latest.json, .md and .png; server logs and raw wrk output in bench/results/tmp/.
 
 Modules: __main__ (entry point), options (command line), benchmark (every run, the report), runs (what
 a run is), issuer (tokens, JWKS), servers (each server's process), probes (MCP checks before the load),
 http_client, wrk (the load), measure (one run's figures), procstats (/proc), pinning (taskset),
-environment (machine, versions), comparisons (ratios, auth cost), markdown_report, chart, results (the
-output files), paths and console.
+environment (machine, versions), comparisons (ratios, auth cost, the ceiling), markdown_report, chart,
+results (the output files), paths and console.
 """

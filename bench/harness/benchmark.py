@@ -6,7 +6,7 @@ import datetime as dt
 import subprocess
 from typing import Any
 
-from .comparisons import auth_cost, ratios
+from .comparisons import against_ceiling, auth_cost, ratios
 from .console import log
 from .environment import machine_info, read_loadavg, versions
 from .issuer import LocalIssuer
@@ -60,11 +60,12 @@ class Benchmark:
             "runs": records,
             "ratios": ratios(records),
             "auth_cost": auth_cost(records),
+            "ceiling": against_ceiling(records),
         }
 
     def measure(self, run: Run) -> dict[str, Any]:
         """One run's record, "ok" or "failed" with the reason; the server is stopped either way."""
-        server = prepare_server(run, self.issuer, self.options.gatehouse_bin, self.pinning)
+        server = prepare_server(run, self.issuer, self.options.gatehouse_bin, self.options.ceiling_bin, self.pinning)
         record = new_record(run, server)
         self.current = server
         try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-SERVER_COLOURS = {"gatehouse": "#2f6db5", "fastmcp": "#e08a2c", "sdk": "#4e9a55"}
+SERVER_COLOURS = {"gatehouse": "#2f6db5", "fastmcp": "#e08a2c", "sdk": "#4e9a55", "ceiling": "#7a7a7a"}
 NO_AUTH_ALPHA = 0.45
-"""Runs with auth off are drawn paler."""
+"""Runs with auth off are drawn paler (not the ceiling, which has no auth to turn off)."""
 
 
 def chart(report: dict[str, Any], path: Path) -> None:
@@ -35,7 +35,7 @@ def chart(report: dict[str, Any], path: Path) -> None:
     for ax, (title, panel, pattern) in zip(axes, panels):
         bars = ax.barh(y, [v or 0 for v in panel], color=[SERVER_COLOURS[r["server"]] for r in runs], edgecolor="white")
         for bar, r in zip(bars, runs):
-            if not r["auth"]:
+            if not r["auth"] and r["server"] != "ceiling":
                 bar.set_alpha(NO_AUTH_ALPHA)
         ax.set_title(title, fontsize=10)
         top = max((v for v in panel if v is not None), default=1) or 1
@@ -49,8 +49,9 @@ def chart(report: dict[str, Any], path: Path) -> None:
     axes[0].set_yticks(y)
     axes[0].set_yticklabels(labels, fontsize=8)
     s, m = report["settings"], report["machine"]
+    ceiling = " and a bare Hummingbird ceiling" if any(r["server"] == "ceiling" for r in runs) else ""
     fig.suptitle(
-        f"Gatehouse vs FastMCP {report['versions']['fastmcp']} vs Python SDK {report['versions']['mcp']}: "
+        f"Gatehouse vs FastMCP {report['versions']['fastmcp']} vs Python SDK {report['versions']['mcp']}{ceiling}: "
         f"tools/call add with RS256 JWT auth — wrk {s['duration_s']} s, {s['connections']} connections, "
         f"server on 1 core — {report['date'][:10]}, {m['nproc']}× {m['cpu_model']}",
         fontsize=10,

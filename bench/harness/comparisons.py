@@ -1,10 +1,15 @@
-"""Figures derived from the runs: Gatehouse against each peer, and what auth costs each server."""
+"""Figures derived from the runs: Gatehouse against each peer and against the ceiling, and what auth costs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .runs import MODE_NAMES, SERVER_NAMES
+from .runs import CEILING, MODE_NAMES, PEERS, SERVER_NAMES
+
+CEILING_GOAL_SHARE = 0.90
+"""The project's goal: Gatehouse stateless with JWT serves at least this share of the ceiling's req/s..."""
+CEILING_GOAL_AUTH_COST_PERCENT = 10.0
+"""...and auth costs it at most this many percent of its auth-off req/s."""
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -27,7 +32,7 @@ def ratios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for mode in MODE_NAMES:
         ours = successful_run(records, "gatehouse", mode)
-        for peer in ("fastmcp", "sdk"):
+        for peer in PEERS:
             theirs = successful_run(records, peer, mode)
             if ours is None or theirs is None:
                 continue
@@ -66,3 +71,43 @@ def auth_cost(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def against_ceiling(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Gatehouse stateless (with JWT, and with auth off) against the ceiling's req/s, and Gatehouse's auth cost.
+
+    None when the ceiling or both Gatehouse stateless runs did not run (or failed). A share or the cost is
+    None when the Gatehouse run it needs is missing, and `meets_goal` is None unless all three finished.
+    The goal is judged on the figures as reported (shares to 3 decimals, the cost to 0.1 %), so the report
+    never contradicts itself.
+    """
+    ceiling = successful_run(records, CEILING, "stateless", False)
+    if ceiling is None:
+        return None
+    on = successful_run(records, "gatehouse", "stateless", True)
+    off = successful_run(records, "gatehouse", "stateless", False)
+    if on is None and off is None:
+        return None
+    on_rps = on["req_per_s"] if on else None
+    off_rps = off["req_per_s"] if off else None
+    ceiling_rps = ceiling["req_per_s"]
+
+    def share(rps: float | None) -> float | None:
+        return round(rps / ceiling_rps, 3) if rps is not None and ceiling_rps else None
+
+    cost = round((1 - on_rps / off_rps) * 100, 1) if on_rps is not None and off_rps else None
+    auth_share = share(on_rps)
+    meets = None
+    if auth_share is not None and cost is not None:
+        meets = auth_share >= CEILING_GOAL_SHARE and cost <= CEILING_GOAL_AUTH_COST_PERCENT
+    return {
+        "mode": "stateless",
+        "ceiling_req_per_s": ceiling_rps,
+        "gatehouse_auth_req_per_s": on_rps,
+        "gatehouse_noauth_req_per_s": off_rps,
+        "auth_over_ceiling": auth_share,
+        "noauth_over_ceiling": share(off_rps),
+        "auth_cost_percent": cost,
+        "goal": {"auth_over_ceiling_min": CEILING_GOAL_SHARE, "auth_cost_percent_max": CEILING_GOAL_AUTH_COST_PERCENT},
+        "meets_goal": meets,
+    }

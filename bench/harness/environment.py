@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -66,8 +67,21 @@ def package_version(name: str) -> str | None:
         return None
 
 
+def resolved_swift_package(identity: str) -> str | None:
+    """The version (or revision) Package.resolved pins for a Swift package, or None."""
+    try:
+        pins = json.loads((REPO_ROOT / "Package.resolved").read_text()).get("pins", [])
+    except (OSError, ValueError):
+        return None
+    for pin in pins:
+        if pin.get("identity") == identity:
+            state = pin.get("state", {})
+            return state.get("version") or state.get("revision")
+    return None
+
+
 def versions(gatehouse_bin: Path) -> dict[str, Any]:
-    """Gatehouse (version, commit, build), Swift, wrk, Python and the peers' Python packages."""
+    """Gatehouse (version, commit, build), Swift, Hummingbird, wrk, Python and the peers' Python packages."""
     commit = command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"])
     dirty = command_output(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"])
     found: dict[str, Any] = {
@@ -75,6 +89,7 @@ def versions(gatehouse_bin: Path) -> dict[str, Any]:
         "gatehouse_commit": commit + ("-dirty" if dirty else ""),
         "gatehouse_build": "release" if "/release/" in str(gatehouse_bin) else str(gatehouse_bin),
         "swift": command_output(["swift", "--version"]),
+        "hummingbird": resolved_swift_package("hummingbird"),
         "wrk": command_output(["wrk", "-v"]),
         "python": platform.python_version(),
     }

@@ -1,10 +1,11 @@
-"""The report as Markdown: settings, the results table, the ratios, the cost of auth, and any problems."""
+"""The report as Markdown: settings, the results table, the ratios, the cost of auth, Gatehouse against the
+ceiling, and any problems."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .runs import MODE_NAMES, SERVER_NAMES
+from .runs import CEILING, CEILING_PROTOCOL_NAME, MODE_NAMES, PEERS, SERVER_NAMES
 
 BUSY_SHARE = 0.05
 """Other processes' CPU time above this share of the measured seconds makes a run's figures suspect."""
@@ -26,6 +27,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _ratios_table(report["ratios"])
     if report["auth_cost"]:
         lines += _auth_cost(report["auth_cost"])
+    if report.get("ceiling"):
+        lines += _against_ceiling(report["ceiling"])
     lines += _how_each_ran(report["runs"]) + _problems(report["runs"])
     lines.append("")
     return "\n".join(lines)
@@ -41,7 +44,9 @@ def _header(report: dict[str, Any]) -> list[str]:
         f"- date: {report['date']}",
         f"- machine: {m['nproc']} CPUs, {m['cpu_model']}, {m['memory_gib']} GiB, Linux {m['kernel']}; "
         f"load average before: {m['loadavg_before'].split(' ')[0] if m['loadavg_before'] else '?'}",
-        f"- Gatehouse {v['gatehouse']} ({v['gatehouse_build']} build, commit {v['gatehouse_commit']}); {v['swift']}",
+        f"- Gatehouse {v['gatehouse']} ({v['gatehouse_build']} build, commit {v['gatehouse_commit']}); {v['swift']}"
+        + (f"; ceiling: bench-ceiling on Hummingbird {v.get('hummingbird') or '?'}"
+           if any(r["server"] == CEILING for r in report["runs"]) else ""),
         f"- FastMCP {v['fastmcp']}, mcp (Python SDK) {v['mcp']}, uvicorn {v['uvicorn']}, starlette {v['starlette']}, "
         f"PyJWT {v['PyJWT']}, Python {v['python']}; {v['wrk']}",
         f"- wrk: {s['duration_s']} s measured after {s['warmup_s']} s warm-up, {s['connections']} connections, "
@@ -60,8 +65,9 @@ def _results_table(runs: list[dict[str, Any]]) -> list[str]:
     ]
     for r in runs:
         server = SERVER_NAMES[r["server"]]
-        protocol = MODE_NAMES[r["mode"]]
-        auth = "JWT" if r["auth"] else "off"
+        ceiling = r["server"] == CEILING
+        protocol = CEILING_PROTOCOL_NAME if ceiling else MODE_NAMES[r["mode"]]
+        auth = "none" if ceiling else "JWT" if r["auth"] else "off"
         if r["status"] != "ok":
             lines.append(f"| {server} | {protocol} | {auth} | failed | | | | | | |")
             continue
@@ -104,6 +110,52 @@ def _auth_cost(costs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _against_ceiling(c: dict[str, Any]) -> list[str]:
+    """Gatehouse stateless with and without auth as shares of the ceiling, its auth cost, and the project's goal."""
+    goal_share, goal_cost = c["goal"]["auth_over_ceiling_min"], c["goal"]["auth_cost_percent_max"]
+    rows = [
+        ("Hummingbird ceiling", c["ceiling_req_per_s"], 1.0),
+        ("Gatehouse, JWT", c["gatehouse_auth_req_per_s"], c["auth_over_ceiling"]),
+        ("Gatehouse, auth off", c["gatehouse_noauth_req_per_s"], c["noauth_over_ceiling"]),
+    ]
+    lines = [
+        "",
+        "Against the ceiling (2026-07-28 stateless requests, same run; the ceiling is a bare Hummingbird route "
+        "that decodes the same body with JSONDecoder and answers the sum, with no auth and no MCP checks):",
+        "",
+        "| run | req/s | share of the ceiling |",
+        "|---|---:|---:|",
+    ]
+    for name, rps, share in rows:
+        lines.append(f"| {name} | {'—' if rps is None else f'{rps:.0f}'} | {fmt(share, 3)} |")
+    on, off, cost = c["gatehouse_auth_req_per_s"], c["gatehouse_noauth_req_per_s"], c["auth_cost_percent"]
+    lines += [
+        "",
+        f"Cost of auth in Gatehouse: 1 − {on:.0f} / {off:.0f} = {cost:.1f} % of its auth-off req/s."
+        if cost is not None
+        else "Cost of auth in Gatehouse: — (needs both Gatehouse stateless runs).",
+        "",
+        "A share is the fraction of the ceiling's req/s that Gatehouse keeps with everything it adds on the same "
+        "Hummingbird stack (MCP checks, argument validation, its middleware and, with JWT, the token check); the "
+        f"project's goal is JWT ≥ {goal_share:.2f} of the ceiling with auth costing ≤ {goal_cost:.0f} %. "
+        + _goal_verdict(c),
+    ]
+    return lines
+
+
+def _goal_verdict(c: dict[str, Any]) -> str:
+    """Whether this run meets the goal, with the figures that decide it."""
+    if c["meets_goal"] is None:
+        return "This run cannot be checked against it: a Gatehouse stateless run is missing or failed."
+    goal_share, goal_cost = c["goal"]["auth_over_ceiling_min"], c["goal"]["auth_cost_percent_max"]
+    share, cost = c["auth_over_ceiling"], c["auth_cost_percent"]
+    figures = (
+        f"JWT {share:.3f} of the ceiling ({'≥' if share >= goal_share else '<'} {goal_share:.2f}), "
+        f"auth {cost:.1f} % ({'≤' if cost <= goal_cost else '>'} {goal_cost:.0f} %)"
+    )
+    return f"This run {'meets' if c['meets_goal'] else 'does not meet'} it: {figures}."
+
+
 def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
     """One bullet per run: its transport, content type and the statuses of the refused tokens."""
     lines = ["", "How each server ran:", ""]
@@ -112,7 +164,7 @@ def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
         probe = r.get("probe", {})
         content_type = probe.get("content_type")
         extra = []
-        if r["server"] != "gatehouse":
+        if r["server"] in PEERS:
             t = r["transport"]
             extra.append(f"json_response={t['json_response']}, stateless_http={t['stateless_http']}")
         if content_type:
@@ -122,6 +174,8 @@ def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
                 f"no token → {probe['without_token_status']}, wrong aud → {probe['wrong_audience_status']}, "
                 f"wrong iss → {probe['wrong_issuer_status']}"
             )
+        if r["server"] == CEILING and probe:
+            extra.append("no token probes: it has no auth")
         lines.append(f"- {r['label']}: {note}" + (f" ({'; '.join(extra)})" if extra else ""))
     return lines
 

@@ -12,7 +12,7 @@ from .options import Options
 from .paths import BENCH_DIR
 from .probes import open_session, probe
 from .procstats import children_cpu_seconds, cpu_seconds, peak_rss_kib, system_busy_seconds, thread_count
-from .runs import Run, RunFailed
+from .runs import CEILING, Run, RunFailed
 from .servers import ServerProcess, wait_ready
 from .wrk import Load, run_wrk
 
@@ -44,7 +44,12 @@ def new_record(run: Run, server: ServerProcess) -> dict[str, Any]:
     }
     record["argv"] = server.argv
     record["log"] = str(server.log_path.relative_to(BENCH_DIR))
-    if run.server != "gatehouse":
+    if run.server == CEILING:
+        record["transport"] = {
+            "note": "bare Hummingbird route, the physical ceiling: JSONDecoder on the body, the sum, JSONEncoder; "
+            "no auth (Authorization ignored), no MCP header or _meta checks, no schema validation"
+        }
+    elif run.server != "gatehouse":
         record["transport"] = {
             "json_response": True,
             "stateless_http": run.mode == "stateless",

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .paths import REPO_ROOT, RESULTS_DIR
-from .runs import SERVER_NAMES
+from .runs import CEILING, SERVER_NAMES
 
-DESCRIPTION = "Authenticated HTTP benchmark: Gatehouse against FastMCP and the official Python MCP SDK server."
+DESCRIPTION = (
+    "Authenticated HTTP benchmark: Gatehouse against FastMCP, the official Python MCP SDK server and a bare "
+    "Hummingbird endpoint (the ceiling)."
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Options:
     """The checked command-line options (see `python -m harness --help`)."""
 
     gatehouse_bin: Path
+    ceiling_bin: Path
     duration: int
     warmup: int
     connections: int
@@ -35,6 +39,8 @@ class Options:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description=DESCRIPTION)
     parser.add_argument("--gatehouse-bin", type=Path, default=REPO_ROOT / ".build" / "release" / "gatehouse")
+    parser.add_argument("--ceiling-bin", type=Path, default=REPO_ROOT / ".build" / "release" / "bench-ceiling",
+                        help="the bare Hummingbird endpoint (swift build -c release --product bench-ceiling)")
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per server (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per server (default 3; 0 skips)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
@@ -44,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-cpu", default="0", help="CPU list for the server (taskset -c; default 0)")
     parser.add_argument("--wrk-cpu", default="1", help="CPU list for wrk (taskset -c; default 1)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin with taskset")
-    parser.add_argument("--servers", default="gatehouse,fastmcp,sdk", help="comma-separated subset to run")
+    parser.add_argument("--servers", default=",".join(SERVER_NAMES),
+                        help=f"comma-separated subset to run (default {','.join(SERVER_NAMES)})")
     parser.add_argument("--noauth-peers", action="store_true", help="also run FastMCP and the SDK with auth off")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "http-latest", help="results path without suffix")
     return parser
@@ -65,6 +72,13 @@ def parse_options(argv: list[str] | None = None) -> Options:
     args.gatehouse_bin = args.gatehouse_bin.resolve()
     if "gatehouse" in args.servers and not args.gatehouse_bin.is_file():
         parser.error(f"no gatehouse binary at {args.gatehouse_bin} (swift build -c release --product gatehouse)")
+    args.ceiling_bin = args.ceiling_bin.resolve()
+    if CEILING in args.servers and not args.ceiling_bin.is_file():
+        others = ",".join(s for s in SERVER_NAMES if s != CEILING and s in args.servers)
+        parser.error(
+            f"no bench-ceiling binary at {args.ceiling_bin} (swift build -c release --product bench-ceiling"
+            + (f", or leave the ceiling out: --servers {others})" if others else ")")
+        )
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
     return Options(**vars(args))

@@ -1,4 +1,8 @@
-"""MCP exchanges before the load: open a 2025-11-25 session, and check a tool call and the token refusals."""
+"""MCP exchanges before the load: open a 2025-11-25 session, and check a tool call and the token refusals.
+
+The ceiling (a bare Hummingbird endpoint with no auth, which ignores Authorization) gets the tool-call
+check only, made stricter: the id echoed, the sum exact. The refusals would fail on it by design.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from .http_client import http_request, jsonrpc_payload
 from .issuer import LocalIssuer
-from .runs import SESSION_VERSION, STATELESS_VERSION, Run, RunFailed
+from .runs import CEILING, SESSION_VERSION, STATELESS_VERSION, Run, RunFailed
 from .servers import ServerProcess
 
 ACCEPT = "application/json, text/event-stream"
@@ -72,10 +76,16 @@ def open_session(server: ServerProcess, token: str | None) -> str:
     return session
 
 
+PROBE_ID = 424242
+
+
 def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session: str | None) -> dict[str, Any]:
-    """One authenticated call (must be 200 with the sum) and, with auth, one without a token."""
+    """One authenticated call (must be 200 with the sum) and, with auth, the refused tokens (each a 401).
+
+    The ceiling has no auth: its call is checked exactly (`_check_ceiling_answer`) and no refusal is tried.
+    """
     run = server.run
-    answer = http_request("POST", server.mcp_url, request_headers(run, token, session), call_body(run, 424242))
+    answer = http_request("POST", server.mcp_url, request_headers(run, token, session), call_body(run, PROBE_ID))
     content_type = answer.header("Content-Type") or ""
     if answer.status != 200:
         raise RunFailed(f"probe tools/call answered HTTP {answer.status}: {answer.body[:300]!r}")
@@ -95,9 +105,24 @@ def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session
         "result": result,
         "response_bytes": len(answer.body),
     }
-    if run.auth:
+    if run.server == CEILING:
+        _check_ceiling_answer(message)
+        info["auth_probes"] = "none: the ceiling has no auth and ignores Authorization"
+    elif run.auth:
         info.update(_refusals(server, issuer, session))
     return info
+
+
+def _check_ceiling_answer(message: dict[str, Any]) -> None:
+    """The ceiling must echo the id and answer exactly 1 + 1: it stands in for the same work as the MCP servers."""
+    if message.get("jsonrpc") != "2.0" or message.get("id") != PROBE_ID:
+        raise RunFailed(f"ceiling answer does not echo jsonrpc 2.0 and id {PROBE_ID}: {json.dumps(message)[:300]}")
+    result = message["result"]
+    content = result.get("content")
+    text = content[0].get("text") if isinstance(content, list) and content and isinstance(content[0], dict) else None
+    structured = (result.get("structuredContent") or {}).get("result")
+    if text != "2" or structured != 2 or result.get("isError") is not False:
+        raise RunFailed(f"ceiling answer is not the result of add(1, 1): {json.dumps(result)[:300]}")
 
 
 def _refusals(server: ServerProcess, issuer: LocalIssuer, session: str | None) -> dict[str, int]:

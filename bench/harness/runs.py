@@ -7,8 +7,20 @@ from dataclasses import dataclass
 STATELESS_VERSION = "2026-07-28"
 SESSION_VERSION = "2025-11-25"
 
-SERVER_NAMES = {"gatehouse": "Gatehouse", "fastmcp": "FastMCP", "sdk": "Python SDK"}
+SERVER_NAMES = {"gatehouse": "Gatehouse", "fastmcp": "FastMCP", "sdk": "Python SDK", "ceiling": "Hummingbird ceiling"}
 """Each server's id (as on the command line and in the JSON) and its display name, in run order."""
+
+MCP_SERVERS = ("gatehouse", "fastmcp", "sdk")
+"""The MCP servers, run in both protocol modes with auth."""
+
+PEERS = ("fastmcp", "sdk")
+"""The MCP servers Gatehouse is compared with."""
+
+CEILING = "ceiling"
+"""The bare Hummingbird endpoint (bench/Ceiling): no MCP, no auth; one run only, stateless requests, auth off."""
+
+CEILING_PROTOCOL_NAME = "bare JSON-RPC"
+"""How the report names the ceiling's protocol: it is sent the stateless requests and checks none of it."""
 
 MODE_NAMES = {"stateless": f"{STATELESS_VERSION} stateless", "session": f"{SESSION_VERSION} session"}
 """Each protocol mode and its display name, in run order."""
@@ -22,9 +34,13 @@ class RunFailed(Exception):
 class Run:
     """One server measured in one protocol mode, with auth on or off."""
 
-    server: str  # gatehouse | fastmcp | sdk
+    server: str  # gatehouse | fastmcp | sdk | ceiling
     mode: str  # stateless | session
     auth: bool
+
+    def __post_init__(self) -> None:
+        if self.server == CEILING and (self.auth or self.mode != "stateless"):
+            raise ValueError("the ceiling runs once only: stateless requests, auth off (it has no auth)")
 
     @property
     def name(self) -> str:
@@ -38,21 +54,27 @@ class Run:
 
     @property
     def label(self) -> str:
-        """The run as the report names it: "FastMCP, 2025-11-25 session", "Gatehouse, ..., auth off"."""
+        """The run as the report names it: "FastMCP, 2025-11-25 session", "Gatehouse, ..., auth off",
+        "Hummingbird ceiling, bare JSON-RPC, no auth"."""
+        if self.server == CEILING:
+            return f"{SERVER_NAMES[self.server]}, {CEILING_PROTOCOL_NAME}, no auth"
         return f"{SERVER_NAMES[self.server]}, {MODE_NAMES[self.mode]}" + (", auth off" if not self.auth else "")
 
 
 def planned_runs(servers: list[str], noauth_peers: bool) -> list[Run]:
-    """Every selected server in both modes with auth, then Gatehouse (and, if asked, the peers) with auth off."""
+    """Every selected MCP server in both modes with auth, then Gatehouse with auth off, then the ceiling
+    (stateless requests, auth off: its only run), then, if asked, the peers with auth off."""
     runs = []
     for mode in MODE_NAMES:
-        for name in SERVER_NAMES:
+        for name in MCP_SERVERS:
             if name in servers:
                 runs.append(Run(name, mode, True))
     if "gatehouse" in servers:
         runs.append(Run("gatehouse", "stateless", False))
+    if CEILING in servers:
+        runs.append(Run(CEILING, "stateless", False))
     if noauth_peers:
-        for name in ("fastmcp", "sdk"):
+        for name in PEERS:
             if name in servers:
                 runs.append(Run(name, "stateless", False))
     return runs

@@ -17,7 +17,7 @@ from .http_client import http_request
 from .issuer import LocalIssuer
 from .paths import PEERS_DIR, TMP_DIR
 from .pinning import Pinning
-from .runs import Run, RunFailed
+from .runs import CEILING, Run, RunFailed
 
 STOP_GRACE_S = 5.0
 """How long a server may take to exit after SIGTERM, and after SIGKILL."""
@@ -117,7 +117,8 @@ def _clean_environment() -> dict[str, str]:
     }
 
 
-def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, pinning: Pinning) -> ServerProcess:
+def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, ceiling_bin: Path,
+                   pinning: Pinning) -> ServerProcess:
     """The server for `run` on a free port, trusting `issuer` if auth is on; not started yet."""
     port = free_port()
     workdir = TMP_DIR / run.name
@@ -131,6 +132,8 @@ def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, pinning: 
             argv += ["--env", f"MCP_JWT_ISSUER={issuer.issuer}"]
         else:
             argv += ["--provider", "none"]  # without this the hub would run its embedded authorization server
+    elif run.server == CEILING:
+        argv = [str(ceiling_bin), "--port", str(port)]  # binds 127.0.0.1; no auth, nothing else to set
     else:
         argv = [sys.executable, str(PEERS_DIR / PEER_SCRIPTS[run.server]), "--port", str(port)]
         if run.auth:
@@ -150,7 +153,7 @@ def wait_ready(server: ServerProcess, timeout_s: float) -> float:
     started = time.monotonic()
     deadline = started + timeout_s
     last = "no attempt"
-    path = "/healthz" if server.run.server == "gatehouse" else "/mcp"
+    path = "/healthz" if server.run.server in ("gatehouse", CEILING) else "/mcp"
     while time.monotonic() < deadline:
         assert server.process is not None
         code = server.process.poll()
