@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import GatehouseCore
+import GatehouseServer
 import Hummingbird
 import Logging
-import GatehouseServer
 import NIOCore
 
 /// What every serving command does around its application: resolve the configuration,
@@ -19,11 +19,7 @@ enum ServeSupport {
             printError("gatehouse: \(error)")
             throw ExitCode(78)  // EX_CONFIG
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "gatehouse")
         for warning in warnings { logger.warning("\(warning)") }
         return (configuration, logger)

@@ -27,6 +27,27 @@ struct JSONSchemaValidatorTests {
         #expect(violations(["x": "no"], typed) == ["/x: expected a number, got string"])
     }
 
+    @Test func nestedLocationsAreJSONPointers() {
+        let schema: JSONValue = [
+            "type": "object",
+            "properties": ["a": ["type": "array", "items": ["type": "object", "additionalProperties": ["type": "integer"]]]],
+        ]
+        #expect(violations(["a": [["ok": 1], ["x~y": "no", "p/q": 2.5]]], schema) == [
+            "/a/1/p~1q: expected an integer, got number", "/a/1/x~0y: expected an integer, got string",
+        ])
+    }
+
+    @Test func aPatternThatDoesNotCompileConstrainsNothing() {
+        #expect(violations("anything", ["pattern": "(unclosed"]).isEmpty)
+    }
+
+    @Test func aToolValidatesAgainstItsCurrentSchema() async {
+        var tool = MCPTool(name: "t", description: "t", inputSchema: ["type": "object"]) { _, _ in .text("ok") }
+        tool.inputSchema = ["type": "object", "required": ["n"]]
+        let reply = await EndpointHarness(tools: [tool]).stateless("tools/call", params: #""name":"t","arguments":{}"#, name: "t")
+        #expect(reply.text.contains(#"missing required property \"n\""#))
+    }
+
     @Test func numbersStringsAndArrays() {
         #expect(violations(5, ["minimum": 6]) == ["must be at least 6"])
         #expect(violations(5, ["exclusiveMaximum": 5]) == ["must be less than 5"])

@@ -18,163 +18,160 @@ public struct JSONSchemaValidator: Sendable {
         public var description: String { path.isEmpty ? message : "\(path): \(message)" }
     }
 
-    private let schema: JSONValue
+    private let schema: CompiledSchema
     /// Validation stops after this many violations, so a huge bad input stays cheap to report.
     private let maxViolations = 10
 
-    public init(schema: JSONValue) { self.schema = schema }
+    /// Compiles `schema` once; validate with the same validator as often as needed.
+    public init(schema: JSONValue) { self.schema = CompiledSchema(schema) }
 
     /// Returns every violation of `instance` (up to a small limit); empty means valid.
     public func validate(_ instance: JSONValue) -> [Violation] {
+        var walk = Walk(maxViolations: maxViolations)
+        walk.check(instance, against: schema)
+        return walk.violations
+    }
+
+    /// One validation: where in the instance it is, and what it found so far. The location is
+    /// kept as segments and written out as a JSON Pointer only for a violation.
+    private struct Walk {
+        let maxViolations: Int
         var violations: [Violation] = []
-        check(instance, against: schema, at: "", into: &violations)
-        return violations
-    }
+        private var location: [PathSegment] = []
 
-    private func check(_ instance: JSONValue, against schema: JSONValue, at path: String, into violations: inout [Violation]) {
-        guard violations.count < maxViolations else { return }
-        switch schema {
-        case .bool(false): violations.append(Violation(path: path, message: "no value is allowed here"))
-        case .object(let keywords): checkKeywords(instance, keywords, at: path, into: &violations)
-        default: return  // `true` and non-schema values accept everything.
-        }
-    }
+        init(maxViolations: Int) { self.maxViolations = maxViolations }
 
-    private func checkKeywords(
-        _ instance: JSONValue, _ keywords: [String: JSONValue], at path: String, into violations: inout [Violation]
-    ) {
-        func fail(_ message: String) { violations.append(Violation(path: path, message: message)) }
+        private enum PathSegment {
+            case member(String)
+            case index(Int)
+        }
 
-        if let type = keywords["type"], !Self.matches(instance, type: type) {
-            fail("expected \(Self.describe(type)), got \(Self.typeName(of: instance))")
-            return  // Other keywords would only repeat the type error.
-        }
-        if case .array(let allowed)? = keywords["enum"], !allowed.contains(where: { Self.equal($0, instance) }) {
-            fail("must be one of \(allowed.map(Self.render).joined(separator: ", "))")
-        }
-        if let constant = keywords["const"], !Self.equal(constant, instance) {
-            fail("must be \(Self.render(constant))")
-        }
-        switch instance {
-        case .string(let string): checkString(string, keywords, fail: fail)
-        case .int, .double: checkNumber(Self.number(instance)!, keywords, fail: fail)
-        case .array(let items): checkArray(items, keywords, at: path, into: &violations)
-        case .object(let members): checkObject(members, keywords, at: path, into: &violations)
-        default: break
-        }
-        checkCombinators(instance, keywords, at: path, into: &violations)
-    }
-
-    private func checkString(_ string: String, _ keywords: [String: JSONValue], fail: (String) -> Void) {
-        let length = string.count
-        if let min = Self.int(keywords["minLength"]), length < min { fail("must be at least \(min) characters long") }
-        if let max = Self.int(keywords["maxLength"]), length > max { fail("must be at most \(max) characters long") }
-        if case .string(let pattern)? = keywords["pattern"] {
-            if let regex = try? NSRegularExpression(pattern: pattern),
-                regex.firstMatch(in: string, range: NSRange(string.startIndex..., in: string)) == nil
-            {
-                fail("must match the pattern \(pattern)")
+        mutating func check(_ instance: JSONValue, against schema: CompiledSchema) {
+            guard violations.count < maxViolations else { return }
+            switch schema {
+            case .acceptsAll: return
+            case .rejectsAll: fail("no value is allowed here")
+            case .constraints(let constraints): check(instance, constraints)
             }
         }
-    }
 
-    private func checkNumber(_ value: Double, _ keywords: [String: JSONValue], fail: (String) -> Void) {
-        if let min = Self.number(keywords["minimum"]), value < min { fail("must be at least \(Self.show(min))") }
-        if let max = Self.number(keywords["maximum"]), value > max { fail("must be at most \(Self.show(max))") }
-        if let min = Self.number(keywords["exclusiveMinimum"]), value <= min {
-            fail("must be greater than \(Self.show(min))")
+        private mutating func fail(_ message: String) {
+            violations.append(Violation(path: pointer, message: message))
         }
-        if let max = Self.number(keywords["exclusiveMaximum"]), value >= max {
-            fail("must be less than \(Self.show(max))")
-        }
-        if let step = Self.number(keywords["multipleOf"]), step > 0 {
-            let quotient = value / step
-            if abs(quotient - quotient.rounded()) > 1e-9 { fail("must be a multiple of \(Self.show(step))") }
-        }
-    }
 
-    private func checkArray(_ items: [JSONValue], _ keywords: [String: JSONValue], at path: String, into violations: inout [Violation]) {
-        if let min = Self.int(keywords["minItems"]), items.count < min {
-            violations.append(Violation(path: path, message: "must have at least \(min) items"))
+        /// RFC 6901: the location as a JSON Pointer, `~` escaped as `~0` and `/` as `~1`.
+        private var pointer: String {
+            location.map { segment in
+                switch segment {
+                case .index(let index): "/\(index)"
+                case .member(let name): "/" + name.replacing("~", with: "~0").replacing("/", with: "~1")
+                }
+            }.joined()
         }
-        if let max = Self.int(keywords["maxItems"]), items.count > max {
-            violations.append(Violation(path: path, message: "must have at most \(max) items"))
+
+        private mutating func within(_ segment: PathSegment, _ body: (inout Walk) -> Void) {
+            location.append(segment)
+            body(&self)
+            location.removeLast()
         }
-        if keywords["uniqueItems"] == .bool(true) {
-            for (index, item) in items.enumerated() where items[..<index].contains(where: { Self.equal($0, item) }) {
-                violations.append(Violation(path: path, message: "items must be unique (item \(index) repeats)"))
-                break
+
+        private mutating func check(_ instance: JSONValue, _ schema: CompiledSchema.Constraints) {
+            if let type = schema.type, !type.names.contains(where: { JSONSchemaValidator.matches(instance, typeName: $0) }) {
+                fail("expected \(JSONSchemaValidator.describe(type.declared)), got \(JSONSchemaValidator.typeName(of: instance))")
+                return  // Other keywords would only repeat the type error.
+            }
+            if let allowed = schema.allowed, !allowed.contains(where: { JSONSchemaValidator.equal($0, instance) }) {
+                fail("must be one of \(allowed.map(JSONSchemaValidator.render).joined(separator: ", "))")
+            }
+            if let constant = schema.constant, !JSONSchemaValidator.equal(constant, instance) {
+                fail("must be \(JSONSchemaValidator.render(constant))")
+            }
+            switch instance {
+            case .string(let string): checkString(string, schema)
+            case .int, .double: checkNumber(CompiledSchema.Constraints.number(instance)!, schema)
+            case .array(let items): checkArray(items, schema)
+            case .object(let members): checkObject(members, schema)
+            default: break
+            }
+            if schema.hasCombinators { checkCombinators(instance, schema) }
+        }
+
+        private mutating func checkString(_ string: String, _ schema: CompiledSchema.Constraints) {
+            if schema.minLength != nil || schema.maxLength != nil {
+                let length = string.count
+                if let min = schema.minLength, length < min { fail("must be at least \(min) characters long") }
+                if let max = schema.maxLength, length > max { fail("must be at most \(max) characters long") }
+            }
+            if let pattern = schema.pattern, !pattern.matches(string) { fail("must match the pattern \(pattern.source)") }
+        }
+
+        private mutating func checkNumber(_ value: Double, _ schema: CompiledSchema.Constraints) {
+            let show = JSONSchemaValidator.show
+            if let min = schema.minimum, value < min { fail("must be at least \(show(min))") }
+            if let max = schema.maximum, value > max { fail("must be at most \(show(max))") }
+            if let min = schema.exclusiveMinimum, value <= min { fail("must be greater than \(show(min))") }
+            if let max = schema.exclusiveMaximum, value >= max { fail("must be less than \(show(max))") }
+            if let step = schema.multipleOf {
+                let quotient = value / step
+                if abs(quotient - quotient.rounded()) > 1e-9 { fail("must be a multiple of \(show(step))") }
             }
         }
-        if let itemSchema = keywords["items"] {
-            for (index, item) in items.enumerated() {
-                check(item, against: itemSchema, at: "\(path)/\(index)", into: &violations)
-            }
-        }
-    }
 
-    private func checkObject(
-        _ members: [String: JSONValue], _ keywords: [String: JSONValue], at path: String, into violations: inout [Violation]
-    ) {
-        if case .array(let required)? = keywords["required"] {
-            for case .string(let name) in required where members[name] == nil {
-                violations.append(Violation(path: path, message: "missing required property \"\(name)\""))
+        private mutating func checkArray(_ items: [JSONValue], _ schema: CompiledSchema.Constraints) {
+            if let min = schema.minItems, items.count < min { fail("must have at least \(min) items") }
+            if let max = schema.maxItems, items.count > max { fail("must have at most \(max) items") }
+            if schema.uniqueItems {
+                for (index, item) in items.enumerated() where items[..<index].contains(where: { JSONSchemaValidator.equal($0, item) }) {
+                    fail("items must be unique (item \(index) repeats)")
+                    break
+                }
             }
-        }
-        if let min = Self.int(keywords["minProperties"]), members.count < min {
-            violations.append(Violation(path: path, message: "must have at least \(min) properties"))
-        }
-        if let max = Self.int(keywords["maxProperties"]), members.count > max {
-            violations.append(Violation(path: path, message: "must have at most \(max) properties"))
-        }
-        let properties = keywords["properties"]?.objectValue ?? [:]
-        for name in members.keys.sorted() {
-            let memberPath = "\(path)/\(Self.escapePointer(name))"
-            if let propertySchema = properties[name] {
-                check(members[name]!, against: propertySchema, at: memberPath, into: &violations)
-            } else if let additional = keywords["additionalProperties"] {
-                if additional == .bool(false) {
-                    violations.append(Violation(path: memberPath, message: "unknown property \"\(name)\""))
-                } else {
-                    check(members[name]!, against: additional, at: memberPath, into: &violations)
+            if let itemSchema = schema.items {
+                for (index, item) in items.enumerated() {
+                    within(.index(index)) { $0.check(item, against: itemSchema) }
                 }
             }
         }
-    }
 
-    private func checkCombinators(_ instance: JSONValue, _ keywords: [String: JSONValue], at path: String, into violations: inout [Violation]) {
-        let passes = { (schema: JSONValue) -> Bool in
-            var scratch: [Violation] = []
-            self.check(instance, against: schema, at: path, into: &scratch)
-            return scratch.isEmpty
-        }
-        if case .array(let schemas)? = keywords["allOf"] {
-            for schema in schemas { check(instance, against: schema, at: path, into: &violations) }
-        }
-        if case .array(let schemas)? = keywords["anyOf"], !schemas.contains(where: passes) {
-            violations.append(Violation(path: path, message: "does not match any of the allowed forms (anyOf)"))
-        }
-        if case .array(let schemas)? = keywords["oneOf"] {
-            let matching = schemas.filter(passes).count
-            if matching != 1 {
-                violations.append(
-                    Violation(path: path, message: "must match exactly one allowed form (oneOf), matched \(matching)"))
+        private mutating func checkObject(_ members: [String: JSONValue], _ schema: CompiledSchema.Constraints) {
+            for name in schema.required where members[name] == nil {
+                fail("missing required property \"\(name)\"")
+            }
+            if let min = schema.minProperties, members.count < min { fail("must have at least \(min) properties") }
+            if let max = schema.maxProperties, members.count > max { fail("must have at most \(max) properties") }
+            // Sorted, so the violations of one input always come in the same order.
+            for (name, value) in members.sorted(by: { $0.key < $1.key }) {
+                if let propertySchema = schema.properties[name] {
+                    within(.member(name)) { $0.check(value, against: propertySchema) }
+                } else if let additional = schema.additionalProperties {
+                    if case .rejectsAll = additional {
+                        within(.member(name)) { $0.fail("unknown property \"\(name)\"") }
+                    } else {
+                        within(.member(name)) { $0.check(value, against: additional) }
+                    }
+                }
             }
         }
-        if let schema = keywords["not"], passes(schema) {
-            violations.append(Violation(path: path, message: "matches a form that is not allowed (not)"))
+
+        private mutating func checkCombinators(_ instance: JSONValue, _ schema: CompiledSchema.Constraints) {
+            let passes = { (candidate: CompiledSchema) -> Bool in
+                var scratch = Walk(maxViolations: 1)
+                scratch.check(instance, against: candidate)
+                return scratch.violations.isEmpty
+            }
+            for part in schema.allOf { check(instance, against: part) }
+            if let anyOf = schema.anyOf, !anyOf.contains(where: passes) {
+                fail("does not match any of the allowed forms (anyOf)")
+            }
+            if let oneOf = schema.oneOf {
+                let matching = oneOf.filter(passes).count
+                if matching != 1 { fail("must match exactly one allowed form (oneOf), matched \(matching)") }
+            }
+            if let not = schema.not, passes(not) { fail("matches a form that is not allowed (not)") }
         }
     }
 
     // MARK: - Helpers
-
-    private static func matches(_ instance: JSONValue, type: JSONValue) -> Bool {
-        switch type {
-        case .string(let name): matches(instance, typeName: name)
-        case .array(let names): names.contains { $0.stringValue.map { matches(instance, typeName: $0) } ?? false }
-        default: true
-        }
-    }
 
     private static func matches(_ instance: JSONValue, typeName: String) -> Bool {
         switch (typeName, instance) {
@@ -208,20 +205,8 @@ public struct JSONSchemaValidator: Sendable {
 
     /// JSON equality, where 1 and 1.0 are the same number.
     private static func equal(_ lhs: JSONValue, _ rhs: JSONValue) -> Bool {
-        if let left = number(lhs), let right = number(rhs) { return left == right }
+        if let left = CompiledSchema.Constraints.number(lhs), let right = CompiledSchema.Constraints.number(rhs) { return left == right }
         return lhs == rhs
-    }
-
-    private static func number(_ value: JSONValue?) -> Double? {
-        switch value {
-        case .int(let int)?: Double(int)
-        case .double(let double)?: double
-        default: nil
-        }
-    }
-
-    private static func int(_ value: JSONValue?) -> Int? {
-        number(value).flatMap { $0 >= 0 && $0 < 1e15 ? Int($0) : nil }
     }
 
     private static func show(_ number: Double) -> String {
@@ -233,10 +218,5 @@ public struct JSONSchemaValidator: Sendable {
             return value.description
         }
         return text
-    }
-
-    /// RFC 6901: `~` becomes `~0` and `/` becomes `~1`.
-    private static func escapePointer(_ name: String) -> String {
-        name.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
     }
 }

@@ -145,7 +145,7 @@ public struct MCPMethodHandler: Sendable {
                 message: "Insufficient scope: tool \(name) needs \(tool.requiredScopes.sorted().joined(separator: " "))")
             return .failure(CallFailure(error: error, neededScopes: needed))
         }
-        let violations = JSONSchemaValidator(schema: tool.inputSchema).validate(.object(arguments))
+        let violations = tool.argumentValidator.validate(.object(arguments))
         if !violations.isEmpty {
             let detail = violations.map(\.description).joined(separator: "; ")
             if environment.protocolVersion.reportsInputErrorsAsToolResults {

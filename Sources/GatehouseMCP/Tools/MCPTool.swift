@@ -26,7 +26,11 @@ public struct MCPTool: Sendable {
     public var title: String?
     public var description: String
     /// JSON Schema (an object schema) the arguments must satisfy.
-    public var inputSchema: JSONValue
+    public var inputSchema: JSONValue {
+        didSet { argumentValidator = JSONSchemaValidator(schema: inputSchema) }
+    }
+    /// `inputSchema` compiled once, to validate the arguments of every call.
+    private(set) var argumentValidator: JSONSchemaValidator
     /// JSON Schema of `structuredContent`, when the tool returns structured results.
     public var outputSchema: JSONValue?
     public var annotations: ToolAnnotations
@@ -45,6 +49,7 @@ public struct MCPTool: Sendable {
         self.title = title
         self.description = description
         self.inputSchema = inputSchema
+        self.argumentValidator = JSONSchemaValidator(schema: inputSchema)
         self.outputSchema = outputSchema
         self.annotations = annotations
         self.requiredScopes = requiredScopes
