@@ -86,8 +86,20 @@ struct ProviderTests {
 
     @Test func issuerMismatchStopsStartUp() async throws {
         try await fakeProvider().test(.live) { client in
-            let metadata = ProviderMetadata(issuer: try base(client) + "/wrong-issuer", logger: logger)
-            await #expect(throws: StartupProblem.self) { try await metadata.document(.oauth) }
+            let issuer = try base(client) + "/wrong-issuer"
+            // While serving, the mismatch is a provider problem (the request gets 503)…
+            let metadata = ProviderMetadata(issuer: issuer, logger: logger)
+            await #expect(throws: ProviderProblem.self) { try await metadata.document(.oauth) }
+            // …and at start-up it stops the server, naming the fix.
+            var settings = AuthSettings()
+            settings.provider = .jwt(issuer: issuer, jwksURI: nil)
+            do {
+                _ = try await Authenticator.make(settings: settings, resourceURL: "http://127.0.0.1:8884/mcp", logger: logger)
+                Issue.record("started with a provider whose metadata names another issuer")
+            } catch {
+                #expect("\(error)".contains("names issuer https://elsewhere.example"))
+                #expect("\(error)".contains("--lazy-provider"))
+            }
         }
     }
 
