@@ -2,7 +2,7 @@
 # Authenticated HTTP benchmark: Gatehouse (release build) against FastMCP, the official Python MCP SDK and
 # the ceiling (bench-ceiling, a bare Hummingbird endpoint).
 #
-#   bench/http.sh [--duration 10] [--connections 16] [--threads 2] [--warmup 3] [other harness options]
+#   bench/http.sh [--duration 10] [--warmup 3] [--rounds 3] [--connections 16] [--threads 2] [other harness options]
 #
 # Installs what it needs on a fresh machine: wrk (apt), the pinned Python packages in bench/.venv
 # (bench/requirements.txt), and the release `gatehouse` and `bench-ceiling` binaries (swift build -c release).

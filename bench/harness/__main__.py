@@ -1,7 +1,8 @@
 """`python -m harness` (with bench/ on PYTHONPATH): run the benchmark, write the results, print the Markdown.
 
-Exit status 0 when every run finished with only 2xx answers, 1 when one failed or saw errors (the results
-are written either way), 130 when interrupted (SIGINT or SIGTERM; nothing is written).
+Exit status 0 when every measurement (each round of a repeated run) finished with only 2xx answers, 1 when
+one failed or saw errors (the results are written either way), 130 when interrupted (SIGINT or SIGTERM;
+nothing is written).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from .benchmark import Benchmark
 from .console import log
 from .options import parse_options
+from .rounds import measurements
 from .results import write_results
 
 
@@ -37,7 +39,7 @@ def main() -> int:
     print()
     print(files.markdown.read_text())
     log(f"wrote {files.json}, {files.markdown.name}, {files.png.name}")
-    bad = [r for r in report["runs"] if r["status"] != "ok" or not r.get("clean", False)]
+    bad = [m for m in measurements(report["runs"]) if m["status"] != "ok" or not m.get("clean", False)]
     return 1 if bad else 0
 
 

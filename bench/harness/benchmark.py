@@ -1,4 +1,5 @@
-"""The whole benchmark: the issuer, every planned run one after another, and the report they make."""
+"""The whole benchmark: the issuer, every planned measurement one after another (the ceiling comparison's runs
+in interleaved rounds), and the report they make."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .measure import measure_server, new_record
 from .options import Options
 from .paths import TMP_DIR
 from .pinning import Pinning
+from .rounds import repeated_record, schedule
 from .runs import Run, RunFailed, planned_runs
 from .servers import ServerProcess, prepare_server
 from .wrk import Load
@@ -43,10 +45,9 @@ class Benchmark:
         loadavg_before = read_loadavg()
         self.issuer.start()
         log(f"issuer at {self.issuer.issuer}; pinning: {self.pinning.describe()}")
-        records = []
+        runs = planned_runs(self.options.servers, self.options.noauth_peers)
         try:
-            for run in planned_runs(self.options.servers, self.options.noauth_peers):
-                records.append(self.measure(run))
+            records = self.measure_all(runs)
         finally:
             self.issuer.stop()
         return {
@@ -63,17 +64,30 @@ class Benchmark:
             "ceiling": against_ceiling(records),
         }
 
-    def measure(self, run: Run) -> dict[str, Any]:
-        """One run's record, "ok" or "failed" with the reason; the server is stopped either way."""
-        server = prepare_server(run, self.issuer, self.options.gatehouse_bin, self.options.ceiling_bin, self.pinning)
-        record = new_record(run, server)
+    def measure_all(self, runs: list[Run]) -> list[dict[str, Any]]:
+        """Every measurement in `schedule` order; returns one record per run, in the order of `runs` (a repeated
+        run's is its median round's, with all its rounds)."""
+        measured: dict[str, list[dict[str, Any]]] = {run.name: [] for run in runs}
+        for run, round_number in schedule(runs, self.options.rounds):
+            if round_number is not None:
+                log(f"{run.name}: round {round_number} of {self.options.rounds}")
+            measured[run.name].append(self.measure(run, round_number))
+        return [repeated_record(measured[run.name]) if run.in_ceiling_comparison else measured[run.name][0]
+                for run in runs]
+
+    def measure(self, run: Run, round_number: int | None = None) -> dict[str, Any]:
+        """One measurement's record (of round `round_number` of a repeated run, if given), "ok" or "failed"
+        with the reason, in a server process of its own, which is stopped either way."""
+        server = prepare_server(run, self.issuer, self.options.gatehouse_bin, self.options.ceiling_bin, self.pinning,
+                                round_number)
+        record = new_record(run, server, round_number)
         self.current = server
         try:
             measure_server(record, server, self.issuer, self.options, self.load)
         except RUN_ERRORS as error:
             record["status"] = "failed"
             record["error"] = f"{type(error).__name__}: {error}" if not isinstance(error, RunFailed) else str(error)
-            log(f"{run.name}: FAILED: {record['error']}")
+            log(f"{server.name}: FAILED: {record['error']}")
         finally:
             record["exit_code"] = server.stop()
             self.current = None
@@ -84,6 +98,7 @@ class Benchmark:
         return {
             "duration_s": self.options.duration,
             "warmup_s": self.options.warmup,
+            "rounds": self.options.rounds,
             "connections": self.options.connections,
             "threads": self.options.threads,
             "request_timeout_s": self.options.request_timeout,

@@ -1,4 +1,5 @@
-"""The report as a PNG: requests/s, p99 latency and server CPU per request, one bar per run."""
+"""The report as a PNG: requests/s, p99 latency and server CPU per request, one bar per run (a repeated run's
+bar is its median round, as in the Markdown table)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any, Callable
 SERVER_COLOURS = {"gatehouse": "#2f6db5", "fastmcp": "#e08a2c", "sdk": "#4e9a55", "ceiling": "#7a7a7a"}
 NO_AUTH_ALPHA = 0.45
 """Runs with auth off are drawn paler (not the ceiling, which has no auth to turn off)."""
+TOKEN_SENT_HATCH = "///"
+"""The run with auth off that sends the token all the same is hatched as well."""
 
 
 def chart(report: dict[str, Any], path: Path) -> None:
@@ -37,6 +40,8 @@ def chart(report: dict[str, Any], path: Path) -> None:
         for bar, r in zip(bars, runs):
             if not r["auth"] and r["server"] != "ceiling":
                 bar.set_alpha(NO_AUTH_ALPHA)
+            if r.get("token_sent"):
+                bar.set_hatch(TOKEN_SENT_HATCH)
         ax.set_title(title, fontsize=10)
         top = max((v for v in panel if v is not None), default=1) or 1
         ax.set_xlim(0, top * 1.22)
@@ -50,10 +55,14 @@ def chart(report: dict[str, Any], path: Path) -> None:
     axes[0].set_yticklabels(labels, fontsize=8)
     s, m = report["settings"], report["machine"]
     ceiling = " and a bare Hummingbird ceiling" if any(r["server"] == "ceiling" for r in runs) else ""
+    rounds = s.get("rounds", 1)
+    medians = (f"\nGatehouse 2026-07-28 stateless and the ceiling: the round with the median req/s of {rounds} "
+               "interleaved rounds (every round in the Markdown and the JSON)"
+               if rounds > 1 and any("rounds" in r for r in runs) else "")
     fig.suptitle(
         f"Gatehouse vs FastMCP {report['versions']['fastmcp']} vs Python SDK {report['versions']['mcp']}{ceiling}: "
         f"tools/call add with RS256 JWT auth — wrk {s['duration_s']} s, {s['connections']} connections, "
-        f"server on 1 core — {report['date'][:10]}, {m['nproc']}× {m['cpu_model']}",
+        f"server on 1 core — {report['date'][:10]}, {m['nproc']}× {m['cpu_model']}{medians}",
         fontsize=10,
     )
     fig.tight_layout()

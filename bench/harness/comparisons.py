@@ -1,9 +1,13 @@
-"""Figures derived from the runs: Gatehouse against each peer and against the ceiling, and what auth costs."""
+"""Figures derived from the runs: Gatehouse against each peer and against the ceiling, and what auth costs.
+
+A repeated run's record is its median round's (rounds.repeated_record), so everything here is from medians.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .rounds import req_per_s_by_round, spread_percent
 from .runs import CEILING, MODE_NAMES, PEERS, SERVER_NAMES
 
 CEILING_GOAL_SHARE = 0.90
@@ -19,12 +23,22 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2)
 
 
-def successful_run(records: list[dict[str, Any]], server: str, mode: str, auth: bool = True) -> dict[str, Any] | None:
-    """The record of the run of `server` in `mode` with `auth` that finished ("ok"), or None."""
+def successful_run(records: list[dict[str, Any]], server: str, mode: str, auth: bool = True,
+                   token_sent: bool = False) -> dict[str, Any] | None:
+    """The record of the run of `server` in `mode` with `auth` (and, with auth off, the token sent or not)
+    that finished ("ok"), or None."""
     for record in records:
-        if record["server"] == server and record["mode"] == mode and record["auth"] == auth and record["status"] == "ok":
+        if (record["server"] == server and record["mode"] == mode and record["auth"] == auth
+                and record.get("token_sent", False) == token_sent and record["status"] == "ok"):
             return record
     return None
+
+
+def percent_lost(rps: float | None, base: float | None) -> float | None:
+    """(1 − rps / base) × 100 to 0.1: the share of `base`'s req/s that `rps` lacks; None when either is missing."""
+    if rps is None or not base:
+        return None
+    return round((1 - rps / base) * 100, 1)
 
 
 def ratios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,28 +88,32 @@ def auth_cost(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def against_ceiling(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Gatehouse stateless (with JWT, and with auth off) against the ceiling's req/s, and Gatehouse's auth cost.
+    """Gatehouse stateless (with JWT, with auth off, and with auth off while the token is sent) against the
+    ceiling's req/s, Gatehouse's auth cost split into carrying the bearer header and verifying it, and every
+    round's req/s of these runs with its spread. All from the medians of the rounds.
 
-    None when the ceiling or both Gatehouse stateless runs did not run (or failed). A share or the cost is
-    None when the Gatehouse run it needs is missing, and `meets_goal` is None unless all three finished.
-    The goal is judged on the figures as reported (shares to 3 decimals, the cost to 0.1 %), so the report
-    never contradicts itself.
+    None when the ceiling or every Gatehouse stateless run did not run (or failed). A share or a cost is
+    None when a run it needs is missing, and `meets_goal` is None unless the ceiling, JWT and auth-off runs
+    finished. The goal is judged on the total cost, 1 − JWT / auth off, and on the figures as reported
+    (shares to 3 decimals, costs to 0.1 %), so the report never contradicts itself.
     """
     ceiling = successful_run(records, CEILING, "stateless", False)
     if ceiling is None:
         return None
     on = successful_run(records, "gatehouse", "stateless", True)
     off = successful_run(records, "gatehouse", "stateless", False)
-    if on is None and off is None:
+    token = successful_run(records, "gatehouse", "stateless", False, token_sent=True)
+    if on is None and off is None and token is None:
         return None
     on_rps = on["req_per_s"] if on else None
     off_rps = off["req_per_s"] if off else None
+    token_rps = token["req_per_s"] if token else None
     ceiling_rps = ceiling["req_per_s"]
 
     def share(rps: float | None) -> float | None:
         return round(rps / ceiling_rps, 3) if rps is not None and ceiling_rps else None
 
-    cost = round((1 - on_rps / off_rps) * 100, 1) if on_rps is not None and off_rps else None
+    cost = percent_lost(on_rps, off_rps)
     auth_share = share(on_rps)
     meets = None
     if auth_share is not None and cost is not None:
@@ -105,9 +123,30 @@ def against_ceiling(records: list[dict[str, Any]]) -> dict[str, Any] | None:
         "ceiling_req_per_s": ceiling_rps,
         "gatehouse_auth_req_per_s": on_rps,
         "gatehouse_noauth_req_per_s": off_rps,
+        "gatehouse_noauth_token_req_per_s": token_rps,
         "auth_over_ceiling": auth_share,
         "noauth_over_ceiling": share(off_rps),
+        "noauth_token_over_ceiling": share(token_rps),
         "auth_cost_percent": cost,
+        "header_cost_percent": percent_lost(token_rps, off_rps),
+        "verify_cost_percent": percent_lost(on_rps, token_rps),
+        "token_bytes": (on or token or {}).get("token_bytes"),
+        "rounds": [_rounds(r) for r in records if r["server"] == CEILING or (r["server"] == "gatehouse"
+                                                                            and r["mode"] == "stateless")],
         "goal": {"auth_over_ceiling_min": CEILING_GOAL_SHARE, "auth_cost_percent_max": CEILING_GOAL_AUTH_COST_PERCENT},
         "meets_goal": meets,
+    }
+
+
+def _rounds(record: dict[str, Any]) -> dict[str, Any]:
+    """One run of the ceiling comparison: its req/s in every round (None for a failed one), which round is
+    the median, and the spread (max / min − 1, in %)."""
+    by_round = req_per_s_by_round(record)
+    return {
+        "name": record["name"],
+        "label": record["label"],
+        "req_per_s_by_round": by_round,
+        "median_req_per_s": record["req_per_s"] if record["status"] == "ok" else None,
+        "median_round": record.get("median_round"),
+        "spread_percent": spread_percent(by_round),
     }

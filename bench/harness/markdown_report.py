@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .rounds import measurements
 from .runs import CEILING, CEILING_PROTOCOL_NAME, MODE_NAMES, PEERS, SERVER_NAMES
 
 BUSY_SHARE = 0.05
@@ -22,7 +23,7 @@ def fmt(value: Any, digits: int = 2) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     """The whole Markdown document, ending with a newline."""
-    lines = _header(report) + _results_table(report["runs"])
+    lines = _header(report) + _results_table(report["runs"], report["settings"].get("rounds", 1))
     if report["ratios"]:
         lines += _ratios_table(report["ratios"])
     if report["auth_cost"]:
@@ -52,31 +53,75 @@ def _header(report: dict[str, Any]) -> list[str]:
         f"- wrk: {s['duration_s']} s measured after {s['warmup_s']} s warm-up, {s['connections']} connections, "
         f"{s['threads']} threads; "
         + (f"server pinned to CPU {pin['server_cpu']}, wrk to CPU {pin['wrk_cpu']}" if pin else "no CPU pinning"),
+        f"- rounds: {_rounds_setting(report)}",
         f"- every request: {s['tool_call']}; {s['token']}",
         "",
     ]
 
 
-def _results_table(runs: list[dict[str, Any]]) -> list[str]:
-    """One row per run; a failed run shows "failed" and empty cells, errors are flagged with ⚠."""
+def _rounds_setting(report: dict[str, Any]) -> str:
+    """How the runs were measured: the ceiling comparison's runs in interleaved rounds, the others once."""
+    rounds = report["settings"].get("rounds", 1)
+    repeated = [r for r in report["runs"] if "rounds" in r]
+    if not repeated:
+        return "every run measured once"
+    return (
+        f"{'; '.join(_short_name(r) for r in repeated)}: measured {rounds} "
+        f"{'time' if rounds == 1 else 'times'} each, interleaved (round 1: each once, then round 2, …), each "
+        "measurement in a fresh server process with its own warm-up; their figures are from the round with the "
+        "median req/s" + ("; the other runs measured once" if len(repeated) < len(report["runs"]) else "")
+    )
+
+
+def _short_name(r: dict[str, Any]) -> str:
+    """A run of the ceiling comparison as the report names it in running text: "Gatehouse JWT", "the ceiling"."""
+    if r["server"] == CEILING:
+        return "the ceiling"
+    auth = "JWT" if r["auth"] else "auth off, token sent" if r.get("token_sent") else "auth off"
+    return f"{SERVER_NAMES[r['server']]} {auth}"
+
+
+def _auth_cell(r: dict[str, Any]) -> str:
+    """The auth column: none (the ceiling), JWT, off, or off with the token sent."""
+    if r["server"] == CEILING:
+        return "none"
+    return "JWT" if r["auth"] else "off, token sent" if r.get("token_sent") else "off"
+
+
+def _round_cell(r: dict[str, Any], rounds: int) -> str:
+    """The round column: "2 of 3" for a repeated run's median round, empty for a run measured once."""
+    if "rounds" not in r:
+        return ""
+    return "—" if r.get("median_round") is None else f"{r['median_round']} of {rounds}"
+
+
+def _results_table(runs: list[dict[str, Any]], rounds: int) -> list[str]:
+    """One row per run (a repeated run's median round); a failed run shows "failed" and empty cells, errors are
+    flagged with ⚠."""
     lines = [
-        "| server | protocol | auth | req/s | p50 ms | p99 ms | server CPU ms/req | peak RSS MiB | non-2xx | errors |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | protocol | auth | round | req/s | p50 ms | p99 ms | server CPU ms/req | peak RSS MiB | non-2xx | "
+        "errors |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         server = SERVER_NAMES[r["server"]]
-        ceiling = r["server"] == CEILING
-        protocol = CEILING_PROTOCOL_NAME if ceiling else MODE_NAMES[r["mode"]]
-        auth = "none" if ceiling else "JWT" if r["auth"] else "off"
+        protocol = CEILING_PROTOCOL_NAME if r["server"] == CEILING else MODE_NAMES[r["mode"]]
+        auth, round_cell = _auth_cell(r), _round_cell(r, rounds)
         if r["status"] != "ok":
-            lines.append(f"| {server} | {protocol} | {auth} | failed | | | | | | |")
+            lines.append(f"| {server} | {protocol} | {auth} | {round_cell} | failed | | | | | | |")
             continue
         errors = r["rpc_errors"] + r["socket_errors"]
         lines.append(
-            f"| {server} | {protocol} | {auth} | {r['req_per_s']:.0f} | {r['latency_ms']['p50']:.2f} | "
+            f"| {server} | {protocol} | {auth} | {round_cell} | {r['req_per_s']:.0f} | {r['latency_ms']['p50']:.2f} | "
             f"{r['latency_ms']['p99']:.2f} | {r['server_cpu_ms_per_request']:.4f} | {r['peak_rss_mib']:.1f} | "
             f"{r['non2xx']}{' ⚠' if r['non2xx'] else ''} | {errors}{' ⚠' if errors else ''} |"
         )
+    if any("rounds" in r for r in runs):
+        lines += [
+            "",
+            f"round: the rows of the runs measured in {rounds} rounds are the round with the median req/s (for an "
+            "even count the lower of the two middle ones); every round's req/s is under \"Against the ceiling\".",
+        ]
     return lines
 
 
@@ -111,36 +156,94 @@ def _auth_cost(costs: list[dict[str, Any]]) -> list[str]:
 
 
 def _against_ceiling(c: dict[str, Any]) -> list[str]:
-    """Gatehouse stateless with and without auth as shares of the ceiling, its auth cost, and the project's goal."""
+    """Gatehouse stateless (JWT, auth off, auth off with the token sent) as shares of the ceiling, every round's
+    req/s with the spread, the cost of auth split into carrying the header and verifying it, and the goal."""
     goal_share, goal_cost = c["goal"]["auth_over_ceiling_min"], c["goal"]["auth_cost_percent_max"]
     rows = [
-        ("Hummingbird ceiling", c["ceiling_req_per_s"], 1.0),
-        ("Gatehouse, JWT", c["gatehouse_auth_req_per_s"], c["auth_over_ceiling"]),
-        ("Gatehouse, auth off", c["gatehouse_noauth_req_per_s"], c["noauth_over_ceiling"]),
+        ("Hummingbird ceiling", "ceiling-stateless-noauth", c["ceiling_req_per_s"], 1.0),
+        ("Gatehouse, JWT", "gatehouse-stateless", c["gatehouse_auth_req_per_s"], c["auth_over_ceiling"]),
+        ("Gatehouse, auth off", "gatehouse-stateless-noauth", c["gatehouse_noauth_req_per_s"],
+         c["noauth_over_ceiling"]),
+        ("Gatehouse, auth off, token sent", "gatehouse-stateless-noauth-token",
+         c.get("gatehouse_noauth_token_req_per_s"), c.get("noauth_token_over_ceiling")),
     ]
+    rounds = {r["name"]: r for r in c.get("rounds", [])}
     lines = [
         "",
         "Against the ceiling (2026-07-28 stateless requests, same run; the ceiling is a bare Hummingbird route "
-        "that decodes the same body with JSONDecoder and answers the sum, with no auth and no MCP checks):",
+        "that decodes the same body with JSONDecoder and answers the sum, with no auth and no MCP checks; "
+        "\"token sent\" is Gatehouse with auth off while wrk sends a JWT minted as for the JWT run, which it ignores):",
         "",
-        "| run | req/s | share of the ceiling |",
-        "|---|---:|---:|",
+        "| run | req/s (median) | share of the ceiling | req/s in each round | spread |",
+        "|---|---:|---:|---|---:|",
     ]
-    for name, rps, share in rows:
-        lines.append(f"| {name} | {'—' if rps is None else f'{rps:.0f}'} | {fmt(share, 3)} |")
-    on, off, cost = c["gatehouse_auth_req_per_s"], c["gatehouse_noauth_req_per_s"], c["auth_cost_percent"]
+    for label, name, rps, share in rows:
+        by_round = rounds.get(name, {})
+        spread = by_round.get("spread_percent")
+        lines.append(
+            f"| {label} | {'—' if rps is None else f'{rps:.0f}'} | {fmt(share, 3)} | {_round_list(by_round)} | "
+            f"{'—' if spread is None else f'{spread:.1f} %'} |"
+        )
+    lines += ["", _spread_note(c)]
+    lines += ["", *_cost_of_auth(c)]
     lines += [
-        "",
-        f"Cost of auth in Gatehouse: 1 − {on:.0f} / {off:.0f} = {cost:.1f} % of its auth-off req/s."
-        if cost is not None
-        else "Cost of auth in Gatehouse: — (needs both Gatehouse stateless runs).",
         "",
         "A share is the fraction of the ceiling's req/s that Gatehouse keeps with everything it adds on the same "
         "Hummingbird stack (MCP checks, argument validation, its middleware and, with JWT, the token check); the "
-        f"project's goal is JWT ≥ {goal_share:.2f} of the ceiling with auth costing ≤ {goal_cost:.0f} %. "
-        + _goal_verdict(c),
+        f"project's goal is JWT ≥ {goal_share:.2f} of the ceiling with auth costing ≤ {goal_cost:.0f} % (the "
+        "total above). " + _goal_verdict(c),
     ]
     return lines
+
+
+def _round_list(by_round: dict[str, Any]) -> str:
+    """Every round's req/s in order, "24971 · 25310 · 24602 (median 24971)"; "failed" for a failed round."""
+    values = by_round.get("req_per_s_by_round") or []
+    if not values:
+        return "—"
+    listed = " · ".join("failed" if v is None else f"{v:.0f}" for v in values)
+    median = by_round.get("median_req_per_s")
+    return listed + (f" (median {median:.0f})" if median is not None and len(values) > 1 else "")
+
+
+def _spread_note(c: dict[str, Any]) -> str:
+    """How to read the rounds: the spread is the run-to-run noise of this machine."""
+    spreads = [r["spread_percent"] for r in c.get("rounds", []) if r.get("spread_percent") is not None]
+    if not spreads:
+        return "Each of these runs was measured once, so this run shows nothing of the noise between runs."
+    return (
+        "The rounds were measured interleaved (each run once per round), each in a fresh server process after its "
+        "own warm-up; spread = max / min − 1 of a run's rounds, the run-to-run noise on this machine "
+        f"(up to {max(spreads):.1f} % here). Every figure below is from the medians; a difference smaller than "
+        "the spread is not a measured difference."
+    )
+
+
+def _cost_of_auth(c: dict[str, Any]) -> list[str]:
+    """The total cost of auth and its two parts: carrying the bearer header, and verifying the token."""
+    on, off, cost = c["gatehouse_auth_req_per_s"], c["gatehouse_noauth_req_per_s"], c["auth_cost_percent"]
+    if cost is None:
+        return ["Cost of auth in Gatehouse: — (needs both the JWT and the auth-off Gatehouse stateless runs)."]
+    token = c.get("gatehouse_noauth_token_req_per_s")
+    header, verify = c.get("header_cost_percent"), c.get("verify_cost_percent")
+    size = f"the {c['token_bytes']}-byte token" if c.get("token_bytes") else "the token"
+    lines = [
+        f"Cost of auth in Gatehouse: 1 − {on:.0f} / {off:.0f} = {cost:.1f} % of its auth-off req/s, of which:",
+        "",
+        f"- carrying the bearer header ({size} sent, auth off, so only HTTP parsing and copies): "
+        + _loss(token, off, header),
+        "- verifying it (JWT against auth off with the same token sent): " + _loss(on, token, verify),
+    ]
+    if header is not None and verify is not None:
+        lines += ["", "The parts multiply rather than add: 1 − total = (1 − carrying) × (1 − verifying)."]
+    return lines
+
+
+def _loss(rps: float | None, base: float | None, percent: float | None) -> str:
+    """"1 − rps / base = percent %", or a dash when the token-sent run is missing."""
+    if rps is None or base is None or percent is None:
+        return "— (no finished token-sent run)"
+    return f"1 − {rps:.0f} / {base:.0f} = {percent:.1f} %"
 
 
 def _goal_verdict(c: dict[str, Any]) -> str:
@@ -153,7 +256,7 @@ def _goal_verdict(c: dict[str, Any]) -> str:
         f"JWT {share:.3f} of the ceiling ({'≥' if share >= goal_share else '<'} {goal_share:.2f}), "
         f"auth {cost:.1f} % ({'≤' if cost <= goal_cost else '>'} {goal_cost:.0f} %)"
     )
-    return f"This run {'meets' if c['meets_goal'] else 'does not meet'} it: {figures}."
+    return f"This run {'meets' if c['meets_goal'] else 'does not meet'} it, on the medians: {figures}."
 
 
 def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
@@ -176,30 +279,39 @@ def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
             )
         if r["server"] == CEILING and probe:
             extra.append("no token probes: it has no auth")
+        if r.get("token_sent") and probe:
+            extra.append("a JWT on every request, ignored; no token probes: auth is off")
         lines.append(f"- {r['label']}: {note}" + (f" ({'; '.join(extra)})" if extra else ""))
     return lines
 
 
 def _problems(runs: list[dict[str, Any]]) -> list[str]:
-    """Runs disturbed by other processes, failed runs, and runs with errors; nothing when there are none."""
-    failed = [r for r in runs if r["status"] != "ok"]
-    unclean = [r for r in runs if r["status"] == "ok" and not r.get("clean", True)]
-    busy = [r for r in runs if r["status"] == "ok" and r["background_cpu_s"] > BUSY_SHARE * r["duration_s"]]
+    """Measurements (every round of a repeated run) disturbed by other processes, failed, or with errors;
+    nothing when there are none."""
+    every = measurements(runs)
+    failed = [m for m in every if m["status"] != "ok"]
+    unclean = [m for m in every if m["status"] == "ok" and not m.get("clean", True)]
+    busy = [m for m in every if m["status"] == "ok" and m["background_cpu_s"] > BUSY_SHARE * m["duration_s"]]
     if not (failed or unclean or busy):
         return []
     lines = ["", "Problems:", ""]
-    for r in busy:
+    for m in busy:
         lines.append(
-            f"- {r['label']}: other processes used {r['background_cpu_s']:.2f} CPU-s during the "
-            f"{r['duration_s']:.0f} s measurement (more than 5 %), so its figures may be low"
+            f"- {_measurement_name(m)}: other processes used {m['background_cpu_s']:.2f} CPU-s during the "
+            f"{m['duration_s']:.0f} s measurement (more than 5 %), so its figures may be low"
         )
-    for r in failed:
-        lines.append(f"- {r['label']}: failed: {r['error']}")
-    for r in unclean:
-        bad = r.get("first_bad_response", {})
+    for m in failed:
+        lines.append(f"- {_measurement_name(m)}: failed: {m['error']}")
+    for m in unclean:
+        bad = m.get("first_bad_response", {})
         lines.append(
-            f"- {r['label']}: {r['non2xx']} non-2xx, {r['rpc_errors']} JSON-RPC/tool errors, "
-            f"{r['socket_errors']} socket errors in the measured run"
+            f"- {_measurement_name(m)}: {m['non2xx']} non-2xx, {m['rpc_errors']} JSON-RPC/tool errors, "
+            f"{m['socket_errors']} socket errors in the measured run"
             + (f"; first: HTTP {bad.get('status')} {bad.get('body', '')[:200]!r}" if bad else "")
         )
     return lines
+
+
+def _measurement_name(m: dict[str, Any]) -> str:
+    """A measurement as the problems list names it: the run's label, and its round if it is one."""
+    return m["label"] + (f" (round {m['round']})" if "round" in m else "")

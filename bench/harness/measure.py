@@ -31,8 +31,9 @@ class LoadedRun:
     background_cpu: float
 
 
-def new_record(run: Run, server: ServerProcess) -> dict[str, Any]:
-    """The run's record before it starts: what runs and how; status "failed" until measured."""
+def new_record(run: Run, server: ServerProcess, round_number: int | None = None) -> dict[str, Any]:
+    """The run's record before it starts (one round's, with "round", for a repeated run): what runs and how;
+    status "failed" until measured."""
     record: dict[str, Any] = {
         "name": run.name,
         "label": run.label,
@@ -40,8 +41,11 @@ def new_record(run: Run, server: ServerProcess) -> dict[str, Any]:
         "mode": run.mode,
         "protocol": run.protocol,
         "auth": run.auth,
+        "token_sent": run.token_sent,
         "status": "failed",
     }
+    if round_number is not None:
+        record["round"] = round_number
     record["argv"] = server.argv
     record["log"] = str(server.log_path.relative_to(BENCH_DIR))
     if run.server == CEILING:
@@ -71,20 +75,22 @@ def measure_server(record: dict[str, Any], server: ServerProcess, issuer: LocalI
     stopping it is the caller's job.
     """
     run = server.run
-    log(f"{run.name}: starting on port {server.port}")
+    log(f"{server.name}: starting on port {server.port}")
     server.start()
     assert server.process is not None
     record["startup_s"] = round(wait_ready(server, options.startup_timeout), 3)
-    token = issuer.mint(server.mcp_url) if run.auth else None
+    token = issuer.mint(server.mcp_url) if run.sends_token else None
+    if token is not None:
+        record["token_bytes"] = len(token)
     session = open_session(server, token) if run.mode == "session" else None
     record["probe"] = probe(server, issuer, token, session)
     if options.warmup > 0:
-        log(f"{run.name}: warm-up {options.warmup} s")
-        warm = run_wrk(load, run, server.mcp_url, token, session, options.warmup, "warmup", 0)
+        log(f"{server.name}: warm-up {options.warmup} s")
+        warm = run_wrk(load, run, server.mcp_url, token, session, options.warmup, "warmup", 0, server.name)
         record["warmup"] = {"requests": warm["requests"], "non2xx": warm["non2xx"]}
     if server.process.poll() is not None:
         raise RunFailed(f"exited with code {server.process.returncode} during warm-up: {server.log_tail()}")
-    log(f"{run.name}: measuring {options.duration} s")
+    log(f"{server.name}: measuring {options.duration} s")
     loaded = _loaded_run(server, load, token, session, options.duration)
     if server.process.poll() is not None:
         raise RunFailed(f"exited with code {server.process.returncode} during the run: {server.log_tail()}")
@@ -93,7 +99,7 @@ def measure_server(record: dict[str, Any], server: ServerProcess, issuer: LocalI
     if result["first_bad_status"]:
         record["first_bad_response"] = {"status": result["first_bad_status"], "body": result["first_bad_body"]}
     record["clean"] = result["non2xx"] == 0 and result["rpc_errors"] == 0 and record["socket_errors"] == 0
-    _log_summary(run, record)
+    _log_summary(server.name, record)
 
 
 def _loaded_run(server: ServerProcess, load: Load, token: str | None, session: str | None,
@@ -105,7 +111,8 @@ def _loaded_run(server: ServerProcess, load: Load, token: str | None, session: s
     busy_before = system_busy_seconds()
     children_before = children_cpu_seconds()
     wall_before = time.monotonic()
-    result = run_wrk(load, server.run, server.mcp_url, token, session, seconds, "measure", MEASURE_ID_BASE)
+    result = run_wrk(load, server.run, server.mcp_url, token, session, seconds, "measure", MEASURE_ID_BASE,
+                     server.name)
     wall = time.monotonic() - wall_before
     cpu_after = cpu_seconds(pid)
     wrk_cpu = children_cpu_seconds() - children_before
@@ -141,10 +148,10 @@ def _figures(loaded: LoadedRun, pid: int) -> dict[str, Any]:
     }
 
 
-def _log_summary(run: Run, record: dict[str, Any]) -> None:
-    """One line with the run's headline figures, and its errors if it was not clean."""
+def _log_summary(name: str, record: dict[str, Any]) -> None:
+    """One line with the measurement's headline figures, and its errors if it was not clean."""
     log(
-        f"{run.name}: {record['req_per_s']:.0f} req/s, p50 {record['latency_ms']['p50']} ms, "
+        f"{name}: {record['req_per_s']:.0f} req/s, p50 {record['latency_ms']['p50']} ms, "
         f"p99 {record['latency_ms']['p99']} ms, {record['server_cpu_ms_per_request']} CPU-ms/req, "
         f"{record['peak_rss_mib']} MiB"
         + ("" if record["clean"] else f"  !! non-2xx {record['non2xx']}, rpc errors {record['rpc_errors']}, "

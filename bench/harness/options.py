@@ -24,6 +24,7 @@ class Options:
     ceiling_bin: Path
     duration: int
     warmup: int
+    rounds: int
     connections: int
     threads: int
     request_timeout: int
@@ -43,6 +44,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="the bare Hummingbird endpoint (swift build -c release --product bench-ceiling)")
     parser.add_argument("--duration", type=int, default=10, help="measured seconds per server (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per server (default 3; 0 skips)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the ceiling comparison's runs (Gatehouse stateless: JWT, auth off, auth off "
+                        "with the token sent; the ceiling), measured interleaved, each with the full warm-up and "
+                        "duration, the median reported (default 3; the other runs are measured once)")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--request-timeout", type=int, default=5, help="wrk per-request timeout, s (default 5)")
@@ -65,8 +70,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     unknown = set(args.servers) - set(SERVER_NAMES)
     if unknown:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}")
-    if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.warmup < 0:
-        parser.error("duration, connections and threads must be at least 1, warmup at least 0")
+    if args.duration < 1 or args.connections < 1 or args.threads < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("duration, rounds, connections and threads must be at least 1, warmup at least 0")
     if args.connections < args.threads:
         parser.error("wrk needs at least as many connections as threads")
     args.gatehouse_bin = args.gatehouse_bin.resolve()

@@ -80,9 +80,10 @@ PROBE_ID = 424242
 
 
 def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session: str | None) -> dict[str, Any]:
-    """One authenticated call (must be 200 with the sum) and, with auth, the refused tokens (each a 401).
+    """One call, with `token` if given (must be 200 with the sum) and, with auth, the refused tokens (each a 401).
 
     The ceiling has no auth: its call is checked exactly (`_check_ceiling_answer`) and no refusal is tried.
+    A run with auth off that sends the token all the same gets the call only: nothing checks the token.
     """
     run = server.run
     answer = http_request("POST", server.mcp_url, request_headers(run, token, session), call_body(run, PROBE_ID))
@@ -110,6 +111,8 @@ def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session
         info["auth_probes"] = "none: the ceiling has no auth and ignores Authorization"
     elif run.auth:
         info.update(_refusals(server, issuer, session))
+    elif run.token_sent:
+        info["auth_probes"] = "none: auth is off; the token is sent and ignored"
     return info
 
 

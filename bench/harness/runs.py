@@ -32,20 +32,36 @@ class RunFailed(Exception):
 
 @dataclass
 class Run:
-    """One server measured in one protocol mode, with auth on or off."""
+    """One server measured in one protocol mode, with auth on or off; with auth off, `token_sent` has wrk send
+    the bearer token all the same (the server ignores it), which isolates the cost of carrying the header."""
 
     server: str  # gatehouse | fastmcp | sdk | ceiling
     mode: str  # stateless | session
     auth: bool
+    token_sent: bool = False
 
     def __post_init__(self) -> None:
-        if self.server == CEILING and (self.auth or self.mode != "stateless"):
-            raise ValueError("the ceiling runs once only: stateless requests, auth off (it has no auth)")
+        if self.server == CEILING and (self.auth or self.mode != "stateless" or self.token_sent):
+            raise ValueError("the ceiling has one run only: stateless requests, auth off (it has no auth)")
+        if self.auth and self.token_sent:
+            raise ValueError("token_sent is for auth off: with auth on the token is always sent")
 
     @property
     def name(self) -> str:
-        """The run's id, used for its log and wrk files: gatehouse-stateless, sdk-session-noauth, ..."""
-        return f"{self.server}-{self.mode}" + ("" if self.auth else "-noauth")
+        """The run's id, used for its log and wrk files: gatehouse-stateless, sdk-session-noauth,
+        gatehouse-stateless-noauth-token, ..."""
+        return f"{self.server}-{self.mode}" + ("" if self.auth else "-noauth") + ("-token" if self.token_sent else "")
+
+    @property
+    def sends_token(self) -> bool:
+        """Whether wrk and the probe send a bearer token: with auth on, or with auth off and `token_sent`."""
+        return self.auth or self.token_sent
+
+    @property
+    def in_ceiling_comparison(self) -> bool:
+        """Whether the run is one the "Against the ceiling" section compares (Gatehouse stateless, in each
+        of its auth variants, and the ceiling): these are measured in several interleaved rounds."""
+        return self.server == CEILING or (self.server == "gatehouse" and self.mode == "stateless")
 
     @property
     def protocol(self) -> str:
@@ -55,15 +71,17 @@ class Run:
     @property
     def label(self) -> str:
         """The run as the report names it: "FastMCP, 2025-11-25 session", "Gatehouse, ..., auth off",
-        "Hummingbird ceiling, bare JSON-RPC, no auth"."""
+        "Gatehouse, ..., auth off, token sent", "Hummingbird ceiling, bare JSON-RPC, no auth"."""
         if self.server == CEILING:
             return f"{SERVER_NAMES[self.server]}, {CEILING_PROTOCOL_NAME}, no auth"
-        return f"{SERVER_NAMES[self.server]}, {MODE_NAMES[self.mode]}" + (", auth off" if not self.auth else "")
+        return (f"{SERVER_NAMES[self.server]}, {MODE_NAMES[self.mode]}" + (", auth off" if not self.auth else "")
+                + (", token sent" if self.token_sent else ""))
 
 
 def planned_runs(servers: list[str], noauth_peers: bool) -> list[Run]:
-    """Every selected MCP server in both modes with auth, then Gatehouse with auth off, then the ceiling
-    (stateless requests, auth off: its only run), then, if asked, the peers with auth off."""
+    """Every selected MCP server in both modes with auth, then Gatehouse stateless with auth off, and with
+    auth off while the token is sent, then the ceiling (stateless requests, auth off: its only run), then, if
+    asked, the peers with auth off. This is the report's order; `rounds.schedule` orders the measurements."""
     runs = []
     for mode in MODE_NAMES:
         for name in MCP_SERVERS:
@@ -71,6 +89,7 @@ def planned_runs(servers: list[str], noauth_peers: bool) -> list[Run]:
                 runs.append(Run(name, mode, True))
     if "gatehouse" in servers:
         runs.append(Run("gatehouse", "stateless", False))
+        runs.append(Run("gatehouse", "stateless", False, token_sent=True))
     if CEILING in servers:
         runs.append(Run(CEILING, "stateless", False))
     if noauth_peers:

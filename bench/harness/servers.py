@@ -30,7 +30,8 @@ PEER_SCRIPTS = {"fastmcp": "fastmcp_server.py", "sdk": "sdk_server.py"}
 
 @dataclass
 class ServerProcess:
-    """One server's command line, environment, port and log file, and its process once started."""
+    """One server's command line, environment, port and log file, and its process once started; `name` is the
+    stem of its log and wrk files (the run's name, with "-r2" and so on for a round of a repeated run)."""
 
     run: Run
     argv: list[str]
@@ -38,6 +39,7 @@ class ServerProcess:
     cwd: Path
     log_path: Path
     port: int
+    name: str
     process: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -118,12 +120,14 @@ def _clean_environment() -> dict[str, str]:
 
 
 def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, ceiling_bin: Path,
-                   pinning: Pinning) -> ServerProcess:
-    """The server for `run` on a free port, trusting `issuer` if auth is on; not started yet."""
+                   pinning: Pinning, round_number: int | None = None) -> ServerProcess:
+    """The server for `run` (in round `round_number` of a repeated run, if given) on a free port, trusting
+    `issuer` if auth is on; not started yet. The rounds of a run share its working directory."""
     port = free_port()
     workdir = TMP_DIR / run.name
     workdir.mkdir(parents=True, exist_ok=True)
-    log_path = TMP_DIR / f"{run.name}.log"
+    name = run.name + (f"-r{round_number}" if round_number is not None else "")
+    log_path = TMP_DIR / f"{name}.log"
     audience = f"http://127.0.0.1:{port}/mcp"
     env = _clean_environment()
     if run.server == "gatehouse":
@@ -145,7 +149,7 @@ def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, ceiling_b
         env["FASTMCP_CHECK_FOR_UPDATES"] = "off"
         env["FASTMCP_LOG_LEVEL"] = "WARNING"
         env["PYTHONUNBUFFERED"] = "1"
-    return ServerProcess(run, pinning.server_prefix() + argv, env, workdir, log_path, port)
+    return ServerProcess(run, pinning.server_prefix() + argv, env, workdir, log_path, port, name)
 
 
 def wait_ready(server: ServerProcess, timeout_s: float) -> float:

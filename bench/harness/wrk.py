@@ -30,8 +30,9 @@ class Load:
 
 
 def run_wrk(load: Load, run: Run, url: str, token: str | None, session: str | None, seconds: int,
-            phase: str, id_base: int) -> dict[str, Any]:
-    """Load `url` for `seconds`; keeps wrk's output in TMP_DIR/<run>.wrk-<phase>.txt, returns its JSON line.
+            phase: str, id_base: int, name: str | None = None) -> dict[str, Any]:
+    """Load `url` for `seconds`; keeps wrk's output in TMP_DIR/<name>.wrk-<phase>.txt (`name` defaults to the
+    run's name), returns its JSON line.
 
     `id_base` is added to every JSON-RPC id, so the warm-up and the measured run never reuse an id.
     """
@@ -61,7 +62,7 @@ def run_wrk(load: Load, run: Run, url: str, token: str | None, session: str | No
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as error:
         raise RunFailed(f"wrk ({phase}) did not finish within {timeout_s} s") from error
-    (TMP_DIR / f"{run.name}.wrk-{phase}.txt").write_text(
+    (TMP_DIR / f"{name or run.name}.wrk-{phase}.txt").write_text(
         "$ " + " ".join(argv) + "\n" + done.stdout + ("\n--- stderr ---\n" + done.stderr if done.stderr else "")
     )
     if done.returncode != 0:
