@@ -142,7 +142,9 @@ def test_concurrent_oauth_requests_never_freeze(fresh_embedded_hub: GatehouseSer
     assert failures == [], failures[:5]
     assert len(answered) > 200, len(answered)
     assert set(answered) <= {303, 400}, set(answered)
-    assert len(health) >= 20 and max(health) < 2.0, (len(health), max(health, default=None))
+    # The freeze check is the latency: a frozen hub never answers /healthz. How many polls fit in the
+    # 4 s depends on how fast this process's 25 threads get the GIL (19 to 30 seen), hence the loose count.
+    assert len(health) >= 10 and max(health) < 2.0, (len(health), max(health, default=None))
 
 
 # --------------------------------------------------------------------------------------
