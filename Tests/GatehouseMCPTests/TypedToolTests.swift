@@ -93,6 +93,27 @@ struct TypedToolTests {
         #expect(throws: (any Error).self) { _ = try MCPTool(name: "picky", description: "Picky.") { (_: Picky, _) in "ok" } }
     }
 
+    struct Tree: ToolInput {
+        var label: String
+        var children: [Tree]
+    }
+
+    final class Chain: ToolInput {
+        let next: Chain?
+    }
+
+    @Test func aRecursiveTypeIsRefusedWithTheFixNotRecordedForever() {
+        for make in [{ try MCPTool(name: "tree", description: "Tree.") { (_: Tree, _) in "ok" } },
+                     { try MCPTool(name: "chain", description: "Chain.") { (_: Chain, _) in "ok" } }] {
+            do {
+                _ = try make()
+                Issue.record("derived a schema for a recursive type")
+            } catch {
+                #expect("\(error)".contains("recursive types need a hand-written inputSchema"))
+            }
+        }
+    }
+
     @Test func theBuiltInWaitToolHasItsDerivedSchemas() {
         #expect(BuiltinTools.wait.inputSchema.objectValue?["required"] == ["seconds"])
         #expect(BuiltinTools.wait.outputSchema?.objectValue?["properties"] == ["waited": ["type": "number"]])

@@ -9,7 +9,7 @@ import GatehouseCore
 /// Understood: structs and classes with keyed decoding, `String`, `Bool`, every integer and
 /// floating-point type, arrays, optionals, nested types, `[String: T]` dictionaries and string
 /// enums that conform to ``ToolInputEnum``. A type that needs more (a custom `init(from:)` that
-/// rejects placeholder values) cannot be described and is refused with ``Failure``.
+/// rejects placeholder values) or a recursive type cannot be described and is refused with ``Failure``.
 enum SchemaRecorder {
     /// Why a type has no derivable schema.
     struct Failure: Error, CustomStringConvertible {
@@ -20,9 +20,9 @@ enum SchemaRecorder {
 
     /// The schema of `type`.
     static func schema<T: Decodable>(of type: T.Type) throws -> JSONValue {
-        let node = Node()
+        let node = Node(parent: nil)
         do {
-            _ = try T(from: RecordingDecoder(node: node))
+            _ = try record(T.self, at: node)
         } catch {
             throw Failure(type: "\(T.self)", reason: "\(error)")
         }
@@ -41,6 +41,22 @@ private final class Node {
     }
 
     var kind = Kind.unknown
+    /// The node this one is a property, item or value of.
+    let parent: Node?
+    /// The types whose decoding was recorded here, to notice a type that contains itself.
+    var types: Set<ObjectIdentifier> = []
+
+    init(parent: Node?) { self.parent = parent }
+
+    /// True when `type` is already being recorded here or at a node this one is inside.
+    func isInside(_ type: ObjectIdentifier) -> Bool {
+        var node: Node? = self
+        while let current = node {
+            if current.types.contains(type) { return true }
+            node = current.parent
+        }
+        return false
+    }
     /// Keys asked about with `decodeNil(forKey:)`: what `decodeIfPresent` does first, so their
     /// properties are optional.
     var optionalKeys: Set<String> = []
@@ -64,7 +80,7 @@ private final class Node {
 
     /// Records a property of an object.
     func property(_ name: String, required: Bool) -> Node {
-        let child = Node()
+        let child = Node(parent: self)
         if case .object(var properties, var requiredNames) = kind {
             properties.append((name, child))
             if required { requiredNames.append(name) }
@@ -107,6 +123,11 @@ private func record<T: Decodable>(_ type: T.Type, at node: Node) throws -> T {
         guard let first = enumType.firstCase as? T else { throw SchemaRecorder.Failure(type: "\(type)", reason: "it has no cases") }
         return first
     }
+    // A recursive type (a tree, a linked list) would be recorded forever: it needs a schema by hand.
+    guard !node.isInside(ObjectIdentifier(type)) else {
+        throw SchemaRecorder.Failure(type: "\(type)", reason: "it contains itself; recursive types need a hand-written inputSchema")
+    }
+    node.types.insert(ObjectIdentifier(type))
     return try T(from: RecordingDecoder(node: node))
 }
 
@@ -121,7 +142,7 @@ private struct RecordingDecoder: Decoder {
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let items = Node()
+        let items = Node(parent: node)
         node.kind = .array(items)
         return UnkeyedRecorder(items: items)
     }
@@ -137,7 +158,7 @@ private struct KeyedRecorder<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     /// Only a dictionary asks for its keys: it gets one, standing for all of them.
     var allKeys: [Key] {
-        let values = Node()
+        let values = Node(parent: node)
         node.kind = .dictionary(values)
         return Key(stringValue: "*").map { [$0] } ?? []
     }
@@ -171,8 +192,9 @@ private struct KeyedRecorder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        let items = Node()
-        child(key, required: true).kind = .array(items)
+        let parent = child(key, required: true)
+        let items = Node(parent: parent)
+        parent.kind = .array(items)
         return UnkeyedRecorder(items: items)
     }
 
@@ -203,7 +225,7 @@ private struct UnkeyedRecorder: UnkeyedDecodingContainer {
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         currentIndex += 1
-        let inner = Node()
+        let inner = Node(parent: items)
         items.kind = .array(inner)
         return UnkeyedRecorder(items: inner)
     }
