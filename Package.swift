@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
         .library(name: "GatehouseClient", targets: ["GatehouseClient"]),
         .library(name: "GatehouseEgress", targets: ["GatehouseEgress"]),
+        .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -120,10 +121,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseGateway",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseMCP",
+                "GatehouseEgress",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseServer",
             dependencies: [
                 "GatehouseCore",
                 "GatehouseMCP",
+                "GatehouseGateway",
                 "GatehouseHub",
                 "GatehouseAuth",
                 "GatehouseOAuth",
@@ -159,6 +174,7 @@ let package = Package(
             dependencies: [
                 "GatehouseCore",
                 "GatehouseServer",
+                "GatehouseGateway",
                 "GatehouseClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

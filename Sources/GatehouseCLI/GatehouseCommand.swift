@@ -14,7 +14,7 @@ struct GatehouseCommand: AsyncParsableCommand {
             """,
         version: Gatehouse.version,
         subcommands: [
-            HubCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
+            HubCommand.self, GatewayCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
             ToolsCommand.self, CallCommand.self, PingCommand.self, LogoutCommand.self, ClientConfigCommand.self,
         ]
     )

@@ -119,7 +119,7 @@ public struct EgressClient: Sendable {
     }
 
     /// A short, readable reason for a transport error (NIO's descriptions nest and repeat).
-    static func reason(_ error: any Error) -> String {
+    public static func reason(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "the connection timed out"

@@ -12,7 +12,7 @@ struct EndpointHarness {
 
     init(tools: [MCPTool] = BuiltinTools.all, sessions: SessionStore = SessionStore(idleTimeout: .seconds(60), capacity: 100)) {
         endpoint = StreamableHTTPEndpoint(
-            handler: MCPMethodHandler(serverInfo: MCPServerInfo(name: "test", version: "1.0"), tools: ToolRegistry(tools)),
+            service: MCPMethodHandler(serverInfo: MCPServerInfo(name: "test", version: "1.0"), tools: ToolRegistry(tools)),
             sessions: sessions)
     }
 

@@ -42,7 +42,7 @@ let meta = #""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io
 nonisolated func measureGatehouse(_ iterations: Int) async -> (stateless: Double, session: Double, stages: [(String, Double)]) {
     let logger = Logger(label: "bench")
     let handler = MCPMethodHandler(serverInfo: MCPServerInfo(name: "bench", version: "1"), tools: ToolRegistry(BuiltinTools.all))
-    let endpoint = StreamableHTTPEndpoint(handler: handler, sessions: SessionStore(idleTimeout: .seconds(3600), capacity: 10))
+    let endpoint = StreamableHTTPEndpoint(service: handler, sessions: SessionStore(idleTimeout: .seconds(3600), capacity: 10))
     let statelessHeaders: HTTPFields = [
         .contentType: "application/json", .accept: "application/json, text/event-stream",
         .mcpProtocolVersion: "2026-07-28", .mcpMethod: "tools/call", .mcpName: "add",

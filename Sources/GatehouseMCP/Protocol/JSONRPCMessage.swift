@@ -10,8 +10,9 @@ public enum JSONRPCMessage: Sendable, Equatable {
     case request(JSONRPCRequest)
     /// A one-way message (no `id`).
     case notification(method: String, params: [String: JSONValue])
-    /// A response to a request the server sent; Gatehouse sends none, so these are acknowledged and dropped.
-    case response
+    /// A response to a request the server sent (`elicitation/create`, `sampling/createMessage` …),
+    /// the whole object.
+    case response([String: JSONValue])
 
     /// Interprets a decoded JSON value as a JSON-RPC 2.0 message.
     ///
@@ -24,7 +25,7 @@ public enum JSONRPCMessage: Sendable, Equatable {
             throw .invalidRequest("\"jsonrpc\" must be \"2.0\"")
         }
         if object["result"] != nil || object["error"] != nil, object["method"] == nil {
-            self = .response
+            self = .response(object)
             return
         }
         guard case .string(let method)? = object["method"], !method.isEmpty else {

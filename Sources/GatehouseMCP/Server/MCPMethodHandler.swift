@@ -1,4 +1,5 @@
 import GatehouseCore
+import MCP
 import Logging
 
 /// The request an ``MCPMethodHandler`` answers, with what the transport established about it.
@@ -11,15 +12,24 @@ public struct MCPRequestEnvironment: Sendable {
     public var logger: Logger
     /// Sends progress for this request, when its client asked for progress and can receive it.
     public var progress: ProgressReporter?
+    /// Messages to the client before the response, when the service may send them and the client
+    /// accepts an event stream (``MCPService/mayMessageClient(while:)``).
+    public var client: ClientChannel?
+    /// What the client declared it can do: from `initialize` on a session, from the request's
+    /// `_meta` when stateless; an empty object when it declared nothing.
+    public var clientCapabilities: JSONValue
 
     public init(
-        protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger, progress: ProgressReporter? = nil
+        protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger, progress: ProgressReporter? = nil,
+        client: ClientChannel? = nil, clientCapabilities: JSONValue = .object([:])
     ) {
         self.protocolVersion = protocolVersion
         self.principal = principal
         self.sessionID = sessionID
         self.logger = logger
         self.progress = progress
+        self.client = client
+        self.clientCapabilities = clientCapabilities
     }
 }
 
@@ -29,7 +39,7 @@ public struct MCPRequestEnvironment: Sendable {
 /// and hands each request over with an ``MCPRequestEnvironment``. Results take the
 /// shape of that revision (stateless results carry `resultType`, cache hints and
 /// `serverInfo` in `_meta`).
-public struct MCPMethodHandler: Sendable {
+public struct MCPMethodHandler: MCPService {
     public let serverInfo: MCPServerInfo
     /// The tools every caller has (subject to their scopes).
     public let tools: ToolRegistry

@@ -14,6 +14,7 @@ enum NotifyingExchange {
     }
 
     private enum Event: Sendable {
+        /// A notification or a request to the client.
         case notification(JSONValue)
         case response(JSONRPCResponse)
 
@@ -39,7 +40,10 @@ enum NotifyingExchange {
         func next() async -> Event? { await iterator.next() }
     }
 
-    /// Runs `work`, which gets the function that sends a notification.
+    static let keepAliveInterval: Duration = .seconds(15)
+    static let keepAliveFrame = Data(": keep-alive\n\n".utf8)
+
+    /// Runs `work`, which gets the function that sends a message to the client.
     static func run(_ work: @escaping @Sendable (_ notify: @escaping @Sendable (JSONValue) -> Void) async -> JSONRPCResponse) async -> Outcome {
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         let worker = Task {
@@ -58,8 +62,14 @@ enum NotifyingExchange {
                 while let event = await events.next() { output.yield(event.frame) }
                 output.finish()
             }
+            // A comment line every `keepAliveInterval` keeps proxies and clients from closing a
+            // quiet stream (a long tool call, a question waiting for the user).
+            let keepAlive = Task {
+                while (try? await Task.sleep(for: keepAliveInterval)) != nil { output.yield(keepAliveFrame) }
+            }
             output.onTermination = { _ in
                 forward.cancel()
+                keepAlive.cancel()
                 worker.cancel()
             }
             return .stream(frames)

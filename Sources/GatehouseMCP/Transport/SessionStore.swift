@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import MCP
 import Synchronization
 
 /// The session-era MCP sessions this process holds, with idle expiry and a size bound.
@@ -26,6 +27,8 @@ public final class SessionStore: Sendable {
         public let protocolVersion: ProtocolVersion
         /// The principal that opened the session; only it may use the session.
         public let owner: Owner
+        /// The capabilities the client declared in `initialize`.
+        public let clientCapabilities: JSONValue
         var lastSeen: ContinuousClock.Instant
     }
 
@@ -53,9 +56,11 @@ public final class SessionStore: Sendable {
     }
 
     /// Starts a session for `version`, owned by `owner`, and returns it.
-    public func create(protocolVersion: ProtocolVersion, owner: Owner) -> Session {
+    public func create(protocolVersion: ProtocolVersion, owner: Owner, clientCapabilities: JSONValue = .object([:])) -> Session {
         let instant = now()
-        let session = Session(id: Self.makeID(), protocolVersion: protocolVersion, owner: owner, lastSeen: instant)
+        let session = Session(
+            id: Self.makeID(), protocolVersion: protocolVersion, owner: owner, clientCapabilities: clientCapabilities,
+            lastSeen: instant)
         state.withLock { state in
             if state.sessions.count >= capacity { evict(from: &state, at: instant) }
             state.sessions[session.id] = session

@@ -14,11 +14,13 @@ import Logging
 /// The endpoint has no socket: the HTTP server reads the body within its size limit,
 /// authenticates the caller, and calls ``respond(to:logger:)``.
 public struct StreamableHTTPEndpoint: Sendable {
-    public let handler: MCPMethodHandler
+    public let service: any MCPService
     public let sessions: SessionStore
+    /// Requests sent to clients on event streams, waiting for the responses they POST back.
+    let clientRequests = PendingClientRequests()
 
-    public init(handler: MCPMethodHandler, sessions: SessionStore) {
-        self.handler = handler
+    public init(service: any MCPService, sessions: SessionStore) {
+        self.service = service
         self.sessions = sessions
     }
 
@@ -41,7 +43,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             // MUST either return an SSE stream or 405. Gatehouse sends nothing unsolicited.
             return .methodNotAllowed(allow: "POST, DELETE", "this server does not offer a server-to-client stream")
         case .delete:
-            return deleteSession(request.headerFields, principal: request.principal)
+            return await deleteSession(request.headerFields, principal: request.principal)
         default:
             return .methodNotAllowed(allow: "GET, POST, DELETE", "the MCP endpoint accepts POST, GET and DELETE")
         }
@@ -83,21 +85,23 @@ public struct StreamableHTTPEndpoint: Sendable {
         var canStream: Bool
     }
 
-    /// Answers `rpc` in `environment`; when the client asked for progress and accepts an event
-    /// stream, the handler may stream notifications before the response (``NotifyingExchange``).
+    /// Answers `rpc` in `environment`; when the service may message the client and the client
+    /// accepts an event stream, messages may precede the response (``NotifyingExchange``).
     private func answer(
         _ rpc: JSONRPCRequest, in environment: MCPRequestEnvironment, format: Format,
         status: @escaping @Sendable (JSONRPCResponse) -> HTTPResponse.Status = { _ in .ok }
     ) async -> MCPHTTPResponse {
-        guard format.canStream, let token = ProgressReporter.token(of: rpc.params) else {
-            let response = await handler.handle(rpc, in: environment)
+        guard format.canStream, service.mayMessageClient(while: rpc) else {
+            let response = await service.handle(rpc, in: environment)
             return .answer(response, format: format.response, status: status(response))
         }
-        let handler = self.handler
+        let service = self.service
+        let pending = environment.sessionID == nil ? nil : clientRequests
         let outcome = await NotifyingExchange.run { notify in
             var streaming = environment
-            streaming.progress = ProgressReporter(token: token, send: notify)
-            return await handler.handle(rpc, in: streaming)
+            streaming.client = ClientChannel(send: notify, pending: pending, sessionID: environment.sessionID)
+            streaming.progress = ProgressReporter.token(of: rpc.params).map { ProgressReporter(token: $0, send: notify) }
+            return await service.handle(rpc, in: streaming)
         }
         switch outcome {
         case .response(let response): return .answer(response, format: format.response, status: status(response))
@@ -131,7 +135,8 @@ public struct StreamableHTTPEndpoint: Sendable {
                 return .failure(.badRequest, error, id: rpc.id)
             }
             let environment = MCPRequestEnvironment(
-                protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger)
+                protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger,
+                clientCapabilities: rpc.params["_meta"]?.objectValue?[StatelessRequestValidator.clientCapabilitiesKey] ?? [:])
             return await answer(rpc, in: environment, format: format) { Self.statelessStatus(for: $0.error) }
         }
     }
@@ -155,8 +160,15 @@ public struct StreamableHTTPEndpoint: Sendable {
             return initialize(rpc, owner: request.principal, format: format.response, logger: logger)
         }
         return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
-            guard case .request(let rpc) = message else { return .accepted }  // notifications and client responses
-            return await self.answer(rpc, in: environment, format: format)
+            switch message {
+            case .request(let rpc):
+                return await self.answer(rpc, in: environment, format: format)
+            case .response(let response):
+                self.deliver(response, in: environment)
+                return .accepted
+            case .notification:
+                return .accepted
+            }
         }
     }
 
@@ -172,7 +184,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             return await body(
                 MCPRequestEnvironment(
                     protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id,
-                    logger: logger))
+                    logger: logger, clientCapabilities: session.clientCapabilities))
         }
     }
 
@@ -205,12 +217,13 @@ public struct StreamableHTTPEndpoint: Sendable {
     /// Answers one session-era message; `nil` means "accepted, no response body".
     private func handle(_ message: JSONRPCMessage, environment: MCPRequestEnvironment) async -> JSONRPCResponse? {
         switch message {
-        case .response:
+        case .response(let response):
+            deliver(response, in: environment)
             return nil
         case .notification:
             return nil
         case .request(let rpc):
-            return await handler.handle(rpc, in: environment)
+            return await service.handle(rpc, in: environment)
         }
     }
 
@@ -220,9 +233,10 @@ public struct StreamableHTTPEndpoint: Sendable {
             return .message(JSONRPCResponse(id: rpc.id, error: error).encoded(), format: format)
         }
         let version = ProtocolVersion.negotiateInitialize(requested: requested)
-        let session = sessions.create(protocolVersion: version, owner: SessionStore.Owner(owner))
+        let session = sessions.create(
+            protocolVersion: version, owner: SessionStore.Owner(owner), clientCapabilities: rpc.params["capabilities"] ?? [:])
         logger.debug("MCP session opened", metadata: ["mcp.protocol": "\(version)"])
-        let response = JSONRPCResponse(id: rpc.id, result: handler.initializeResult(version: version))
+        let response = JSONRPCResponse(id: rpc.id, result: service.initializeResult(version: version))
         var http = MCPHTTPResponse.message(response.encoded(), format: format)
         http.headerFields[.mcpSessionID] = session.id
         return http
@@ -257,14 +271,23 @@ public struct StreamableHTTPEndpoint: Sendable {
         return .success(session)
     }
 
-    private func deleteSession(_ headers: HTTPFields, principal: Principal) -> MCPHTTPResponse {
+    private func deleteSession(_ headers: HTTPFields, principal: Principal) async -> MCPHTTPResponse {
         guard let id = headers[.mcpSessionID] else {
             return .failure(.badRequest, .invalidRequest("DELETE needs the Mcp-Session-Id header of the session to end"))
         }
         guard sessions.remove(id, owner: SessionStore.Owner(principal)) else {
             return .failure(.notFound, .invalidRequest("session not found; it already ended or expired"))
         }
+        await service.sessionEnded(id)
         return MCPHTTPResponse(status: .noContent)
+    }
+
+    /// A response the client POSTed to a request the server sent it on an event stream.
+    private func deliver(_ response: [String: JSONValue], in environment: MCPRequestEnvironment) {
+        guard let session = environment.sessionID else { return }
+        if !clientRequests.deliver(response, session: session) {
+            environment.logger.debug("a client response matched no pending request", metadata: ["mcp.session": "\(session)"])
+        }
     }
 
     // MARK: - Helpers

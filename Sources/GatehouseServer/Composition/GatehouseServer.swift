@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseGateway
 import GatehouseHub
 import GatehouseMCP
 import GatehouseOAuth
@@ -26,6 +27,8 @@ public struct GatehouseServer: Sendable {
     public let mcp: MCPEndpointMount?
     /// The per-user tools hub; `nil` serves only the fixed tools.
     public let hub: HubMount?
+    /// The gateway to upstream MCP servers (`gatehouse gateway`); then the endpoint serves it.
+    public let gateway: GatewayMount?
 
     /// Assembles the parts given. With a `hub`, its management tools join `tools` and it becomes
     /// the endpoint's source of per-user tools; with an `authenticator`, the endpoint is a
@@ -41,25 +44,26 @@ public struct GatehouseServer: Sendable {
                 scopesSupported: Self.scopesSupported(configuration: configuration, tools: registry.tools))
         }
         let endpoint = StreamableHTTPEndpoint(
-            handler: MCPMethodHandler(serverInfo: serverInfo, tools: registry, toolSource: hub?.hub),
+            service: MCPMethodHandler(serverInfo: serverInfo, tools: registry, toolSource: hub?.hub),
             sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
         self.init(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
             mcp: MCPEndpointMount(
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
                 originPolicy: OriginPolicy(configuration: configuration), protection: protection),
-            hub: hub)
+            hub: hub, gateway: nil)
     }
 
     private init(
         configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
-        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?
+        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, gateway: GatewayMount?
     ) {
         self.configuration = configuration
         self.authorizationServer = authorizationServer
         self.protectedResource = protectedResource
         self.mcp = mcp
         self.hub = hub
+        self.gateway = gateway
     }
 
     /// The hub (`gatehouse hub`): opens the store, builds the per-user tools hub, and protects
@@ -103,7 +107,66 @@ public struct GatehouseServer: Sendable {
             configuration: configuration, store: try StoreBackend.open(configuration).authorization,
             scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, logger: logger)
         return GatehouseServer(
-            configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil)
+            configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil,
+            gateway: nil)
+    }
+
+    /// The gateway (`gatehouse gateway`): the configured provider protects an endpoint that serves
+    /// `upstreams` joined. A store is opened only when needed: for the embedded authorization
+    /// server, or for the key that signs upstream tokens (then published at `/jwks`).
+    public static func gateway(
+        configuration: GatehouseConfiguration, upstreams: [UpstreamSpec], logger: Logger
+    ) async throws(StartupProblem) -> GatehouseServer {
+        let embedded = configuration.auth.provider == .embedded
+        let mintsTokens = upstreams.contains { if case .mintedToken = $0.identity { true } else { false } }
+        let stores = embedded || mintsTokens ? try StoreBackend.open(configuration) : nil
+        let policyScopes = upstreams.flatMap { [$0.access.requiredScopes] + $0.toolAccess.values.map(\.requiredScopes) }.flatMap { $0 }
+        let scopes = Set(configuration.auth.requiredScopes).union(policyScopes).sorted()
+        var authorizationServer: AuthorizationServerMount?
+        if embedded, let stores {
+            authorizationServer = try await AuthorizationServerMount.make(
+                configuration: configuration, store: stores.authorization, scopesSupported: scopes, logger: logger)
+        }
+        let authenticator: Authenticator?
+        if let authorizationServer {
+            authenticator = authorizationServer.authenticator(configuration: configuration)
+        } else {
+            authenticator = try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
+        }
+        var minter: KeyRingMinter?
+        var keysToPublish: KeyRing?
+        if mintsTokens, let stores {
+            let keys: KeyRing
+            if let authorizationServer {
+                keys = authorizationServer.server.keys
+            } else {
+                // Upstream tokens live as long as the embedded server's access tokens would.
+                keys = KeyRing(
+                    store: stores.authorization, secrets: try AuthorizationServerMount.sealingBox(configuration),
+                    publishFor: configuration.authorizationServer.accessTokenLifetime.inSeconds + configuration.auth.leeway.inSeconds)
+                keysToPublish = keys
+            }
+            do {
+                _ = try await keys.activeKey()
+            } catch {
+                throw StartupProblem("cannot prepare the key that signs upstream tokens in \(configuration.databasePath): \(error)")
+            }
+            minter = KeyRingMinter(keys: keys, issuer: configuration.issuerURL)
+        }
+        let service = GatewayService(
+            upstreams: upstreams, serverInfo: .gateway(upstreams: upstreams.map(\.name)), minter: minter,
+            maxChannelsPerUpstream: configuration.maxSessions, logger: logger)
+        let protection = authenticator.map {
+            ProtectedResourceMount(authenticator: $0, configuration: configuration, scopesSupported: scopes)
+        }
+        let endpoint = StreamableHTTPEndpoint(
+            service: service, sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
+        return GatehouseServer(
+            configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
+            mcp: MCPEndpointMount(
+                endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
+                originPolicy: OriginPolicy(configuration: configuration), protection: protection),
+            hub: nil, gateway: GatewayMount(service: service, keysToPublish: keysToPublish))
     }
 
     /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
@@ -112,12 +175,13 @@ public struct GatehouseServer: Sendable {
     }
 
     /// The tools every caller has (subject to their scopes).
-    public var tools: ToolRegistry { mcp?.endpoint.handler.tools ?? ToolRegistry() }
+    public var tools: ToolRegistry { (mcp?.endpoint.service as? MCPMethodHandler)?.tools ?? ToolRegistry() }
 
     /// The one composition: mounts every part on `router`. An application that embeds Gatehouse
     /// calls this on its own router; its own routes and middleware stay as they are.
     public func mount<Context: GatehouseContext>(on router: Router<Context>) {
         authorizationServer?.register(on: router)
+        gateway?.register(on: router)
         protectedResource?.register(on: router)
         let guards: [any MiddlewareProtocol<Request, Response, Context>] = hub.map { [$0.middleware()] } ?? []
         mcp?.register(on: router, guards: guards)
@@ -127,13 +191,13 @@ public struct GatehouseServer: Sendable {
     public func router() -> Router<GatehouseRequestContext> {
         let router = Router(context: GatehouseRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
-        HealthRoute.register(on: router)
+        HealthRoute.register(on: router, gateway: gateway?.service)
         mount(on: router)
         return router
     }
 
     /// Background work the parts need while they run.
-    public var services: [any Service] { authorizationServer?.services ?? [] }
+    public var services: [any Service] { (authorizationServer?.services ?? []) + (gateway?.services ?? []) }
 
     /// The runnable application on the guarded listener (deadlines, the connection cap);
     /// `onRunning` receives the bound port once it listens.
@@ -152,6 +216,14 @@ public struct GatehouseServer: Sendable {
 }
 
 extension MCPServerInfo {
+    /// How a Gatehouse gateway introduces itself to MCP clients.
+    public static func gateway(upstreams: [String]) -> MCPServerInfo {
+        MCPServerInfo(
+            name: "gatehouse-gateway", version: Gatehouse.version, title: "Gatehouse gateway",
+            instructions: "Gatehouse gateway to the MCP servers \(upstreams.joined(separator: ", ")). "
+                + "Their tools and prompts are named upstream_name; their resource URIs start gatehouse+upstream:.")
+    }
+
     /// How a Gatehouse hub introduces itself to MCP clients.
     public static let gatehouse = MCPServerInfo(
         name: "gatehouse", version: Gatehouse.version, title: "Gatehouse",

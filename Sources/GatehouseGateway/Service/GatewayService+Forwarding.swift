@@ -1,0 +1,128 @@
+import GatehouseCore
+import GatehouseMCP
+
+extension GatewayService {
+    /// `tools/call` and `prompts/get`: the name says which upstream; policy decides first.
+    func callNamed(_ request: JSONRPCRequest, in environment: MCPRequestEnvironment) async -> JSONRPCResponse {
+        let isTool = request.method == "tools/call"
+        let kind = isTool ? "tool" : "prompt"
+        guard case .string(let name)? = request.params["name"] else {
+            return JSONRPCResponse(id: request.id, error: .invalidParams("\(request.method) needs \"name\", a name from the list"))
+        }
+        // tools "Error Handling": an unknown tool is a protocol error (-32602). A tool the caller
+        // may not use is unknown to them.
+        let unknown = JSONRPCError(code: JSONRPCError.invalidParamsCode, message: "Unknown \(kind): \(name)", data: ["name": .string(name)])
+        guard let (upstreamName, original) = namespace.resolveName(name), let upstream = upstreams[upstreamName] else {
+            return JSONRPCResponse(id: request.id, error: unknown)
+        }
+        switch upstream.spec.decide(tool: isTool ? original : nil, for: environment.principal) {
+        case .refused:
+            return JSONRPCResponse(id: request.id, error: unknown)
+        case .needsScopes(let needed):
+            // MCP authorization (2025-11-25, "Scope Challenge Handling"): 403 insufficient_scope
+            // naming every scope needed, so the client can step up.
+            var response = JSONRPCResponse(
+                id: request.id,
+                error: JSONRPCError(code: JSONRPCError.invalidRequestCode, message: "Insufficient scope: \(kind) \(name) needs \(needed.joined(separator: " "))"))
+            response.insufficientScopes = needed
+            return response
+        case .allowed:
+            break
+        }
+        var params = request.params
+        params["name"] = .string(original)
+        return await forward(request, params: params, to: upstream, in: environment) { failure in
+            // A tool that could not run is a tool error the model can read, not a protocol error.
+            isTool ? .result(["content": [["type": "text", "text": .string(failure)]], "isError": true]) : nil
+        }
+    }
+
+    /// `resources/read`: the URI says which upstream; the answer's URIs are rewritten back.
+    func readResource(_ request: JSONRPCRequest, in environment: MCPRequestEnvironment) async -> JSONRPCResponse {
+        guard case .string(let uri)? = request.params["uri"] else {
+            return JSONRPCResponse(id: request.id, error: .invalidParams("resources/read needs \"uri\", a URI from resources/list"))
+        }
+        // resources "Error Handling": an unknown resource is -32002.
+        let unknown = JSONRPCError(code: -32002, message: "Resource not found", data: ["uri": .string(uri)])
+        guard let (upstreamName, original) = namespace.resolveURI(uri), let upstream = upstreams[upstreamName],
+            upstream.spec.decide(tool: nil, for: environment.principal) != .refused
+        else {
+            return JSONRPCResponse(id: request.id, error: unknown)
+        }
+        if case .needsScopes(let needed) = upstream.spec.decide(tool: nil, for: environment.principal) {
+            var response = JSONRPCResponse(
+                id: request.id, error: JSONRPCError(code: JSONRPCError.invalidRequestCode, message: "Insufficient scope: \(uri) needs \(needed.joined(separator: " "))"))
+            response.insufficientScopes = needed
+            return response
+        }
+        var params = request.params
+        params["uri"] = .string(original)
+        return await forward(request, params: params, to: upstream, in: environment, rewrite: { result in
+            self.rewritingURIs(in: result, key: "contents", of: upstreamName)
+        }, onFailure: { _ in nil })
+    }
+
+    /// Sends one request upstream and turns the answer into the client's response.
+    func forward(
+        _ request: JSONRPCRequest, params: [String: JSONValue], to upstream: Upstream, in environment: MCPRequestEnvironment,
+        rewrite: @Sendable (JSONValue) -> JSONValue = { $0 },
+        onFailure: (String) -> UpstreamReply?
+    ) async -> JSONRPCResponse {
+        let spec = upstream.spec
+        let relay = UpstreamRelay(client: environment.client, timeout: max(spec.timeout, .seconds(300)))
+        do {
+            let reply = try await upstream.send(
+                UpstreamRequest(method: request.method, params: params, principal: environment.principal),
+                key: Self.channelKey(environment), clientCapabilities: environment.clientCapabilities, relay: relay)
+            return response(to: request, reply: reply, version: environment.protocolVersion, rewrite: rewrite)
+        } catch {
+            let message = "The upstream server \"\(spec.name)\" did not answer \(request.method): \(error)"
+            environment.logger.warning("upstream request failed", metadata: ["upstream": "\(spec.name)", "method": "\(request.method)", "reason": "\(error)"])
+            if let reply = onFailure(message) {
+                return response(to: request, reply: reply, version: environment.protocolVersion, rewrite: { $0 })
+            }
+            return JSONRPCResponse(
+                id: request.id,
+                error: JSONRPCError(code: JSONRPCError.internalErrorCode, message: message, data: ["upstream": .string(spec.name)]))
+        }
+    }
+
+    func response(
+        to request: JSONRPCRequest, reply: UpstreamReply, version: ProtocolVersion, isList: Bool = false,
+        rewrite: (JSONValue) -> JSONValue
+    ) -> JSONRPCResponse {
+        switch reply {
+        case .result(let result):
+            return JSONRPCResponse(
+                id: request.id,
+                result: ServiceResults.forwarded(rewrite(result), version: version, serverInfo: serverInfo, isList: isList))
+        case .error(let error):
+            let object = error.objectValue ?? [:]
+            let code: Int = switch object["code"] {
+            case .int(let value)?: value
+            case .double(let value)?: Int(value)
+            default: JSONRPCError.internalErrorCode
+            }
+            return JSONRPCResponse(
+                id: request.id,
+                error: JSONRPCError(code: code, message: object["message"]?.stringValue ?? "the upstream failed", data: object["data"]))
+        }
+    }
+
+    /// Which upstream session serves the request: the downstream session's own, or the caller's.
+    static func channelKey(_ environment: MCPRequestEnvironment) -> Upstream.ChannelKey {
+        if let session = environment.sessionID { return .session(session) }
+        return .caller(issuer: environment.principal.issuer, subject: environment.principal.subject)
+    }
+
+    /// `result[key]` items with their `uri` made the exposed one.
+    func rewritingURIs(in result: JSONValue, key: String, of upstream: String) -> JSONValue {
+        guard case .object(var object) = result, case .array(let items)? = object[key] else { return result }
+        object[key] = .array(items.map { item in
+            guard case .object(var fields) = item, case .string(let uri)? = fields["uri"] else { return item }
+            fields["uri"] = namespace.exposedURI(uri, of: upstream).map(JSONValue.string) ?? .string(uri)
+            return .object(fields)
+        })
+        return .object(object)
+    }
+}

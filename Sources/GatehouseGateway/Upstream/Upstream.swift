@@ -1,0 +1,188 @@
+import AsyncHTTPClient
+import Foundation
+import GatehouseCore
+import GatehouseMCP
+import Logging
+
+/// One configured upstream at run time: its channels, its health, and its lists.
+///
+/// HTTP upstreams that keep sessions get one channel (one upstream session) per downstream
+/// session, or per caller for stateless clients; a stateless upstream needs one channel for all.
+/// A stdio upstream is one process for all.
+///
+/// Health: a failure that says the upstream is down (cannot connect, silent past the timeout,
+/// cannot start) marks it down; while its backoff lasts, its tools leave the lists and calls
+/// to it fail at once. The next request after the backoff, or the gateway's periodic check,
+/// tries again.
+actor Upstream {
+    enum Era: Sendable { case session, stateless }
+
+    /// Which channel serves a request.
+    enum ChannelKey: Hashable, Sendable {
+        case session(String)
+        case caller(issuer: String?, subject: String)
+    }
+
+    struct Health: Sendable {
+        enum State: String, Sendable { case unknown, up, down }
+        var state: State = .unknown
+        var reason: String?
+        var since: ContinuousClock.Instant = .now
+        var failures = 0
+        var lastLatency: Duration?
+    }
+
+    let spec: UpstreamSpec
+    let logger: Logger
+    private let http: HTTPClient?
+    private let identity: IdentityHeaders
+    private let backoff = Backoff()
+    private let maxChannels: Int
+    private var era: Era?
+    private var channels: [ChannelKey: (channel: StreamableHTTPChannel, lastUsed: ContinuousClock.Instant)] = [:]
+    private var stdio: StdioChannel?
+    private(set) var health = Health()
+    /// Bumped by `list_changed` notifications, so cached lists are dropped.
+    private(set) var listGeneration = 0
+
+    init(spec: UpstreamSpec, http: HTTPClient?, minter: (any UpstreamTokenMinter)?, maxChannels: Int, logger: Logger) {
+        self.spec = spec
+        self.http = http
+        self.maxChannels = maxChannels
+        self.logger = logger
+        let audience: String = switch spec.transport {
+        case .streamableHTTP(let url): url
+        case .stdio: "urn:gatehouse:upstream:\(spec.name)"
+        }
+        self.identity = IdentityHeaders(identity: spec.identity, audience: audience, minter: minter, cache: MintedTokenCache())
+    }
+
+    /// Sends `request`; failures update the health.
+    func send(_ request: UpstreamRequest, key: ChannelKey, clientCapabilities: JSONValue, relay: UpstreamRelay) async throws(UpstreamFailure) -> UpstreamReply {
+        if health.state == .down, let wait = backoff.remaining(after: health.since, failures: health.failures) {
+            throw .unavailable("it is down (\(health.reason ?? "unknown reason")); the next try is in \(wait.components.seconds + 1) s")
+        }
+        let started = ContinuousClock.now
+        do {
+            let channel = try await channel(for: key, clientCapabilities: clientCapabilities, principal: request.principal)
+            let reply = try await channel.send(request, relay: relay)
+            recordSuccess(latency: .now - started)
+            return reply
+        } catch {
+            if error.marksDown { recordFailure(error) }
+            throw error
+        }
+    }
+
+    /// Ends the upstream sessions a downstream session owned.
+    func sessionEnded(_ id: String) async {
+        guard let entry = channels.removeValue(forKey: .session(id)) else { return }
+        await entry.channel.close()
+    }
+
+    /// Checks whether a down upstream answers again (any HTTP answer, or the process starting).
+    func checkIfDown() async {
+        guard health.state == .down, backoff.remaining(after: health.since, failures: health.failures) == nil else { return }
+        switch spec.transport {
+        case .stdio:
+            _ = try? await send(UpstreamRequest(method: "ping", params: [:], principal: .anonymous), key: .caller(issuer: nil, subject: ""), clientCapabilities: .object([:]), relay: .none)
+        case .streamableHTTP(let url):
+            guard let http else { return }
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+            request.body = .bytes(.init(string: #"{"jsonrpc":"2.0","id":"gw-health","method":"ping"}"#))
+            do {
+                let response = try await http.execute(request, timeout: .seconds(3))
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                era = nil  // it may have been replaced by a server of the other era
+                recordSuccess(latency: nil)
+            } catch {
+                recordFailure(StreamableHTTPChannel.failure(error, timeout: spec.timeout))
+            }
+        }
+    }
+
+    func listChanged() { listGeneration &+= 1 }
+
+    func close() async {
+        for entry in channels.values { await entry.channel.close() }
+        channels = [:]
+        await stdio?.close()
+    }
+
+    // MARK: Channels
+
+    private func channel(for key: ChannelKey, clientCapabilities: JSONValue, principal: Principal) async throws(UpstreamFailure) -> any UpstreamChannel {
+        switch spec.transport {
+        case .stdio(let command):
+            if let stdio { return stdio }
+            let channel = StdioChannel(name: spec.name, command: command, timeout: spec.timeout, logger: logger) { [weak self] in
+                Task { await self?.listChanged() }
+            }
+            stdio = channel
+            return channel
+        case .streamableHTTP(let url):
+            guard let http else { throw .unavailable("no HTTP client") }
+            let era = try await self.era(url: url, http: http, principal: principal)
+            let channelKey: ChannelKey = era == .stateless ? .caller(issuer: nil, subject: "") : key
+            if var entry = channels[channelKey] {
+                entry.lastUsed = .now
+                channels[channelKey] = entry
+                return entry.channel
+            }
+            let capabilities = StreamableHTTPChannel.relayable(clientCapabilities)
+            let mode: StreamableHTTPChannel.Mode =
+                era == .stateless ? .stateless(clientCapabilities: .object([:])) : .session(clientCapabilities: capabilities)
+            let channel = StreamableHTTPChannel(url: url, mode: mode, http: http, timeout: spec.timeout, identity: identity) { [weak self] in
+                Task { await self?.listChanged() }
+            }
+            if channels.count >= maxChannels { await evictOldest() }
+            channels[channelKey] = (channel, .now)
+            return channel
+        }
+    }
+
+    private func era(url: String, http: HTTPClient, principal: Principal) async throws(UpstreamFailure) -> Era {
+        if let era { return era }
+        let found: Era
+        switch spec.protocolChoice {
+        case .session: found = .session
+        case .stateless: found = .stateless
+        case .auto:
+            let stateless = try await StreamableHTTPChannel.probeStateless(
+                url: url, http: http, timeout: spec.timeout, identity: identity, principal: principal)
+            found = stateless ? .stateless : .session
+            logger.info("upstream protocol found", metadata: ["upstream": "\(spec.name)", "era": "\(found)"])
+        }
+        era = found
+        return found
+    }
+
+    private func evictOldest() async {
+        guard let oldest = channels.min(by: { $0.value.lastUsed < $1.value.lastUsed }) else { return }
+        channels[oldest.key] = nil
+        await oldest.value.channel.close()
+    }
+
+    // MARK: Health
+
+    private func recordSuccess(latency: Duration?) {
+        if health.state != .up {
+            if health.state == .down { logger.info("upstream is up again", metadata: ["upstream": "\(spec.name)"]) }
+            health = Health(state: .up, reason: nil, since: .now, failures: 0, lastLatency: latency)
+        } else if let latency {
+            health.lastLatency = latency
+        }
+    }
+
+    private func recordFailure(_ failure: UpstreamFailure) {
+        let wasDown = health.state == .down
+        health.failures += 1
+        health.state = .down
+        health.reason = failure.description
+        health.since = .now
+        if !wasDown { logger.warning("upstream is down", metadata: ["upstream": "\(spec.name)", "reason": "\(failure)"]) }
+    }
+}

@@ -1,0 +1,62 @@
+import GatehouseCore
+
+/// Results for services other than ``MCPMethodHandler`` (a gateway), in the shape each protocol
+/// revision requires.
+public enum ServiceResults {
+    /// The `initialize` result.
+    public static func initialize(version: ProtocolVersion, capabilities: JSONValue, serverInfo: MCPServerInfo) -> any JSONRPCResult {
+        MethodResult(
+            body: InitializeBody(
+                protocolVersion: version.rawValue, capabilities: capabilities, serverInfo: serverInfo,
+                instructions: serverInfo.instructions),
+            stateless: nil)
+    }
+
+    /// The `server/discover` result (2026-07-28), with its cache hint.
+    public static func discover(capabilities: JSONValue, serverInfo: MCPServerInfo) -> any JSONRPCResult {
+        let body = DiscoverBody(
+            supportedVersions: ProtocolVersion.stateless.map(\.rawValue), capabilities: capabilities,
+            instructions: serverInfo.instructions)
+        return MethodResult(body: body, stateless: StatelessResultFields(serverInfo: serverInfo).cacheable())
+    }
+
+    /// An empty result (`ping`, `logging/setLevel`).
+    public static func empty(version: ProtocolVersion, serverInfo: MCPServerInfo) -> any JSONRPCResult {
+        MethodResult(body: EmptyBody(), stateless: version.isSessionEra ? nil : StatelessResultFields(serverInfo: serverInfo))
+    }
+
+    /// A result built elsewhere (an upstream's), as it is; for a stateless request with the fields
+    /// basic "Results" (2026-07-28) requires: `resultType` (kept when present, e.g.
+    /// `input_required`), the server info in `_meta`, and on lists `ttlMs` and `cacheScope`.
+    public static func forwarded(
+        _ result: JSONValue, version: ProtocolVersion, serverInfo: MCPServerInfo, isList: Bool = false
+    ) -> any JSONRPCResult {
+        guard !version.isSessionEra, case .object(var object) = result else { return ForwardedResult(value: result) }
+        if object["resultType"] == nil { object["resultType"] = "complete" }
+        if isList, object["resultType"] == "complete" {
+            if object["ttlMs"] == nil { object["ttlMs"] = .int(0) }
+            if object["cacheScope"] == nil { object["cacheScope"] = "private" }
+        }
+        var meta = object["_meta"]?.objectValue ?? [:]
+        meta["io.modelcontextprotocol/serverInfo"] = serverInfo.json
+        object["_meta"] = .object(meta)
+        return ForwardedResult(value: .object(object))
+    }
+}
+
+/// A result written from a JSON value.
+struct ForwardedResult: JSONRPCResult {
+    let value: JSONValue
+
+    func writeJSON(into writer: inout JSONWriter) {
+        writer.value(value)
+    }
+}
+
+extension MCPServerInfo {
+    var json: JSONValue {
+        var info: [String: JSONValue] = ["name": .string(name), "version": .string(version)]
+        if let title { info["title"] = .string(title) }
+        return .object(info)
+    }
+}
