@@ -296,6 +296,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatehouseGatewayTests",
+            dependencies: [
+                "GatehouseGateway", "GatehouseServer", "GatehouseMCP", "GatehouseCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatehouseServerTests",
             dependencies: [
                 "GatehouseServer",

@@ -5,24 +5,28 @@ import GatehouseServer
 struct Banner {
     let server: GatehouseServer
     let boundPort: Int
+    /// For a gateway: one line per upstream, shown instead of the tools.
+    var upstreams: [String] = []
 
     var text: String {
         let configuration = server.configuration
         let base = configuration.baseURL(boundPort: boundPort)
         let endpoint = base.url(for: configuration.mcpPath)
         var lines = [
-            "Gatehouse \(Gatehouse.version) hub is running.",
+            "Gatehouse \(Gatehouse.version) \(server.gateway == nil ? "hub" : "gateway") is running.",
             "  MCP endpoint  \(endpoint)",
             "  protocols     2026-07-28 (stateless) · 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05 (sessions)",
         ]
         if server.protectedResource != nil {
             lines.append("  discovery     \(base.origin)/.well-known/oauth-protected-resource\(base.pathPrefix)\(configuration.mcpPath)")
         }
-        lines += [
-            "  health        \(base.url(for: "/healthz"))",
-            "  tools         \(server.tools.tools.map(\.name).joined(separator: ", "))",
-            "  auth          \(Self.describe(configuration.auth))",
-        ]
+        lines.append("  health        \(base.url(for: "/healthz"))")
+        if server.gateway == nil {
+            lines.append("  tools         \(server.tools.tools.map(\.name).joined(separator: ", "))")
+        } else {
+            lines += upstreams.map { "  upstream      \($0)" }
+        }
+        lines.append("  auth          \(Self.describe(configuration.auth))")
         if configuration.auth.provider == .embedded {
             lines.append("  issuer        \(configuration.issuerURL) (clients open its sign-in page themselves)")
             let sealing = configuration.hub.secretKey == nil ? configuration.sealingKeyFile : "GATEHOUSE_SECRET_KEY"

@@ -65,9 +65,8 @@ struct GatewayCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let app = server.application(logger: logger) { port in
-            var banner = Banner(server: server, boundPort: port).text
-            for spec in specs { banner += "\n  upstream \(spec.name): \(Self.describe(spec))" }
-            FileHandle.standardOutput.write(Data((banner + "\n").utf8))
+            let banner = Banner(server: server, boundPort: port, upstreams: specs.map { "\($0.name): \(Self.describe($0))" })
+            FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
         }
         try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }

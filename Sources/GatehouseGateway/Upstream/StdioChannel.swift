@@ -16,13 +16,13 @@ actor StdioChannel: UpstreamChannel {
     let command: StdioCommand
     let timeout: Duration
     let logger: Logger
-    let onListChanged: @Sendable () -> Void
-    let backoff: Backoff
+    let backoff = Backoff()
 
     private var process: StdioProcess?
     private var starting: Task<StdioProcess, any Error>?
     private var waiting: [String: Waiter] = [:]
-    private var progressTokens: [String: (original: JSONValue, relay: UpstreamRelay)] = [:]
+    /// Progress tokens given to the process, and the request and caller's token each stands for.
+    private var progressTokens: [String: (original: JSONValue, relay: UpstreamRelay, requestID: String)] = [:]
     private var nextID = 0
     private var stopped = false
     private var downSince: ContinuousClock.Instant?
@@ -34,13 +34,11 @@ actor StdioChannel: UpstreamChannel {
         var lastActivity: ContinuousClock.Instant
     }
 
-    init(name: String, command: StdioCommand, timeout: Duration, logger: Logger, onListChanged: @escaping @Sendable () -> Void = {}) {
+    init(name: String, command: StdioCommand, timeout: Duration, logger: Logger) {
         self.name = name
         self.command = command
         self.timeout = timeout
         self.logger = logger
-        self.onListChanged = onListChanged
-        self.backoff = Backoff()
     }
 
     func send(_ request: UpstreamRequest, relay: UpstreamRelay) async throws(UpstreamFailure) -> UpstreamReply {
@@ -112,10 +110,11 @@ actor StdioChannel: UpstreamChannel {
     }
 
     private func exited(_ status: Int32) {
-        guard process != nil || starting != nil else { return }
+        guard process != nil else { return }
         process = nil
         failAll(.unreachable("the process exited with status \(status)"))
-        guard !stopped else { return }
+        // While starting, `running()` counts the failure; otherwise restart from here.
+        guard !stopped, starting == nil else { return }
         failures += 1
         downSince = .now
         let wait = backoff.delay(failures: failures)
@@ -141,7 +140,7 @@ actor StdioChannel: UpstreamChannel {
             // Callers share the process, so their progress tokens could collide: each gets its own.
             let key = "gw-progress-\(nextID)"
             progressKey = key
-            progressTokens[key] = (token, relay)
+            progressTokens[key] = (token, relay, id)
             var meta = params["_meta"]?.objectValue ?? [:]
             meta["progressToken"] = .string(key)
             params["_meta"] = .object(meta)
@@ -210,7 +209,7 @@ actor StdioChannel: UpstreamChannel {
             if let requestID = object["id"] {
                 answer(requestID, method: method, params: object["params"] ?? .null)
             } else {
-                notification(method, message: message, params: object["params"]?.objectValue ?? [:])
+                notification(method, params: object["params"]?.objectValue ?? [:])
             }
             return
         }
@@ -222,20 +221,16 @@ actor StdioChannel: UpstreamChannel {
         }
     }
 
-    private func notification(_ method: String, message: JSONValue, params: [String: JSONValue]) {
-        if method.hasSuffix("/list_changed") {
-            onListChanged()
-            return
-        }
+    /// Progress goes to the caller whose token it carries; log messages and list changes belong
+    /// to no caller in particular, so they are not relayed.
+    private func notification(_ method: String, params: [String: JSONValue]) {
         guard method == "notifications/progress", case .string(let key)? = params["progressToken"],
-            let (original, relay) = progressTokens[key]
-        else { return }  // log messages and others belong to no caller in particular
+            let (original, relay, requestID) = progressTokens[key]
+        else { return }
         var params = params
         params["progressToken"] = original
         relay.notify(["jsonrpc": "2.0", "method": .string(method), "params": .object(params)])
-        for id in waiting.keys where id == key.replacingOccurrences(of: "gw-progress-", with: "gw-") {
-            waiting[id]?.lastActivity = .now
-        }
+        waiting[requestID]?.lastActivity = .now
     }
 
     /// Requests from the process: `ping` is answered; the rest are refused (see the type's doc).

@@ -32,22 +32,17 @@ actor StreamableHTTPChannel: UpstreamChannel {
     let http: HTTPClient
     let timeout: Duration
     let identity: IdentityHeaders
-    let onListChanged: @Sendable () -> Void
     private var sessionID: String?
     private var negotiatedVersion: String?
     private var opening: Task<Void, any Error>?
     private var nextID = 0
 
-    init(
-        url: String, mode: Mode, http: HTTPClient, timeout: Duration, identity: IdentityHeaders,
-        onListChanged: @escaping @Sendable () -> Void = {}
-    ) {
+    init(url: String, mode: Mode, http: HTTPClient, timeout: Duration, identity: IdentityHeaders) {
         self.url = url
         self.mode = mode
         self.http = http
         self.timeout = timeout
         self.identity = identity
-        self.onListChanged = onListChanged
     }
 
     func send(_ request: UpstreamRequest, relay: UpstreamRelay) async throws(UpstreamFailure) -> UpstreamReply {
@@ -222,7 +217,6 @@ actor StreamableHTTPChannel: UpstreamChannel {
     private func handle(_ message: JSONValue, relay: UpstreamRelay, principal: Principal) {
         guard case .object(let object) = message, case .string(let method)? = object["method"] else { return }
         guard let requestID = object["id"] else {
-            if method.hasSuffix("/list_changed") { onListChanged() }
             relay.notify(message)
             return
         }

@@ -42,8 +42,6 @@ actor Upstream {
     private var channels: [ChannelKey: (channel: StreamableHTTPChannel, lastUsed: ContinuousClock.Instant)] = [:]
     private var stdio: StdioChannel?
     private(set) var health = Health()
-    /// Bumped by `list_changed` notifications, so cached lists are dropped.
-    private(set) var listGeneration = 0
 
     init(spec: UpstreamSpec, http: HTTPClient?, minter: (any UpstreamTokenMinter)?, maxChannels: Int, logger: Logger) {
         self.spec = spec
@@ -104,8 +102,6 @@ actor Upstream {
         }
     }
 
-    func listChanged() { listGeneration &+= 1 }
-
     func close() async {
         for entry in channels.values { await entry.channel.close() }
         channels = [:]
@@ -118,9 +114,7 @@ actor Upstream {
         switch spec.transport {
         case .stdio(let command):
             if let stdio { return stdio }
-            let channel = StdioChannel(name: spec.name, command: command, timeout: spec.timeout, logger: logger) { [weak self] in
-                Task { await self?.listChanged() }
-            }
+            let channel = StdioChannel(name: spec.name, command: command, timeout: spec.timeout, logger: logger)
             stdio = channel
             return channel
         case .streamableHTTP(let url):
@@ -135,9 +129,7 @@ actor Upstream {
             let capabilities = StreamableHTTPChannel.relayable(clientCapabilities)
             let mode: StreamableHTTPChannel.Mode =
                 era == .stateless ? .stateless(clientCapabilities: .object([:])) : .session(clientCapabilities: capabilities)
-            let channel = StreamableHTTPChannel(url: url, mode: mode, http: http, timeout: spec.timeout, identity: identity) { [weak self] in
-                Task { await self?.listChanged() }
-            }
+            let channel = StreamableHTTPChannel(url: url, mode: mode, http: http, timeout: spec.timeout, identity: identity)
             if channels.count >= maxChannels { await evictOldest() }
             channels[channelKey] = (channel, .now)
             return channel

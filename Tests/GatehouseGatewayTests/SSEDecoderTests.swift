@@ -1,0 +1,20 @@
+import Testing
+
+@testable import GatehouseGateway
+
+@Suite struct SSEDecoderTests {
+    @Test func eventsSplitAcrossChunksAndLineEndingsDecode() throws {
+        var decoder = SSEDecoder()
+        let stream = "event: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: keep-alive\n\nid: 7\ndata:{\"b\":2}\r\r"
+        var events: [String] = []
+        for byte in stream.utf8 {
+            events += try decoder.feed([byte]).map { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(events == ["{\"a\":\n1}", "{\"b\":2}"])
+    }
+
+    @Test func anOversizedEventIsRefused() {
+        var decoder = SSEDecoder(maxEventBytes: 16)
+        #expect(throws: SSEDecoder.Failure.self) { try decoder.feed(Array("data: 0123456789abcdefghij\n".utf8)) }
+    }
+}
