@@ -16,6 +16,7 @@ struct GatewayCommand: AsyncParsableCommand {
             Upstreams:
               --upstream NAME=URL               a Streamable HTTP server (the stateless 2026-07-28 protocol when it
                                                 offers server/discover, else a 2025-11-25 session)
+              --upstream NAME=sse:URL           a server on the HTTP+SSE transport of 2024-11-05 (its /sse URL)
               --upstream 'NAME=stdio:CMD ARGS'  a stdio server Gatehouse starts, restarts with backoff when it
                                                 exits, and stops on shutdown; its stderr goes to the log
               --config gateway.json             several upstreams with protocol, identity toward the upstream
@@ -86,6 +87,7 @@ struct GatewayCommand: AsyncParsableCommand {
     private static func describe(_ spec: UpstreamSpec) -> String {
         let target: String = switch spec.transport {
         case .streamableHTTP(let url): url
+        case .legacySSE(let url): "HTTP+SSE (2024-11-05) " + url
         case .stdio(let command): "stdio: " + ([command.executable] + command.arguments).joined(separator: " ")
         }
         return target + (spec.transparent ? " (transparent)" : "") + ", identity \(spec.identity)"

@@ -5,12 +5,12 @@ import Testing
 @Suite struct SSEDecoderTests {
     @Test func eventsSplitAcrossChunksAndLineEndingsDecode() throws {
         var decoder = SSEDecoder()
-        let stream = "event: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: keep-alive\n\nid: 7\ndata:{\"b\":2}\r\r"
+        let stream = "event: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n: keep-alive\n\nid: 7\ndata:{\"b\":2}\r\revent: endpoint\ndata: /messages?s=1\n\n"
         var events: [String] = []
         for byte in stream.utf8 {
-            events += try decoder.feed([byte]).map { String(decoding: $0, as: UTF8.self) }
+            events += try decoder.feed([byte]).map { $0.name + " " + String(decoding: $0.data, as: UTF8.self) }
         }
-        #expect(events == ["{\"a\":\n1}", "{\"b\":2}"])
+        #expect(events == ["message {\"a\":\n1}", "message {\"b\":2}", "endpoint /messages?s=1"])
     }
 
     @Test func anOversizedEventIsRefused() {

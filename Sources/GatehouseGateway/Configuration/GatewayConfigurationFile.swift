@@ -48,7 +48,7 @@ public enum GatewayConfigurationFile {
         let fields = try Fields(
             value, at: path,
             allowed: [
-                "name", "url", "command", "args", "env", "cwd", "protocol", "transparent", "timeout_seconds", "identity", "scopes",
+                "name", "url", "transport", "command", "args", "env", "cwd", "protocol", "transparent", "timeout_seconds", "identity", "scopes",
                 "users", "organizations", "tools",
             ])
         let name = try fields.string("name") ?? ""
@@ -56,7 +56,12 @@ public enum GatewayConfigurationFile {
         let transport: UpstreamSpec.Transport
         switch (try fields.string("url"), try fields.string("command")) {
         case (let url?, nil):
-            transport = .streamableHTTP(url: try UpstreamSpec.checkedURL(url, upstream: name))
+            let checked = try UpstreamSpec.checkedURL(url, upstream: name)
+            switch try fields.string("transport") ?? "streamable-http" {
+            case "streamable-http": transport = .streamableHTTP(url: checked)
+            case "sse": transport = .legacySSE(url: checked)
+            default: throw GatewayConfigurationError("\(at): \"transport\" must be \"streamable-http\" (the default) or \"sse\" (2024-11-05)")
+            }
         case (nil, let command?):
             transport = .stdio(
                 StdioCommand(

@@ -1,9 +1,9 @@
 import Foundation
 
 extension UpstreamSpec {
-    /// An upstream from `--upstream NAME=URL` (Streamable HTTP) or `--upstream NAME=stdio:COMMAND
-    /// ARGS…` (a command line, split like a shell does: spaces, single and double quotes,
-    /// backslash escapes).
+    /// An upstream from `--upstream NAME=URL` (Streamable HTTP), `--upstream NAME=sse:URL` (the
+    /// 2024-11-05 HTTP+SSE transport) or `--upstream NAME=stdio:COMMAND ARGS…` (a command line,
+    /// split like a shell does: spaces, single and double quotes, backslash escapes).
     public init(flag: String) throws(GatewayConfigurationError) {
         guard let equals = flag.firstIndex(of: "=") else {
             throw GatewayConfigurationError("--upstream \(flag): expected NAME=URL or NAME=stdio:COMMAND, e.g. docs=http://127.0.0.1:9000/mcp")
@@ -17,6 +17,8 @@ extension UpstreamSpec {
                 throw GatewayConfigurationError("--upstream \(name)=stdio: needs a command after stdio:, e.g. \(name)=stdio:python3 server.py")
             }
             transport = .stdio(StdioCommand(executable: executable, arguments: Array(words.dropFirst())))
+        } else if target.hasPrefix("sse:") {
+            transport = .legacySSE(url: try Self.checkedURL(String(target.dropFirst("sse:".count)), upstream: name))
         } else {
             transport = .streamableHTTP(url: try Self.checkedURL(target, upstream: name))
         }

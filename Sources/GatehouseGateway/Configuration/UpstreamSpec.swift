@@ -7,6 +7,9 @@ public struct UpstreamSpec: Sendable, Equatable {
     public enum Transport: Sendable, Equatable {
         /// Streamable HTTP at this URL, either protocol era (found out on first contact).
         case streamableHTTP(url: String)
+        /// The HTTP+SSE transport of 2024-11-05: an event stream at this URL, messages POSTed to
+        /// the endpoint it names.
+        case legacySSE(url: String)
         /// A command the gateway starts and talks to over stdin/stdout (newline-delimited JSON-RPC).
         case stdio(StdioCommand)
     }
@@ -62,7 +65,7 @@ public struct UpstreamSpec: Sendable, Equatable {
     public var isLoopback: Bool {
         switch transport {
         case .stdio: return true
-        case .streamableHTTP(let url): return URLComponents(string: url)?.host.map(HostName.isLoopback) ?? false
+        case .streamableHTTP(let url), .legacySSE(let url): return URLComponents(string: url)?.host.map(HostName.isLoopback) ?? false
         }
     }
 }

@@ -5,7 +5,7 @@ import Logging
 /// A child process with piped stdin, stdout and stderr: stdout is handed over line by line,
 /// stderr is logged line by line, and writes go through one serial queue (a pipe write may
 /// block; it must not block the cooperative pool).
-final class StdioProcess: Sendable {
+final class StdioProcess: MessageWire {
     private let process: Process
     private let input: FileHandle
     private let writes: DispatchQueue

@@ -204,7 +204,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
         var decoder = SSEDecoder(maxEventBytes: Self.maxMessageBytes)
         for try await chunk in response.body {
             for event in try decoder.feed(chunk.readableBytesView) {
-                guard let message = try? JSONValue.parse(event) else { continue }
+                guard let message = try? JSONValue.parse(event.data) else { continue }
                 if let reply = Self.reply(in: message, to: id) { return reply }
                 handle(message, relay: relay, principal: principal)
             }

@@ -39,7 +39,7 @@ actor Upstream {
     private let backoff = Backoff()
     private let maxChannels: Int
     private var era: Era?
-    private var channels: [ChannelKey: (channel: StreamableHTTPChannel, lastUsed: ContinuousClock.Instant)] = [:]
+    private var channels: [ChannelKey: (channel: any UpstreamChannel, lastUsed: ContinuousClock.Instant)] = [:]
     private var stdio: StdioChannel?
     private(set) var health = Health()
 
@@ -49,7 +49,7 @@ actor Upstream {
         self.maxChannels = maxChannels
         self.logger = logger
         let audience: String = switch spec.transport {
-        case .streamableHTTP(let url): url
+        case .streamableHTTP(let url), .legacySSE(let url): url
         case .stdio: "urn:gatehouse:upstream:\(spec.name)"
         }
         self.identity = IdentityHeaders(identity: spec.identity, audience: audience, minter: minter, cache: MintedTokenCache())
@@ -84,7 +84,7 @@ actor Upstream {
         switch spec.transport {
         case .stdio:
             _ = try? await send(UpstreamRequest(method: "ping", params: [:], principal: .anonymous), key: .caller(issuer: nil, subject: ""), clientCapabilities: .object([:]), relay: .none)
-        case .streamableHTTP(let url):
+        case .streamableHTTP(let url), .legacySSE(let url):
             guard let http else { return }
             var request = HTTPClientRequest(url: url)
             request.method = .POST
@@ -121,19 +121,32 @@ actor Upstream {
             guard let http else { throw .unavailable("no HTTP client") }
             let era = try await self.era(url: url, http: http, principal: principal)
             let channelKey: ChannelKey = era == .stateless ? .caller(issuer: nil, subject: "") : key
-            if var entry = channels[channelKey] {
-                entry.lastUsed = .now
-                channels[channelKey] = entry
-                return entry.channel
-            }
+            if let channel = reuse(channelKey) { return channel }
             let capabilities = StreamableHTTPChannel.relayable(clientCapabilities)
             let mode: StreamableHTTPChannel.Mode =
                 era == .stateless ? .stateless(clientCapabilities: .object([:])) : .session(clientCapabilities: capabilities)
             let channel = StreamableHTTPChannel(url: url, mode: mode, http: http, timeout: spec.timeout, identity: identity)
-            if channels.count >= maxChannels { await evictOldest() }
-            channels[channelKey] = (channel, .now)
-            return channel
+            return await keep(channel, as: channelKey)
+        case .legacySSE(let url):
+            guard let http else { throw .unavailable("no HTTP client") }
+            if let channel = reuse(key) { return channel }
+            let channel = LegacySSEChannel(
+                url: url, http: http, timeout: spec.timeout, identity: identity, clientCapabilities: clientCapabilities)
+            return await keep(channel, as: key)
         }
+    }
+
+    private func reuse(_ key: ChannelKey) -> (any UpstreamChannel)? {
+        guard var entry = channels[key] else { return nil }
+        entry.lastUsed = .now
+        channels[key] = entry
+        return entry.channel
+    }
+
+    private func keep(_ channel: any UpstreamChannel, as key: ChannelKey) async -> any UpstreamChannel {
+        if channels.count >= maxChannels { await evictOldest() }
+        channels[key] = (channel, .now)
+        return channel
     }
 
     private func era(url: String, http: HTTPClient, principal: Principal) async throws(UpstreamFailure) -> Era {
