@@ -62,6 +62,30 @@ extension GatewayService {
         }, onFailure: { _ in nil })
     }
 
+    /// `completion/complete`: the reference (a prompt name or a resource template URI) says
+    /// which upstream; it gets its own name for it.
+    func complete(_ request: JSONRPCRequest, in environment: MCPRequestEnvironment) async -> JSONRPCResponse {
+        guard case .object(var reference)? = request.params["ref"], case .string(let type)? = reference["type"] else {
+            return JSONRPCResponse(id: request.id, error: .invalidParams("completion/complete needs \"ref\", a ref/prompt or ref/resource"))
+        }
+        let field = type == "ref/prompt" ? "name" : "uri"
+        let target: (upstream: String, original: String)?
+        switch (type, reference[field]) {
+        case ("ref/prompt", .string(let name)?): target = namespace.resolveName(name)
+        case ("ref/resource", .string(let uri)?): target = namespace.resolveURI(uri)
+        default: target = nil
+        }
+        guard let (upstreamName, original) = target, let upstream = upstreams[upstreamName],
+            upstream.spec.decide(tool: nil, for: environment.principal) == .allowed
+        else {
+            return JSONRPCResponse(id: request.id, error: .invalidParams("unknown \(type) in completion/complete"))
+        }
+        reference[field] = .string(original)
+        var params = request.params
+        params["ref"] = .object(reference)
+        return await forward(request, params: params, to: upstream, in: environment) { _ in nil }
+    }
+
     /// Sends one request upstream and turns the answer into the client's response.
     func forward(
         _ request: JSONRPCRequest, params: [String: JSONValue], to upstream: Upstream, in environment: MCPRequestEnvironment,

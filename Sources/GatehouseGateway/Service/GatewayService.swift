@@ -21,7 +21,7 @@ public final class GatewayService: MCPService {
     let logger: Logger
 
     static let capabilities: JSONValue = [
-        "tools": ["listChanged": false], "resources": ["listChanged": false], "prompts": ["listChanged": false],
+        "tools": ["listChanged": false], "resources": ["listChanged": false], "prompts": ["listChanged": false], "completions": [:],
     ]
 
     /// - Parameters:
@@ -81,6 +81,8 @@ public final class GatewayService: MCPService {
             return await callNamed(request, in: environment)
         case ("resources/read", _):
             return await readResource(request, in: environment)
+        case ("completion/complete", _):
+            return await complete(request, in: environment)
         default:
             return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
         }

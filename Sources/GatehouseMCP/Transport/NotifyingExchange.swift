@@ -44,13 +44,18 @@ enum NotifyingExchange {
     static let keepAliveFrame = Data(": keep-alive\n\n".utf8)
 
     /// Runs `work`, which gets the function that sends a message to the client.
-    static func run(_ work: @escaping @Sendable (_ notify: @escaping @Sendable (JSONValue) -> Void) async -> JSONRPCResponse) async -> Outcome {
+    /// `started` receives the function that cancels the work (a client's `notifications/cancelled`).
+    static func run(
+        started: (@escaping @Sendable () -> Void) -> Void = { _ in },
+        _ work: @escaping @Sendable (_ notify: @escaping @Sendable (JSONValue) -> Void) async -> JSONRPCResponse
+    ) async -> Outcome {
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         let worker = Task {
             let response = await work { continuation.yield(.notification($0)) }
             continuation.yield(.response(response))
             continuation.finish()
         }
+        started { worker.cancel() }
         let events = Events(stream)
         switch await events.next() {
         case .response(let response)?:

@@ -18,6 +18,8 @@ public struct StreamableHTTPEndpoint: Sendable {
     public let sessions: SessionStore
     /// Requests sent to clients on event streams, waiting for the responses they POST back.
     let clientRequests = PendingClientRequests()
+    /// Session requests answered on event streams, which the client may cancel.
+    let cancellable = CancellableRequests()
 
     public init(service: any MCPService, sessions: SessionStore) {
         self.service = service
@@ -97,7 +99,10 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
         let service = self.service
         let pending = environment.sessionID == nil ? nil : clientRequests
-        let outcome = await NotifyingExchange.run { notify in
+        let cancellable = self.cancellable
+        let handle = environment.sessionID.map { cancellable.register(rpc.id, session: $0) }
+        let outcome = await NotifyingExchange.run { cancel in handle?.attach(cancel) } _: { notify in
+            defer { if let session = environment.sessionID { cancellable.finished(rpc.id, session: session) } }
             var streaming = environment
             streaming.client = ClientChannel(send: notify, pending: pending, sessionID: environment.sessionID)
             streaming.progress = ProgressReporter.token(of: rpc.params).map { ProgressReporter(token: $0, send: notify) }
@@ -166,7 +171,10 @@ public struct StreamableHTTPEndpoint: Sendable {
             case .response(let response):
                 self.deliver(response, in: environment)
                 return .accepted
-            case .notification:
+            case .notification(let method, let params):
+                if method == "notifications/cancelled", let session = environment.sessionID {
+                    self.cancellable.cancel(params, session: session)
+                }
                 return .accepted
             }
         }
