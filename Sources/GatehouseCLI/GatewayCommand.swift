@@ -13,31 +13,28 @@ struct GatewayCommand: AsyncParsableCommand {
             whose tools, prompts and resources are those of the upstream MCP servers you name. Clients \
             authenticate to Gatehouse; upstreams never see the client's token.
 
-            Upstreams:
-              --upstream NAME=URL               a Streamable HTTP server (the stateless 2026-07-28 protocol when it
-                                                offers server/discover, else a 2025-11-25 session)
-              --upstream NAME=sse:URL           a server on the HTTP+SSE transport of 2024-11-05 (its /sse URL)
-              --upstream 'NAME=stdio:CMD ARGS'  a stdio server Gatehouse starts, restarts with backoff when it
-                                                exits, and stops on shutdown; its stderr goes to the log
-              --config gateway.json             several upstreams with protocol, identity toward the upstream
-                                                (none, jwt, static, headers), timeout and access rules
+            --upstream NAME=URL is a Streamable HTTP server (the stateless 2026-07-28 protocol when its \
+            server/discover offers it, else a 2025-11-25 session). --upstream NAME=sse:URL is a server on the \
+            HTTP+SSE transport of 2024-11-05. --upstream 'NAME=stdio:COMMAND ARGS' is a stdio server that \
+            Gatehouse starts, restarts with backoff when it exits and stops on shutdown (quote the whole \
+            value; its stderr goes to the log). --config FILE adds upstreams with their protocol, identity \
+            toward the upstream (none, jwt, exchange, static, headers), timeout and access rules.
 
-            Names: tool and prompt `search` of upstream `docs` is `docs_search` (within ^[a-zA-Z0-9_-]{1,64}$; \
-            longer or unusual names get a hash suffix); resource `file:///a` is `gatehouse+docs:file:///a`. \
-            One upstream may be "transparent": true in the file, keeping its own names.
+            Names: tool and prompt `search` of upstream `docs` is `docs_search` (names stay within \
+            ^[a-zA-Z0-9_-]{1,64}$; longer or unusual ones get a hash suffix); resource `file:///a` is \
+            `gatehouse+docs:file:///a`. One upstream may be "transparent": true in the file, keeping its names.
 
-            Authentication is the hub's: by default the embedded OAuth authorization server on the same port; \
-            WORKOS_AUTHKIT_DOMAIN, MCP_JWT_ISSUER, MCP_INTROSPECTION_URL or MCP_PROVIDER_TYPE=static for \
+            Authentication is the hub's: by default the embedded OAuth authorization server on the same \
+            port; WORKOS_AUTHKIT_DOMAIN, MCP_JWT_ISSUER, MCP_INTROSPECTION_URL or MCP_PROVIDER_TYPE=static for \
             another provider; --provider none for none. GET /healthz lists each upstream as up, down or \
             unknown. See docs/gateway.md.
 
             Example:
-              gatehouse gateway --upstream docs=http://127.0.0.1:9000/mcp \\
-                                --upstream 'files=stdio:npx -y @modelcontextprotocol/server-filesystem /srv'
+              gatehouse gateway --upstream docs=http://127.0.0.1:9000/mcp --upstream 'files=stdio:python3 files.py'
             """
     )
 
-    @Option(name: .customLong("upstream"), help: ArgumentHelp("An upstream: NAME=URL or NAME=stdio:COMMAND ARGS (repeatable).", valueName: "name=target"))
+    @Option(name: .customLong("upstream"), help: ArgumentHelp("An upstream: NAME=URL, NAME=sse:URL or NAME=stdio:COMMAND ARGS (repeatable).", valueName: "name=target"))
     var upstreams: [String] = []
 
     @Option(name: .customLong("config"), help: ArgumentHelp("A JSON file of upstreams and their policies (docs/gateway.md).", valueName: "file"))

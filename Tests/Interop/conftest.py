@@ -67,10 +67,12 @@ def terminate(process: subprocess.Popen[bytes]) -> bool:
 
 
 class GatehouseServer:
-    """One `gatehouse hub` process with its output captured to a temp file."""
+    """One `gatehouse hub` process (or another serving subcommand, e.g. `gateway`) with its
+    output captured to a temp file."""
 
-    def __init__(self, name: str, extra_args: list[str], mcp_path: str = "/mcp") -> None:
+    def __init__(self, name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub") -> None:
         self.name = name
+        self.command = command
         # Resolved now: the server runs with its cwd in a temp dir, where a relative path would miss.
         self.binary = Path(os.environ.get("GATEHOUSE_BIN", str(DEFAULT_BIN))).resolve()
         self.port = free_port()
@@ -130,7 +132,7 @@ class GatehouseServer:
         }
         argv = [
             str(self.binary),
-            "hub",
+            self.command,
             "--host",
             self.host,
             "--port",
@@ -166,7 +168,7 @@ class GatehouseServer:
                 )
             try:
                 response = httpx2.get(self.base_url + "/healthz", timeout=1.0)
-                if response.status_code == 200 and response.json() == {"status": "ok"}:
+                if response.status_code == 200 and self._is_healthy(response.json()):
                     return
                 last_error = f"HTTP {response.status_code}: {response.text[:200]!r}"
             except (httpx2.HTTPError, ValueError) as error:
@@ -177,6 +179,12 @@ class GatehouseServer:
             f"gatehouse ({self.name}) did not answer GET /healthz within {STARTUP_TIMEOUT_S:.0f} s "
             f"(last: {last_error}).\n--- server output ---\n{self.log_text()}"
         )
+
+    def _is_healthy(self, body: object) -> bool:
+        """A hub answers exactly {"status": "ok"}; a gateway adds its upstreams' states."""
+        if self.command == "gateway":
+            return isinstance(body, dict) and body.get("status") == "ok" and isinstance(body.get("upstreams"), list)
+        return body == {"status": "ok"}
 
     def add_user(self, email: str, name: str, password: str) -> None:
         """`gatehouse idp add-user` on this hub's database, as an operator would (before or
@@ -394,9 +402,9 @@ def fresh_embedded_hub():
     yield from _serve("embedded-fresh", ["--dev-auto-approve"], "/mcp")
 
 
-def start_extra_server(name: str, extra_args: list[str], mcp_path: str = "/mcp") -> GatehouseServer:
-    """Starts one more hub inside a test; the caller stops it with .stop() (in a finally)."""
-    server = GatehouseServer(name, extra_args, mcp_path)
+def start_extra_server(name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub") -> GatehouseServer:
+    """Starts one more hub (or `command`) inside a test; the caller stops it with .stop() (in a finally)."""
+    server = GatehouseServer(name, extra_args, mcp_path, command)
     try:
         server.start()
     except RuntimeError as error:

@@ -98,7 +98,9 @@ public enum GatewayConfigurationFile {
     }
 
     private static func identity(_ value: JSONValue, at path: String, environment: [String: String]) throws(GatewayConfigurationError) -> UpstreamIdentity {
-        let fields = try Fields(value, at: path, allowed: ["type", "audience", "lifetime_seconds", "header", "env"])
+        let fields = try Fields(
+            value, at: path,
+            allowed: ["type", "audience", "lifetime_seconds", "header", "env", "token_endpoint", "client_id", "client_secret_env", "resource", "scope"])
         switch try fields.string("type") {
         case "none"?:
             return .none
@@ -116,9 +118,34 @@ public enum GatewayConfigurationFile {
             return .staticCredential(header: try fields.string("header") ?? "Authorization", value: value)
         case "headers"?:
             return .identityHeaders
+        case "exchange"?:
+            return .tokenExchange(try exchange(fields, at: path, environment: environment))
         default:
-            throw GatewayConfigurationError("\(path): \"type\" must be \"none\", \"jwt\", \"static\" or \"headers\"")
+            throw GatewayConfigurationError("\(path): \"type\" must be \"none\", \"jwt\", \"exchange\", \"static\" or \"headers\"")
         }
+    }
+}
+
+extension GatewayConfigurationFile {
+    /// RFC 8693 settings: the provider's token endpoint (https, or http on loopback), the gateway's
+    /// client there, its secret from the environment.
+    fileprivate static func exchange(_ fields: Fields, at path: String, environment: [String: String]) throws(GatewayConfigurationError) -> TokenExchangeSettings {
+        guard let endpoint = try fields.string("token_endpoint"), let clientID = try fields.string("client_id"),
+            let secretVariable = try fields.string("client_secret_env")
+        else {
+            throw GatewayConfigurationError("\(path): an exchange needs \"token_endpoint\", \"client_id\" and \"client_secret_env\" (the variable holding the client secret)")
+        }
+        guard let url = URLComponents(string: endpoint), let host = url.host,
+            url.scheme == "https" || (url.scheme == "http" && HostName.isLoopback(host))
+        else {
+            throw GatewayConfigurationError("\(path): \"token_endpoint\" must be an https URL (http only on loopback)")
+        }
+        guard let secret = environment[secretVariable], !secret.isEmpty else {
+            throw GatewayConfigurationError("\(path): the environment variable \(secretVariable) is not set")
+        }
+        return TokenExchangeSettings(
+            tokenEndpoint: endpoint, clientID: clientID, clientSecret: secret, audience: try fields.string("audience"),
+            resource: try fields.string("resource"), scope: try fields.string("scope"))
     }
 }
 

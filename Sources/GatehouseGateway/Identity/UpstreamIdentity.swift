@@ -10,6 +10,9 @@ public enum UpstreamIdentity: Sendable, Equatable, CustomStringConvertible {
     /// A short-lived JWT that Gatehouse signs for this upstream: `aud` the upstream, `sub` and
     /// `scope` the caller's, `act` the gateway; verifiable at Gatehouse's JWKS.
     case mintedToken(audience: String?, lifetime: Duration)
+    /// A token the provider issues for this upstream in exchange for the caller's (RFC 8693
+    /// token exchange): the caller's token goes to its own issuer only.
+    case tokenExchange(TokenExchangeSettings)
     /// A fixed credential of the gateway's own (`Authorization: Bearer …` or another header).
     case staticCredential(header: String, value: String)
     /// `X-Gatehouse-*` headers naming the caller; only toward loopback, where nobody else can
@@ -20,6 +23,7 @@ public enum UpstreamIdentity: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .none: "none"
         case .mintedToken(let audience, let lifetime): "jwt(aud: \(audience ?? "the upstream URL"), lifetime: \(lifetime))"
+        case .tokenExchange(let settings): "exchange(at: \(settings.tokenEndpoint))"
         case .staticCredential(let header, _): "static(\(header))"
         case .identityHeaders: "headers"
         }
@@ -39,7 +43,19 @@ struct IdentityHeaders: Sendable {
     let identity: UpstreamIdentity
     let audience: String
     let minter: (any UpstreamTokenMinter)?
-    let cache: MintedTokenCache
+    let cache = MintedTokenCache()
+    let exchanger: TokenExchanger?
+
+    init(identity: UpstreamIdentity, audience: String, minter: (any UpstreamTokenMinter)?) {
+        self.identity = identity
+        self.audience = audience
+        self.minter = minter
+        if case .tokenExchange(let settings) = identity {
+            exchanger = TokenExchanger(settings: settings, defaultResource: audience)
+        } else {
+            exchanger = nil
+        }
+    }
 
     static let subject = "X-Gatehouse-Subject"
     static let issuer = "X-Gatehouse-Issuer"
@@ -48,7 +64,9 @@ struct IdentityHeaders: Sendable {
     static let organization = "X-Gatehouse-Organization"
     static let client = "X-Gatehouse-Client"
 
-    func headers(for principal: Principal) async throws(UpstreamFailure) -> [(String, String)] {
+    /// The headers for `caller`; its token is used only by a token exchange, and only with the provider.
+    func headers(for caller: Caller) async throws(UpstreamFailure) -> [(String, String)] {
+        let principal = caller.principal
         switch identity {
         case .none:
             return []
@@ -66,6 +84,11 @@ struct IdentityHeaders: Sendable {
             guard let minter else { throw .unavailable("the gateway has no signing key to mint upstream tokens") }
             let token = try await cache.token(for: principal, audience: audience ?? self.audience, lifetime: lifetime, minter: minter)
             return [("Authorization", "Bearer \(token)")]
+        case .tokenExchange:
+            guard let exchanger, let callerToken = caller.token else {
+                throw .identityRefused("the caller presented no token to exchange (the gateway has no authentication configured)")
+            }
+            return [("Authorization", "Bearer \(try await exchanger.exchange(callerToken))")]
         }
     }
 }

@@ -96,7 +96,7 @@ extension GatewayService {
         let relay = UpstreamRelay(client: environment.client, timeout: max(spec.timeout, .seconds(300)))
         do {
             let reply = try await upstream.send(
-                UpstreamRequest(method: request.method, params: params, principal: environment.principal),
+                UpstreamRequest(method: request.method, params: params, caller: Caller(environment)),
                 key: Self.channelKey(environment), clientCapabilities: environment.clientCapabilities, relay: relay)
             return response(to: request, reply: reply, version: environment.protocolVersion, rewrite: rewrite)
         } catch {

@@ -65,7 +65,7 @@ extension GatewayService {
             let reply: UpstreamReply
             do {
                 reply = try await upstream.send(
-                    UpstreamRequest(method: method, params: params, principal: environment.principal), key: Self.channelKey(environment),
+                    UpstreamRequest(method: method, params: params, caller: Caller(environment)), key: Self.channelKey(environment),
                     clientCapabilities: environment.clientCapabilities, relay: .none)
             } catch {
                 environment.logger.warning(

@@ -29,7 +29,7 @@ actor LegacySSEChannel: UpstreamChannel {
     }
 
     func send(_ request: UpstreamRequest, relay: UpstreamRelay) async throws(UpstreamFailure) -> UpstreamReply {
-        try await stream(for: request.principal).request(request.method, params: request.params, relay: relay)
+        try await stream(for: request.caller).request(request.method, params: request.params, relay: relay)
     }
 
     func close() async {
@@ -40,9 +40,9 @@ actor LegacySSEChannel: UpstreamChannel {
         open.reader.cancel()
     }
 
-    private func stream(for principal: Principal) async throws(UpstreamFailure) -> MessageStream {
+    private func stream(for caller: Caller) async throws(UpstreamFailure) -> MessageStream {
         if let open { return open.stream }
-        if opening == nil { opening = Task { try await self.connect(principal) } }
+        if opening == nil { opening = Task { try await self.connect(caller) } }
         guard let opening else { throw .unavailable("cannot open the event stream") }
         defer { self.opening = nil }
         do {
@@ -53,11 +53,11 @@ actor LegacySSEChannel: UpstreamChannel {
     }
 
     /// Opens the stream, waits for the `endpoint` event, then initializes a session on it.
-    private func connect(_ principal: Principal) async throws -> MessageStream {
+    private func connect(_ caller: Caller) async throws -> MessageStream {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "text/event-stream")
         request.headers.add(name: "User-Agent", value: "gatehouse-gateway/\(Gatehouse.version)")
-        for (header, value) in try await identity.headers(for: principal) { request.headers.add(name: header, value: value) }
+        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
         let response = try await http.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         switch response.status.code {
         case 200: break
@@ -94,7 +94,7 @@ actor LegacySSEChannel: UpstreamChannel {
             throw UpstreamFailure.protocolViolation("the endpoint \(endpoint) is not on the origin of \(url)")
         }
         let stream = MessageStream(
-            wire: PostWire(url: postURL, http: http, timeout: timeout, identity: identity, principal: principal), timeout: timeout,
+            wire: PostWire(url: postURL, http: http, timeout: timeout, identity: identity, caller: caller), timeout: timeout,
             shared: false)
         box.stream = stream
         let params: [String: JSONValue] = [
@@ -128,7 +128,7 @@ private struct PostWire: MessageWire {
     let http: HTTPClient
     let timeout: Duration
     let identity: IdentityHeaders
-    let principal: Principal
+    let caller: Caller
 
     func write(_ message: JSONValue) async throws {
         var writer = JSONWriter()
@@ -136,7 +136,7 @@ private struct PostWire: MessageWire {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        for (header, value) in try await identity.headers(for: principal) { request.headers.add(name: header, value: value) }
+        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
         request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         let response = try await http.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         _ = try? await response.body.collect(upTo: 64 * 1024)

@@ -33,6 +33,8 @@ actor StreamableHTTPChannel: UpstreamChannel {
     let timeout: Duration
     let identity: IdentityHeaders
     private var sessionID: String?
+    /// Who the session was opened for: its `DELETE` carries their identity too.
+    private var owner: Caller?
     private var negotiatedVersion: String?
     private var opening: Task<Void, any Error>?
     private var nextID = 0
@@ -47,11 +49,11 @@ actor StreamableHTTPChannel: UpstreamChannel {
 
     func send(_ request: UpstreamRequest, relay: UpstreamRelay) async throws(UpstreamFailure) -> UpstreamReply {
         do {
-            try await openSession(for: request.principal)
+            try await openSession(for: request.caller)
             return try await exchange(request, relay: relay)
         } catch .sessionExpired {
             sessionID = nil
-            try await openSession(for: request.principal)
+            try await openSession(for: request.caller)
             return try await exchange(request, relay: relay)
         }
     }
@@ -62,6 +64,10 @@ actor StreamableHTTPChannel: UpstreamChannel {
         var request = HTTPClientRequest(url: url)
         request.method = .DELETE
         request.headers.add(name: "Mcp-Session-Id", value: sessionID)
+        if let negotiatedVersion { request.headers.add(name: "MCP-Protocol-Version", value: negotiatedVersion) }
+        if let owner, let headers = try? await identity.headers(for: owner) {
+            for (header, value) in headers { request.headers.add(name: header, value: value) }
+        }
         _ = try? await http.execute(request, timeout: .seconds(2))
     }
 
@@ -69,13 +75,13 @@ actor StreamableHTTPChannel: UpstreamChannel {
     /// that version among `supportedVersions`. Any other answer means sessions; no answer at all
     /// is a failure (the upstream is down).
     static func probeStateless(
-        url: String, http: HTTPClient, timeout: Duration, identity: IdentityHeaders, principal: Principal
+        url: String, http: HTTPClient, timeout: Duration, identity: IdentityHeaders, caller: Caller
     ) async throws(UpstreamFailure) -> Bool {
         let probe = StreamableHTTPChannel(
             url: url, mode: .stateless(clientCapabilities: .object([:])), http: http, timeout: timeout, identity: identity)
         let reply: UpstreamReply
         do {
-            reply = try await probe.exchange(UpstreamRequest(method: "server/discover", params: [:], principal: principal), relay: .none)
+            reply = try await probe.exchange(UpstreamRequest(method: "server/discover", params: [:], caller: caller), relay: .none)
         } catch .protocolViolation, .sessionExpired, .refused {
             return false  // a session-era server refuses the request without a session
         }
@@ -85,8 +91,9 @@ actor StreamableHTTPChannel: UpstreamChannel {
 
     // MARK: Session
 
-    private func openSession(for principal: Principal) async throws(UpstreamFailure) {
+    private func openSession(for caller: Caller) async throws(UpstreamFailure) {
         guard case .session(let capabilities) = mode, sessionID == nil else { return }
+        owner = caller
         if let opening {
             // Another request is opening the session: wait for it rather than opening a second.
             do { return try await opening.value } catch { throw error as? UpstreamFailure ?? .unreachable("\(error)") }
@@ -97,12 +104,12 @@ actor StreamableHTTPChannel: UpstreamChannel {
                 "capabilities": Self.relayable(capabilities),
                 "clientInfo": ["name": "gatehouse-gateway", "version": .string(Gatehouse.version)],
             ]
-            let reply = try await self.exchange(UpstreamRequest(method: "initialize", params: params, principal: principal), relay: .none)
+            let reply = try await self.exchange(UpstreamRequest(method: "initialize", params: params, caller: caller), relay: .none)
             guard case .result(let result) = reply, let version = result.objectValue?["protocolVersion"]?.stringValue else {
                 throw UpstreamFailure.protocolViolation("initialize failed: \(Self.excerpt(reply))")
             }
             self.opened(version: version)
-            try await self.post(["jsonrpc": "2.0", "method": "notifications/initialized"], principal: principal)
+            try await self.post(["jsonrpc": "2.0", "method": "notifications/initialized"], caller: caller)
         }
         opening = task
         defer { opening = nil }
@@ -129,20 +136,23 @@ actor StreamableHTTPChannel: UpstreamChannel {
         nextID += 1
         let id = JSONValue.string("gw-\(nextID)")
         var params = request.params
-        if case .stateless(let capabilities) = mode { params = Self.statelessMeta(params, capabilities: capabilities) }
+        switch mode {
+        case .stateless(let capabilities): params = Self.statelessMeta(params, capabilities: capabilities)
+        case .session: params = Self.withoutStatelessMeta(params)
+        }
         let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(request.method), "params": .object(params)]
-        let response = try await execute(message, method: request.method, name: request.name, principal: request.principal)
+        let response = try await execute(message, method: request.method, name: request.name, caller: request.caller)
         if request.method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") { sessionID = session }
         do {
-            return try await read(response, answering: id, relay: relay, principal: request.principal)
+            return try await read(response, answering: id, relay: relay, caller: request.caller)
         } catch is CancellationError {
-            cancelUpstream(id, principal: request.principal)
+            cancelUpstream(id, caller: request.caller)
             throw .unavailable("the request was cancelled")
         } catch let failure as UpstreamFailure {
             throw failure
         } catch {
             if Task.isCancelled {
-                cancelUpstream(id, principal: request.principal)
+                cancelUpstream(id, caller: request.caller)
                 throw .unavailable("the request was cancelled")
             }
             throw Self.failure(error, timeout: timeout)
@@ -150,7 +160,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
     }
 
     /// POSTs one message and returns the response head; HTTP-level refusals become failures.
-    private func execute(_ message: JSONValue, method: String, name: String?, principal: Principal) async throws(UpstreamFailure) -> HTTPClientResponse {
+    private func execute(_ message: JSONValue, method: String, name: String?, caller: Caller) async throws(UpstreamFailure) -> HTTPClientResponse {
         var writer = JSONWriter()
         writer.value(message)
         var request = HTTPClientRequest(url: url)
@@ -167,7 +177,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
             if let negotiatedVersion, method != "initialize" { request.headers.add(name: "MCP-Protocol-Version", value: negotiatedVersion) }
             if let sessionID { request.headers.add(name: "Mcp-Session-Id", value: sessionID) }
         }
-        for (header, value) in try await identity.headers(for: principal) { request.headers.add(name: header, value: value) }
+        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
         request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         let response: HTTPClientResponse
         do {
@@ -190,7 +200,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
 
     /// Reads the answer to `id` from a JSON body or an event stream.
     private func read(
-        _ response: HTTPClientResponse, answering id: JSONValue, relay: UpstreamRelay, principal: Principal
+        _ response: HTTPClientResponse, answering id: JSONValue, relay: UpstreamRelay, caller: Caller
     ) async throws -> UpstreamReply {
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         guard contentType.hasPrefix("text/event-stream") else {
@@ -206,7 +216,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
             for event in try decoder.feed(chunk.readableBytesView) {
                 guard let message = try? JSONValue.parse(event.data) else { continue }
                 if let reply = Self.reply(in: message, to: id) { return reply }
-                handle(message, relay: relay, principal: principal)
+                handle(message, relay: relay, caller: caller)
             }
         }
         throw UpstreamFailure.protocolViolation("the event stream ended before the response")
@@ -214,7 +224,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
 
     /// A notification is relayed; a request from the upstream is answered on a task of its own,
     /// so the stream keeps being read while the client thinks.
-    private func handle(_ message: JSONValue, relay: UpstreamRelay, principal: Principal) {
+    private func handle(_ message: JSONValue, relay: UpstreamRelay, caller: Caller) {
         guard case .object(let object) = message, case .string(let method)? = object["method"] else { return }
         guard let requestID = object["id"] else {
             relay.notify(message)
@@ -228,23 +238,23 @@ actor StreamableHTTPChannel: UpstreamChannel {
             case .result(let result): response["result"] = result
             case .error(let error): response["error"] = error
             }
-            try? await self.post(.object(response), principal: principal)
+            try? await self.post(.object(response), caller: caller)
         }
     }
 
     /// Sends a notification or a response (the upstream answers 202, no body).
-    private func post(_ message: JSONValue, principal: Principal) async throws(UpstreamFailure) {
-        let response = try await execute(message, method: message.objectValue?["method"]?.stringValue ?? "response", name: nil, principal: principal)
+    private func post(_ message: JSONValue, caller: Caller) async throws(UpstreamFailure) {
+        let response = try await execute(message, method: message.objectValue?["method"]?.stringValue ?? "response", name: nil, caller: caller)
         _ = try? await response.body.collect(upTo: 64 * 1024)
     }
 
     /// Streamable HTTP / basic "Cancellation": the client gave up, so the upstream is told.
-    private func cancelUpstream(_ id: JSONValue, principal: Principal) {
+    private func cancelUpstream(_ id: JSONValue, caller: Caller) {
         guard case .session = mode else { return }  // stateless: closing the stream is the cancellation
         Task.detached { [self] in
             try? await self.post(
                 ["jsonrpc": "2.0", "method": "notifications/cancelled", "params": ["requestId": id, "reason": "the client went away"]],
-                principal: principal)
+                caller: caller)
         }
     }
 
@@ -258,13 +268,27 @@ actor StreamableHTTPChannel: UpstreamChannel {
         return nil
     }
 
+    /// `params` with the 2026-07-28 envelope: the gateway as the client, and the capabilities the
+    /// request already declares (a stateless client's own) or else `capabilities`.
     static func statelessMeta(_ params: [String: JSONValue], capabilities: JSONValue) -> [String: JSONValue] {
         var params = params
         var meta = params["_meta"]?.objectValue ?? [:]
         meta["io.modelcontextprotocol/protocolVersion"] = .string(statelessVersion)
         meta["io.modelcontextprotocol/clientInfo"] = ["name": "gatehouse-gateway", "version": .string(Gatehouse.version)]
-        meta["io.modelcontextprotocol/clientCapabilities"] = capabilities
+        if meta["io.modelcontextprotocol/clientCapabilities"] == nil { meta["io.modelcontextprotocol/clientCapabilities"] = capabilities }
         params["_meta"] = .object(meta)
+        return params
+    }
+
+    /// `params` without a stateless client's envelope: an upstream session refuses requests that
+    /// carry it (the session's own handshake declared version and capabilities).
+    static func withoutStatelessMeta(_ params: [String: JSONValue]) -> [String: JSONValue] {
+        guard case .object(var meta)? = params["_meta"] else { return params }
+        let reserved = meta.keys.filter { $0.hasPrefix("io.modelcontextprotocol/") }
+        guard !reserved.isEmpty else { return params }
+        for key in reserved { meta[key] = nil }
+        var params = params
+        params["_meta"] = meta.isEmpty ? nil : .object(meta)
         return params
     }
 

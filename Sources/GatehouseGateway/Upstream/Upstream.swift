@@ -52,7 +52,7 @@ actor Upstream {
         case .streamableHTTP(let url), .legacySSE(let url): url
         case .stdio: "urn:gatehouse:upstream:\(spec.name)"
         }
-        self.identity = IdentityHeaders(identity: spec.identity, audience: audience, minter: minter, cache: MintedTokenCache())
+        self.identity = IdentityHeaders(identity: spec.identity, audience: audience, minter: minter)
     }
 
     /// Sends `request`; failures update the health.
@@ -62,7 +62,7 @@ actor Upstream {
         }
         let started = ContinuousClock.now
         do {
-            let channel = try await channel(for: key, clientCapabilities: clientCapabilities, principal: request.principal)
+            let channel = try await channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller)
             let reply = try await channel.send(request, relay: relay)
             recordSuccess(latency: .now - started)
             return reply
@@ -83,7 +83,7 @@ actor Upstream {
         guard health.state == .down, backoff.remaining(after: health.since, failures: health.failures) == nil else { return }
         switch spec.transport {
         case .stdio:
-            _ = try? await send(UpstreamRequest(method: "ping", params: [:], principal: .anonymous), key: .caller(issuer: nil, subject: ""), clientCapabilities: .object([:]), relay: .none)
+            _ = try? await send(UpstreamRequest(method: "ping", params: [:], caller: .anonymous), key: .caller(issuer: nil, subject: ""), clientCapabilities: .object([:]), relay: .none)
         case .streamableHTTP(let url), .legacySSE(let url):
             guard let http else { return }
             var request = HTTPClientRequest(url: url)
@@ -110,7 +110,7 @@ actor Upstream {
 
     // MARK: Channels
 
-    private func channel(for key: ChannelKey, clientCapabilities: JSONValue, principal: Principal) async throws(UpstreamFailure) -> any UpstreamChannel {
+    private func channel(for key: ChannelKey, clientCapabilities: JSONValue, caller: Caller) async throws(UpstreamFailure) -> any UpstreamChannel {
         switch spec.transport {
         case .stdio(let command):
             if let stdio { return stdio }
@@ -119,12 +119,16 @@ actor Upstream {
             return channel
         case .streamableHTTP(let url):
             guard let http else { throw .unavailable("no HTTP client") }
-            let era = try await self.era(url: url, http: http, principal: principal)
-            let channelKey: ChannelKey = era == .stateless ? .caller(issuer: nil, subject: "") : key
-            if let channel = reuse(channelKey) { return channel }
+            let era = try await self.era(url: url, http: http, caller: caller)
             let capabilities = StreamableHTTPChannel.relayable(clientCapabilities)
+            // A downstream session whose client can be asked things (elicitation, sampling, roots)
+            // gets an upstream session where the upstream offers both: only a session carries
+            // the upstream's requests to a 2025-era client.
+            let useSession = era == .session || (spec.protocolChoice == .auto && Self.isSession(key) && capabilities != .object([:]))
+            let channelKey: ChannelKey = useSession ? key : .caller(issuer: nil, subject: "")
+            if let channel = reuse(channelKey) { return channel }
             let mode: StreamableHTTPChannel.Mode =
-                era == .stateless ? .stateless(clientCapabilities: .object([:])) : .session(clientCapabilities: capabilities)
+                useSession ? .session(clientCapabilities: capabilities) : .stateless(clientCapabilities: .object([:]))
             let channel = StreamableHTTPChannel(url: url, mode: mode, http: http, timeout: spec.timeout, identity: identity)
             return await keep(channel, as: channelKey)
         case .legacySSE(let url):
@@ -134,6 +138,11 @@ actor Upstream {
                 url: url, http: http, timeout: spec.timeout, identity: identity, clientCapabilities: clientCapabilities)
             return await keep(channel, as: key)
         }
+    }
+
+    private static func isSession(_ key: ChannelKey) -> Bool {
+        if case .session = key { return true }
+        return false
     }
 
     private func reuse(_ key: ChannelKey) -> (any UpstreamChannel)? {
@@ -149,7 +158,7 @@ actor Upstream {
         return channel
     }
 
-    private func era(url: String, http: HTTPClient, principal: Principal) async throws(UpstreamFailure) -> Era {
+    private func era(url: String, http: HTTPClient, caller: Caller) async throws(UpstreamFailure) -> Era {
         if let era { return era }
         let found: Era
         switch spec.protocolChoice {
@@ -157,7 +166,7 @@ actor Upstream {
         case .stateless: found = .stateless
         case .auto:
             let stateless = try await StreamableHTTPChannel.probeStateless(
-                url: url, http: http, timeout: spec.timeout, identity: identity, principal: principal)
+                url: url, http: http, timeout: spec.timeout, identity: identity, caller: caller)
             found = stateless ? .stateless : .session
             logger.info("upstream protocol found", metadata: ["upstream": "\(spec.name)", "era": "\(found)"])
         }

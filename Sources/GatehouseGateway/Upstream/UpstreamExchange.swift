@@ -6,7 +6,7 @@ import GatehouseMCP
 struct UpstreamRequest: Sendable {
     var method: String
     var params: [String: JSONValue]
-    var principal: Principal
+    var caller: Caller
 
     /// The parameter some methods are named by in the `Mcp-Name` header (2026-07-28).
     var name: String? {
@@ -22,6 +22,24 @@ struct UpstreamRequest: Sendable {
 enum UpstreamReply: Sendable, Equatable {
     case result(JSONValue)
     case error(JSONValue)
+}
+
+/// Who a request is for: the principal, and the token it was verified from (for an `exchange`
+/// identity only; never sent to the upstream).
+struct Caller: Sendable {
+    var principal: Principal
+    var token: String?
+
+    static let anonymous = Caller(principal: .anonymous, token: nil)
+
+    init(principal: Principal, token: String?) {
+        self.principal = principal
+        self.token = token
+    }
+
+    init(_ environment: MCPRequestEnvironment) {
+        self.init(principal: environment.principal, token: environment.callerToken)
+    }
 }
 
 /// What happens to messages an upstream sends before its answer.

@@ -11,6 +11,8 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case unavailable(String)
     /// Refused the gateway's credentials (HTTP 401/403).
     case refused(status: Int)
+    /// No identity for the caller toward this upstream (the provider refused a token exchange).
+    case identityRefused(String)
     /// The session the gateway held is gone (HTTP 404); the gateway opens a new one.
     case sessionExpired
 
@@ -21,6 +23,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         case .protocolViolation(let detail): "it answered with something that is not MCP: \(detail)"
         case .unavailable(let reason): reason
         case .refused(let status): "it refused the gateway's credentials (HTTP \(status)); check the upstream's identity setting"
+        case .identityRefused(let reason): reason
         case .sessionExpired: "its session ended"
         }
     }
@@ -30,7 +33,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     var marksDown: Bool {
         switch self {
         case .unreachable, .timedOut, .unavailable: true
-        case .protocolViolation, .refused, .sessionExpired: false
+        case .protocolViolation, .refused, .identityRefused, .sessionExpired: false
         }
     }
 }

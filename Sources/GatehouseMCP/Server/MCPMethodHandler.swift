@@ -18,6 +18,9 @@ public struct MCPRequestEnvironment: Sendable {
     /// What the client declared it can do: from `initialize` on a session, from the request's
     /// `_meta` when stateless; an empty object when it declared nothing.
     public var clientCapabilities: JSONValue
+    /// The caller's bearer token (``MCPHTTPRequest/callerToken``): only for exchanging it at its
+    /// issuer, never to be logged or forwarded.
+    public var callerToken: String?
 
     public init(
         protocolVersion: ProtocolVersion, principal: Principal, sessionID: String?, logger: Logger, progress: ProgressReporter? = nil,

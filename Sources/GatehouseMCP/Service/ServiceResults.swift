@@ -25,13 +25,22 @@ public enum ServiceResults {
         MethodResult(body: EmptyBody(), stateless: version.isSessionEra ? nil : StatelessResultFields(serverInfo: serverInfo))
     }
 
-    /// A result built elsewhere (an upstream's), as it is; for a stateless request with the fields
-    /// basic "Results" (2026-07-28) requires: `resultType` (kept when present, e.g.
-    /// `input_required`), the server info in `_meta`, and on lists `ttlMs` and `cacheScope`.
+    /// A result built elsewhere (an upstream's). For a stateless request it gets the fields basic
+    /// "Results" (2026-07-28) requires: `resultType` (kept when present, e.g. `input_required`),
+    /// this server's info in `_meta`, and on lists `ttlMs` and `cacheScope`. For a session it
+    /// loses those fields, which an upstream of the other era may have added.
     public static func forwarded(
         _ result: JSONValue, version: ProtocolVersion, serverInfo: MCPServerInfo, isList: Bool = false
     ) -> any JSONRPCResult {
-        guard !version.isSessionEra, case .object(var object) = result else { return ForwardedResult(value: result) }
+        guard case .object(var object) = result else { return ForwardedResult(value: result) }
+        if version.isSessionEra {
+            for key in ["resultType", "ttlMs", "cacheScope"] { object[key] = nil }
+            if case .object(var meta)? = object["_meta"] {
+                for key in meta.keys where key.hasPrefix("io.modelcontextprotocol/") { meta[key] = nil }
+                object["_meta"] = meta.isEmpty ? nil : .object(meta)
+            }
+            return ForwardedResult(value: .object(object))
+        }
         if object["resultType"] == nil { object["resultType"] = "complete" }
         if isList, object["resultType"] == "complete" {
             if object["ttlMs"] == nil { object["ttlMs"] = .int(0) }

@@ -9,6 +9,9 @@ public struct MCPHTTPRequest: Sendable {
     public var headerFields: HTTPFields
     public var body: Data
     public var principal: Principal
+    /// The bearer token `principal` was verified from, for a service that exchanges it at its
+    /// issuer (RFC 8693); never forwarded anywhere else.
+    public var callerToken: String?
 
     public init(method: HTTPRequest.Method, headerFields: HTTPFields, body: Data = Data(), principal: Principal = .anonymous) {
         self.method = method

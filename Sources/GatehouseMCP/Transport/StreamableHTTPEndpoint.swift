@@ -139,9 +139,10 @@ public struct StreamableHTTPEndpoint: Sendable {
             } catch {
                 return .failure(.badRequest, error, id: rpc.id)
             }
-            let environment = MCPRequestEnvironment(
+            var environment = MCPRequestEnvironment(
                 protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger,
                 clientCapabilities: rpc.params["_meta"]?.objectValue?[StatelessRequestValidator.clientCapabilitiesKey] ?? [:])
+            environment.callerToken = request.callerToken
             return await answer(rpc, in: environment, format: format) { Self.statelessStatus(for: $0.error) }
         }
     }
@@ -189,10 +190,11 @@ public struct StreamableHTTPEndpoint: Sendable {
         case .failure(let refusal):
             return refusal.response
         case .success(let session):
-            return await body(
-                MCPRequestEnvironment(
-                    protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id,
-                    logger: logger, clientCapabilities: session.clientCapabilities))
+            var environment = MCPRequestEnvironment(
+                protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id,
+                logger: logger, clientCapabilities: session.clientCapabilities)
+            environment.callerToken = request.callerToken
+            return await body(environment)
         }
     }
 

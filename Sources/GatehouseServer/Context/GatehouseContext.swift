@@ -11,6 +11,10 @@ public struct GatehouseRequestState: Sendable {
     /// The hub user the caller is, once ``HubMount``'s middleware provisioned them; resolved once
     /// per request and carried on from here.
     public var hubUser: HubUser?
+    /// The bearer token the principal was verified from. Only for exchanging it at the provider
+    /// that issued it (RFC 8693, the gateway's `exchange` identity); never logged, never sent to
+    /// anything else (MCP security best practices, "Token Passthrough").
+    public var bearerToken: String?
 
     public init() {}
 }

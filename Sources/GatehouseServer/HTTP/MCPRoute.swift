@@ -23,9 +23,10 @@ struct MCPRoute: Sendable {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return tooLarge
         }
-        let mcpRequest = MCPHTTPRequest(
+        var mcpRequest = MCPHTTPRequest(
             method: request.method, headerFields: request.headers, body: Data(body.readableBytesView),
             principal: context.principal)
+        mcpRequest.callerToken = context.gatehouse.bearerToken
         let mcpResponse = await endpoint.respond(to: mcpRequest, logger: context.logger)
         var response = Response(mcp: mcpResponse)
         if let scopes = mcpResponse.insufficientScopes, let challenges {

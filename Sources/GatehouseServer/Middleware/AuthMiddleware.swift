@@ -48,6 +48,7 @@ public struct AuthMiddleware<Context: GatehouseContext>: RouterMiddleware {
         }
         var context = context
         context.principal = principal
+        context.gatehouse.bearerToken = token
         return try await next(request, context)
     }
 }

@@ -1,0 +1,80 @@
+"""An upstream MCP server for the `gatehouse gateway` tests, written with the official Python SDK
+(mcp==2.3.0, MCPServer): Streamable HTTP at /mcp, run by uvicorn, no authentication.
+
+Tools:     add(a, b) -> a + b (text "5", structured {"result": 5})
+Resource:  file:///notes.txt (text/plain "sdk notes")
+
+Extra routes:  GET /healthz     {"status": "ok"}
+               GET /_peer/seen  every request to /mcp so far: [{"http", "method", "authorization"}]
+
+Run:  python gateway_sdk_upstream.py --port 9002
+It stops cleanly (exit 0) on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mcp.server.mcpserver import MCPServer
+from peer_journal import RecordMCPRequests
+
+
+def build() -> Any:
+    server = MCPServer("sdk-upstream", version="1")
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    @server.resource("file:///notes.txt", mime_type="text/plain")
+    def notes() -> str:
+        """Notes kept by the SDK upstream."""
+        return "sdk notes"
+
+    journal: list[dict[str, Any]] = []
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @server.custom_route("/_peer/seen", methods=["GET"])
+    async def seen(request: Request) -> Response:
+        return JSONResponse(journal)
+
+    return RecordMCPRequests(server.streamable_http_app(host="127.0.0.1"), journal)
+
+
+class Server(uvicorn.Server):
+    """Shuts down gracefully on SIGTERM and exits 0 (uvicorn would re-raise the signal)."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = uvicorn.Config(
+        build(), host="127.0.0.1", port=arguments.port, log_level="info", timeout_graceful_shutdown=2, lifespan="on"
+    )
+    asyncio.run(Server(config).serve())
+    logging.getLogger("sdk-upstream").info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
