@@ -70,11 +70,9 @@ struct GatewayCommand: AsyncParsableCommand {
     }
 
     private func loadUpstreams() throws(GatewayConfigurationError) -> [UpstreamSpec] {
-        var environment = ProcessInfo.processInfo.environment
-        for pair in options.envOverrides {
-            guard let equals = pair.firstIndex(of: "=") else { continue }
-            environment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
+        // Upstream secrets (static credentials, exchange client secrets) come from the process
+        // environment, never from the file or the command line.
+        let environment = ProcessInfo.processInfo.environment
         var specs = try configFile.map { path throws(GatewayConfigurationError) in try GatewayConfigurationFile.load(path: path, environment: environment) } ?? []
         for flag in upstreams { specs.append(try UpstreamSpec(flag: flag)) }
         try specs.validateTogether()

@@ -803,3 +803,125 @@ def test_stdio_upstream_restarts_after_it_crashes(mode: str) -> None:
         assert healthz(server)["files"]["status"] == "up"
     finally:
         server.stop(check=True)
+
+
+# --------------------------------------------------------------------------------------
+# The HTTP+SSE transport of 2024-11-05 as an upstream
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sse_gateway():
+    """A gateway in front of the SDK server on its 2024-11-05 HTTP+SSE transport, telling it who
+    calls with identity headers (loopback only)."""
+    legacy = PeerServer("sdk-sse", "gateway_sdk_upstream.py", ["--transport", "sse"])
+    server = GatehouseServer("gateway-sse", [], command="gateway")
+    try:
+        start_peer(legacy)
+        config = write_config(
+            server, [{"name": "legacy", "url": legacy.base_url + "/sse", "transport": "sse", "identity": {"type": "headers"}}]
+        )
+        server.extra_args = [*STATIC_AUTH, "--config", str(config)]
+        start_gateway(server)
+        try:
+            yield server, legacy
+        finally:
+            server.stop(check=True)
+    finally:
+        legacy.stop(check=False)
+
+
+@mode_param
+def test_an_http_sse_upstream_is_listed_called_and_told_who_calls(sse_gateway: tuple[GatehouseServer, PeerServer], mode: str) -> None:
+    server, legacy = sse_gateway
+
+    async def body(client: Client) -> None:
+        assert tool_names(await client.list_tools()) == ["legacy_add"]
+        result = await client.call_tool("legacy_add", {"a": 2, "b": 3})
+        assert not result.is_error, result
+        assert text_of(result) == "5"
+        resources = await client.list_resources()
+        assert [str(r.uri) for r in resources.resources] == ["gatehouse+legacy:file:///notes.txt"]
+        read = await client.read_resource("gatehouse+legacy:file:///notes.txt")
+        assert read.contents[0].text == "sdk notes"
+
+    with_client(server.mcp_url, mode, ALICE, body)
+    posts = [entry for entry in seen(legacy) if entry["http"] == "POST" and entry["method"] == "tools/call"]
+    assert posts, seen(legacy)
+    assert all(entry["subject"] == "alice" for entry in posts), posts
+    assert all(entry["authorization"] is None for entry in seen(legacy)), "the client's token reached the upstream"
+
+
+# --------------------------------------------------------------------------------------
+# RFC 8693 token exchange as the upstream identity
+# --------------------------------------------------------------------------------------
+
+
+class ExchangeEndpoint:
+    """A provider token endpoint (a thread of this process) that exchanges any subject token for
+    `exchanged-<n>` and remembers each form it received."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        import urllib.parse
+
+        forms: list[dict[str, str]] = []
+        self.forms = forms
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("Content-Length", "0"))
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                forms.append(form)
+                body = json.dumps({"access_token": f"exchanged-{len(forms)}", "token_type": "Bearer", "expires_in": 300,
+                                   "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_an_exchange_identity_sends_the_callers_token_to_the_provider_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    exchange = ExchangeEndpoint()
+    calc = PeerServer("sdk-exchange", "gateway_sdk_upstream.py")
+    server = GatehouseServer("gateway-exchange", [], command="gateway")
+    try:
+        start_peer(calc)
+        config = write_config(server, [{
+            "name": "calc", "url": calc.mcp_url,
+            "identity": {"type": "exchange", "token_endpoint": exchange.url, "client_id": "gateway", "client_secret_env": "GW_EXCHANGE_SECRET"},
+        }])
+        # The client secret comes from the gateway's environment, never from the file.
+        monkeypatch.setenv("GW_EXCHANGE_SECRET", "s3cret")
+        server.extra_args = [*STATIC_AUTH, "--config", str(config)]
+        start_gateway(server)
+        try:
+            async def body(client: Client) -> None:
+                result = await client.call_tool("calc_add", {"a": 1, "b": 1})
+                assert not result.is_error, result
+
+            with_client(server.mcp_url, "legacy", ALICE, body)
+        finally:
+            server.stop(check=True)
+        assert exchange.forms and exchange.forms[0]["subject_token"] == ALICE, exchange.forms
+        assert exchange.forms[0]["grant_type"] == "urn:ietf:params:oauth:grant-type:token-exchange"
+        assert exchange.forms[0]["resource"] == calc.mcp_url
+        authorizations = {entry["authorization"] for entry in seen(calc) if entry["http"] == "POST"}
+        assert authorizations == {"Bearer exchanged-1"}, authorizations
+    finally:
+        calc.stop(check=False)
+        exchange.stop()

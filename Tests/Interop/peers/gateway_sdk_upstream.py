@@ -7,7 +7,9 @@ Resource:  file:///notes.txt (text/plain "sdk notes")
 Extra routes:  GET /healthz     {"status": "ok"}
                GET /_peer/seen  every request to /mcp so far: [{"http", "method", "authorization"}]
 
-Run:  python gateway_sdk_upstream.py --port 9002
+Run:  python gateway_sdk_upstream.py --port 9002 [--transport sse]
+      (--transport sse serves the HTTP+SSE transport of 2024-11-05 at /sse instead, and records
+      the identity headers of its requests at /_peer/seen)
 It stops cleanly (exit 0) on SIGTERM or SIGINT.
 """
 
@@ -28,7 +30,7 @@ from mcp.server.mcpserver import MCPServer
 from peer_journal import RecordMCPRequests
 
 
-def build() -> Any:
+def build(transport: str = "streamable-http") -> Any:
     server = MCPServer("sdk-upstream", version="1")
 
     @server.tool()
@@ -51,6 +53,8 @@ def build() -> Any:
     async def seen(request: Request) -> Response:
         return JSONResponse(journal)
 
+    if transport == "sse":
+        return RecordMCPRequests(server.sse_app(host="127.0.0.1"), journal, prefixes=("/sse", "/messages"))
     return RecordMCPRequests(server.streamable_http_app(host="127.0.0.1"), journal)
 
 
@@ -66,10 +70,11 @@ class Server(uvicorn.Server):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = uvicorn.Config(
-        build(), host="127.0.0.1", port=arguments.port, log_level="info", timeout_graceful_shutdown=2, lifespan="on"
+        build(arguments.transport), host="127.0.0.1", port=arguments.port, log_level="info", timeout_graceful_shutdown=2, lifespan="on"
     )
     asyncio.run(Server(config).serve())
     logging.getLogger("sdk-upstream").info("stopped")

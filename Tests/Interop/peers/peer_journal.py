@@ -1,4 +1,4 @@
-"""ASGI middleware shared by the gateway upstream peers: records what arrives at /mcp."""
+"""ASGI middleware shared by the gateway upstream peers: records what arrives at their MCP paths."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 class RecordMCPRequests:
     """Keeps the HTTP method, the JSON-RPC method (or "<response>" for a client's answer to a
-    server request), the raw Authorization header, the Mcp-Session-Id and MCP-Protocol-Version
-    headers and the keys of params._meta of every request to /mcp, for
-    GET /_peer/seen, and passes the request on unchanged (also the ones auth refuses)."""
+    server request), the raw Authorization header, the gateway's X-Gatehouse-Subject header, the
+    Mcp-Session-Id and MCP-Protocol-Version headers and the keys of params._meta of every request
+    to the MCP paths (`prefixes`: /mcp, or /sse and /messages), for GET /_peer/seen, and passes
+    the request on unchanged (also the ones auth refuses)."""
 
-    def __init__(self, app: ASGIApp, journal: list[dict[str, Any]]) -> None:
+    def __init__(self, app: ASGIApp, journal: list[dict[str, Any]], prefixes: tuple[str, ...] = ("/mcp",)) -> None:
         self.app = app
         self.journal = journal
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/mcp"):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -45,6 +47,7 @@ class RecordMCPRequests:
             "http": scope["method"],
             "method": method,
             "authorization": headers.get("authorization"),
+            "subject": headers.get("x-gatehouse-subject"),
             "session": headers.get("mcp-session-id"),
             "protocol_version": headers.get("mcp-protocol-version"),
             "meta_keys": meta_keys,
