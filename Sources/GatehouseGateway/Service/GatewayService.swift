@@ -19,6 +19,8 @@ public final class GatewayService: MCPService {
     let namespace: Namespace
     let http: HTTPClient
     let logger: Logger
+    /// Upstream sessions unused this long are ended (their downstream sessions expired).
+    let sessionIdleTimeout: Duration
 
     static let capabilities: JSONValue = [
         "tools": ["listChanged": false], "resources": ["listChanged": false], "prompts": ["listChanged": false], "completions": [:],
@@ -27,10 +29,12 @@ public final class GatewayService: MCPService {
     /// - Parameters:
     ///   - minter: signs the upstream tokens of ``UpstreamIdentity/mintedToken(audience:lifetime:)``.
     ///   - maxChannelsPerUpstream: upstream sessions kept per upstream; the least recently used goes first.
+    ///   - sessionIdleTimeout: upstream sessions unused this long are ended.
     public init(
         upstreams specs: [UpstreamSpec], serverInfo: MCPServerInfo, minter: (any UpstreamTokenMinter)?,
-        maxChannelsPerUpstream: Int = 10_000, logger: Logger
+        maxChannelsPerUpstream: Int = 10_000, sessionIdleTimeout: Duration = .seconds(3600), logger: Logger
     ) {
+        self.sessionIdleTimeout = sessionIdleTimeout
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.timeout.connect = .seconds(3)
         // The read timeout bounds the silence between two pieces of an answer: the longest upstream timeout.
@@ -100,10 +104,13 @@ public final class GatewayService: MCPService {
     }
 
     /// Runs until cancelled: every few seconds, upstreams that are down and past their backoff
-    /// are checked, so they come back without waiting for a request.
+    /// are checked, so they come back without waiting for a request, and idle upstream sessions end.
     public func run(checkEvery interval: Duration = .seconds(5)) async {
         while (try? await Task.sleep(for: interval)) != nil {
-            for upstream in upstreams.values { await upstream.checkIfDown() }
+            for upstream in upstreams.values {
+                await upstream.checkIfDown()
+                await upstream.sweep(idle: sessionIdleTimeout)
+            }
         }
     }
 

@@ -32,6 +32,8 @@ actor StreamableHTTPChannel: UpstreamChannel {
     let http: HTTPClient
     let timeout: Duration
     let identity: IdentityHeaders
+    /// Whether the upstream session is initialized; servers need not issue a session id.
+    private var isOpen = false
     private var sessionID: String?
     /// Who the session was opened for: its `DELETE` carries their identity too.
     private var owner: Caller?
@@ -52,6 +54,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
             try await openSession(for: request.caller)
             return try await exchange(request, relay: relay)
         } catch .sessionExpired {
+            isOpen = false
             sessionID = nil
             try await openSession(for: request.caller)
             return try await exchange(request, relay: relay)
@@ -59,6 +62,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
     }
 
     func close() async {
+        isOpen = false
         guard let sessionID else { return }
         self.sessionID = nil
         var request = HTTPClientRequest(url: url)
@@ -92,7 +96,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
     // MARK: Session
 
     private func openSession(for caller: Caller) async throws(UpstreamFailure) {
-        guard case .session(let capabilities) = mode, sessionID == nil else { return }
+        guard case .session(let capabilities) = mode, !isOpen else { return }
         owner = caller
         if let opening {
             // Another request is opening the session: wait for it rather than opening a second.
@@ -108,20 +112,19 @@ actor StreamableHTTPChannel: UpstreamChannel {
             guard case .result(let result) = reply, let version = result.objectValue?["protocolVersion"]?.stringValue else {
                 throw UpstreamFailure.protocolViolation("initialize failed: \(Self.excerpt(reply))")
             }
-            self.opened(version: version)
+            self.negotiatedVersion = version
             try await self.post(["jsonrpc": "2.0", "method": "notifications/initialized"], caller: caller)
         }
         opening = task
         defer { opening = nil }
         do {
             try await task.value
+            isOpen = true
         } catch {
             sessionID = nil
             throw error as? UpstreamFailure ?? .unreachable("\(error)")
         }
     }
-
-    private func opened(version: String) { negotiatedVersion = version }
 
     /// The capabilities the gateway can relay for the client: answering requests needs a
     /// session stream, so only these three are passed on.

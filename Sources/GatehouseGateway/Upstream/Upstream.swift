@@ -29,7 +29,6 @@ actor Upstream {
         var reason: String?
         var since: ContinuousClock.Instant = .now
         var failures = 0
-        var lastLatency: Duration?
     }
 
     let spec: UpstreamSpec
@@ -39,6 +38,8 @@ actor Upstream {
     private let backoff = Backoff()
     private let maxChannels: Int
     private var era: Era?
+    /// The one probe of the upstream's era in flight, which concurrent first requests share.
+    private var probing: Task<Era, any Error>?
     private var channels: [ChannelKey: (channel: any UpstreamChannel, lastUsed: ContinuousClock.Instant)] = [:]
     private var stdio: StdioChannel?
     private(set) var health = Health()
@@ -60,11 +61,10 @@ actor Upstream {
         if health.state == .down, let wait = backoff.remaining(after: health.since, failures: health.failures) {
             throw .unavailable("it is down (\(health.reason ?? "unknown reason")); the next try is in \(wait.components.seconds + 1) s")
         }
-        let started = ContinuousClock.now
         do {
             let channel = try await channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller)
             let reply = try await channel.send(request, relay: relay)
-            recordSuccess(latency: .now - started)
+            recordSuccess()
             return reply
         } catch {
             if error.marksDown { recordFailure(error) }
@@ -95,10 +95,20 @@ actor Upstream {
                 let response = try await http.execute(request, timeout: .seconds(3))
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 era = nil  // it may have been replaced by a server of the other era
-                recordSuccess(latency: nil)
+                recordSuccess()
             } catch {
                 recordFailure(StreamableHTTPChannel.failure(error, timeout: spec.timeout))
             }
+        }
+    }
+
+    /// Ends upstream sessions unused for `idle` (their downstream sessions expired without a `DELETE`).
+    func sweep(idle: Duration) async {
+        let cutoff = ContinuousClock.now - idle
+        let stale = channels.filter { $0.value.lastUsed < cutoff }
+        for (key, entry) in stale {
+            channels[key] = nil
+            await entry.channel.close()
         }
     }
 
@@ -165,9 +175,18 @@ actor Upstream {
         case .session: found = .session
         case .stateless: found = .stateless
         case .auto:
-            let stateless = try await StreamableHTTPChannel.probeStateless(
-                url: url, http: http, timeout: spec.timeout, identity: identity, caller: caller)
-            found = stateless ? .stateless : .session
+            let probe = probing ?? Task { [identity, spec] in
+                let stateless = try await StreamableHTTPChannel.probeStateless(
+                    url: url, http: http, timeout: spec.timeout, identity: identity, caller: caller)
+                return stateless ? Era.stateless : .session
+            }
+            probing = probe
+            defer { probing = nil }
+            do {
+                found = try await probe.value
+            } catch {
+                throw error as? UpstreamFailure ?? .unreachable("\(error)")
+            }
             logger.info("upstream protocol found", metadata: ["upstream": "\(spec.name)", "era": "\(found)"])
         }
         era = found
@@ -182,13 +201,10 @@ actor Upstream {
 
     // MARK: Health
 
-    private func recordSuccess(latency: Duration?) {
-        if health.state != .up {
-            if health.state == .down { logger.info("upstream is up again", metadata: ["upstream": "\(spec.name)"]) }
-            health = Health(state: .up, reason: nil, since: .now, failures: 0, lastLatency: latency)
-        } else if let latency {
-            health.lastLatency = latency
-        }
+    private func recordSuccess() {
+        guard health.state != .up else { return }
+        if health.state == .down { logger.info("upstream is up again", metadata: ["upstream": "\(spec.name)"]) }
+        health = Health(state: .up, reason: nil, since: .now, failures: 0)
     }
 
     private func recordFailure(_ failure: UpstreamFailure) {

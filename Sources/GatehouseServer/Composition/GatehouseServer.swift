@@ -155,7 +155,7 @@ public struct GatehouseServer: Sendable {
         }
         let service = GatewayService(
             upstreams: upstreams, serverInfo: .gateway(upstreams: upstreams.map(\.name)), minter: minter,
-            maxChannelsPerUpstream: configuration.maxSessions, logger: logger)
+            maxChannelsPerUpstream: configuration.maxSessions, sessionIdleTimeout: configuration.sessionIdleTimeout, logger: logger)
         let protection = authenticator.map {
             ProtectedResourceMount(authenticator: $0, configuration: configuration, scopesSupported: scopes)
         }
