@@ -41,7 +41,10 @@ actor LegacySSEChannel: UpstreamChannel {
     }
 
     private func stream(for caller: Caller) async throws(UpstreamFailure) -> MessageStream {
-        if let open { return open.stream }
+        if let open {
+            if await !open.stream.isClosed { return open.stream }
+            self.open = nil  // the stream ended while the session was being set up
+        }
         if opening == nil { opening = Task { try await self.connect(caller) } }
         guard let opening else { throw .unavailable("cannot open the event stream") }
         defer { self.opening = nil }
@@ -101,12 +104,16 @@ actor LegacySSEChannel: UpstreamChannel {
             "protocolVersion": "2024-11-05", "capabilities": StreamableHTTPChannel.relayable(clientCapabilities),
             "clientInfo": ["name": "gatehouse-gateway", "version": .string(Gatehouse.version)],
         ]
-        let reply = try await stream.request("initialize", params: params, relay: .none)
-        guard case .result = reply else {
+        do {
+            let reply = try await stream.request("initialize", params: params, relay: .none)
+            guard case .result = reply else {
+                throw UpstreamFailure.protocolViolation("initialize failed: \(StreamableHTTPChannel.excerpt(reply))")
+            }
+            try await stream.notify(["jsonrpc": "2.0", "method": "notifications/initialized"])
+        } catch {
             reader.cancel()
-            throw UpstreamFailure.protocolViolation("initialize failed: \(StreamableHTTPChannel.excerpt(reply))")
+            throw error
         }
-        try await stream.notify(["jsonrpc": "2.0", "method": "notifications/initialized"])
         open = (stream, reader)
         return stream
     }

@@ -85,6 +85,9 @@ actor MessageStream {
         }
     }
 
+    /// Whether the stream ended (``close(_:)``).
+    var isClosed: Bool { closedReason != nil }
+
     /// The stream ended: every request waiting fails with `failure`, and so does every later one.
     func close(_ failure: UpstreamFailure) {
         closedReason = failure

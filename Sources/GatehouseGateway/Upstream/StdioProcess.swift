@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import Logging
+import Synchronization
 
 /// A child process with piped stdin, stdout and stderr: stdout is handed over line by line,
 /// stderr is logged line by line, and writes go through one serial queue (a pipe write may
@@ -50,9 +51,15 @@ final class StdioProcess: MessageWire {
         }
         process.terminationHandler = { finished in
             let status = finished.terminationStatus
+            // The last lines first, unless a child it left behind holds stdout open: then after 2 s.
+            let once = Once()
             Task {
                 await lines.drained()
-                await onExit(status)
+                if once.claim() { await onExit(status) }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                if once.claim() { await onExit(status) }
             }
         }
         do {
@@ -89,6 +96,18 @@ final class StdioProcess: MessageWire {
             for _ in 0..<10 where process.isRunning { try? await Task.sleep(for: wait / 10) }
             guard process.isRunning else { return }
             kill(process.processIdentifier, signal)
+        }
+    }
+}
+
+/// True for the first caller of ``claim()`` only.
+private final class Once: Sendable {
+    private let claimed = Mutex(false)
+
+    func claim() -> Bool {
+        claimed.withLock { claimed in
+            defer { claimed = true }
+            return !claimed
         }
     }
 }
