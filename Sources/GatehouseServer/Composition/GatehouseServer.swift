@@ -54,7 +54,7 @@ public struct GatehouseServer: Sendable {
             hub: hub, gateway: nil)
     }
 
-    private init(
+    init(
         configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
         protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, gateway: GatewayMount?
     ) {
@@ -80,17 +80,8 @@ public struct GatehouseServer: Sendable {
         let stores = withHub || embedded ? try StoreBackend.open(configuration) : nil
         let hub = withHub ? stores.map { HubMount(configuration: configuration, store: $0.hub) } : nil
         let scopes = scopesSupported(configuration: configuration, tools: tools + (hub?.managementTools ?? []))
-        var authorizationServer: AuthorizationServerMount?
-        if embedded, let stores {
-            authorizationServer = try await AuthorizationServerMount.make(
-                configuration: configuration, store: stores.authorization, scopesSupported: scopes, logger: logger)
-        }
-        let authenticator: Authenticator?
-        if let authorizationServer {
-            authenticator = authorizationServer.authenticator(configuration: configuration)
-        } else {
-            authenticator = try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
-        }
+        let (authorizationServer, authenticator) = try await authentication(
+            configuration: configuration, stores: stores, scopesSupported: scopes, logger: logger)
         return GatehouseServer(
             configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: authorizationServer,
             hub: hub)
@@ -111,62 +102,18 @@ public struct GatehouseServer: Sendable {
             gateway: nil)
     }
 
-    /// The gateway (`gatehouse gateway`): the configured provider protects an endpoint that serves
-    /// `upstreams` joined. A store is opened only when needed: for the embedded authorization
-    /// server, or for the key that signs upstream tokens (then published at `/jwks`).
-    public static func gateway(
-        configuration: GatehouseConfiguration, upstreams: [UpstreamSpec], logger: Logger
-    ) async throws(StartupProblem) -> GatehouseServer {
-        let embedded = configuration.auth.provider == .embedded
-        let mintsTokens = upstreams.contains { if case .mintedToken = $0.identity { true } else { false } }
-        let stores = embedded || mintsTokens ? try StoreBackend.open(configuration) : nil
-        let policyScopes = upstreams.flatMap { [$0.access.requiredScopes] + $0.toolAccess.values.map(\.requiredScopes) }.flatMap { $0 }
-        let scopes = Set(configuration.auth.requiredScopes).union(policyScopes).sorted()
-        var authorizationServer: AuthorizationServerMount?
-        if embedded, let stores {
-            authorizationServer = try await AuthorizationServerMount.make(
+    /// The embedded authorization server (when it is the provider, on `stores`) and the
+    /// authenticator of the MCP endpoint: the embedded server's own, or the configured provider's
+    /// (whose metadata is checked now unless the provider is lazy); `nil` with `--provider none`.
+    static func authentication(
+        configuration: GatehouseConfiguration, stores: Stores?, scopesSupported scopes: [String], logger: Logger
+    ) async throws(StartupProblem) -> (AuthorizationServerMount?, Authenticator?) {
+        if configuration.auth.provider == .embedded, let stores {
+            let authorizationServer = try await AuthorizationServerMount.make(
                 configuration: configuration, store: stores.authorization, scopesSupported: scopes, logger: logger)
+            return (authorizationServer, authorizationServer.authenticator(configuration: configuration))
         }
-        let authenticator: Authenticator?
-        if let authorizationServer {
-            authenticator = authorizationServer.authenticator(configuration: configuration)
-        } else {
-            authenticator = try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger)
-        }
-        var minter: KeyRingMinter?
-        var keysToPublish: KeyRing?
-        if mintsTokens, let stores {
-            let keys: KeyRing
-            if let authorizationServer {
-                keys = authorizationServer.server.keys
-            } else {
-                // Upstream tokens live as long as the embedded server's access tokens would.
-                keys = KeyRing(
-                    store: stores.authorization, secrets: try AuthorizationServerMount.sealingBox(configuration),
-                    publishFor: configuration.authorizationServer.accessTokenLifetime.inSeconds + configuration.auth.leeway.inSeconds)
-                keysToPublish = keys
-            }
-            do {
-                _ = try await keys.activeKey()
-            } catch {
-                throw StartupProblem("cannot prepare the key that signs upstream tokens in \(configuration.databasePath): \(error)")
-            }
-            minter = KeyRingMinter(keys: keys, issuer: configuration.issuerURL)
-        }
-        let service = GatewayService(
-            upstreams: upstreams, serverInfo: .gateway(upstreams: upstreams.map(\.name)), minter: minter,
-            maxChannelsPerUpstream: configuration.maxSessions, sessionIdleTimeout: configuration.sessionIdleTimeout, logger: logger)
-        let protection = authenticator.map {
-            ProtectedResourceMount(authenticator: $0, configuration: configuration, scopesSupported: scopes)
-        }
-        let endpoint = StreamableHTTPEndpoint(
-            service: service, sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
-        return GatehouseServer(
-            configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
-            mcp: MCPEndpointMount(
-                endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
-                originPolicy: OriginPolicy(configuration: configuration), protection: protection),
-            hub: nil, gateway: GatewayMount(service: service, keysToPublish: keysToPublish))
+        return (nil, try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger))
     }
 
     /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
@@ -216,14 +163,6 @@ public struct GatehouseServer: Sendable {
 }
 
 extension MCPServerInfo {
-    /// How a Gatehouse gateway introduces itself to MCP clients.
-    public static func gateway(upstreams: [String]) -> MCPServerInfo {
-        MCPServerInfo(
-            name: "gatehouse-gateway", version: Gatehouse.version, title: "Gatehouse gateway",
-            instructions: "Gatehouse gateway to the MCP servers \(upstreams.joined(separator: ", ")). "
-                + "Their tools and prompts are named upstream_name; their resource URIs start gatehouse+upstream:.")
-    }
-
     /// How a Gatehouse hub introduces itself to MCP clients.
     public static let gatehouse = MCPServerInfo(
         name: "gatehouse", version: Gatehouse.version, title: "Gatehouse",

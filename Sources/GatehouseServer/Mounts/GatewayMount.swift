@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseGateway
 import GatehouseOAuth
@@ -18,6 +19,44 @@ public struct GatewayMount: Sendable {
     public init(service: GatewayService, keysToPublish: KeyRing?) {
         self.service = service
         self.keysToPublish = keysToPublish
+    }
+
+    /// The gateway to `upstreams`. When one of them gets minted tokens, they are signed with the
+    /// embedded authorization server's key ring, or else with a key ring of the gateway's own on
+    /// `stores` (sealed like the server's), which this mount then publishes at `/jwks`.
+    public static func make(
+        configuration: GatehouseConfiguration, upstreams: [UpstreamSpec], stores: Stores?,
+        authorizationServer: AuthorizationServerMount?, logger: Logger
+    ) async throws(StartupProblem) -> GatewayMount {
+        var minter: KeyRingMinter?
+        var keysToPublish: KeyRing?
+        if mintsTokens(upstreams), let stores {
+            let keys: KeyRing
+            if let authorizationServer {
+                keys = authorizationServer.server.keys
+            } else {
+                // Retired keys stay published as long as the embedded server's would.
+                keys = KeyRing(
+                    store: stores.authorization, secrets: try AuthorizationServerMount.sealingBox(configuration),
+                    publishFor: configuration.authorizationServer.accessTokenLifetime.inSeconds + configuration.auth.leeway.inSeconds)
+                keysToPublish = keys
+            }
+            do {
+                _ = try await keys.activeKey()
+            } catch {
+                throw StartupProblem("cannot prepare the key that signs upstream tokens in \(configuration.databasePath): \(error)")
+            }
+            minter = KeyRingMinter(keys: keys, issuer: configuration.issuerURL)
+        }
+        let service = GatewayService(
+            upstreams: upstreams, serverInfo: .gateway(upstreams: upstreams.map(\.name)), minter: minter,
+            maxChannelsPerUpstream: configuration.maxSessions, sessionIdleTimeout: configuration.sessionIdleTimeout, logger: logger)
+        return GatewayMount(service: service, keysToPublish: keysToPublish)
+    }
+
+    /// Whether any upstream gets tokens the gateway signs.
+    static func mintsTokens(_ upstreams: [UpstreamSpec]) -> Bool {
+        upstreams.contains { if case .mintedToken = $0.identity { true } else { false } }
     }
 
     public func register<Context: GatehouseContext>(on router: Router<Context>) {
