@@ -155,13 +155,7 @@ actor MessageStream {
     private func answer(_ requestID: JSONValue, method: String, params: JSONValue) {
         let relay = shared ? .none : waiting.values.first?.relay ?? .none
         Task {
-            let reply = await relay.answer(method, params)
-            var response: [String: JSONValue] = ["jsonrpc": "2.0", "id": requestID]
-            switch reply {
-            case .result(let result): response["result"] = result
-            case .error(let error): response["error"] = error
-            }
-            try? await wire.write(.object(response))
+            try? await wire.write(await relay.answer(method, params).response(to: requestID))
         }
     }
 }

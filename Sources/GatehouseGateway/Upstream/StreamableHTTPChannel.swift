@@ -235,13 +235,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
         }
         let params = object["params"] ?? .null
         Task {
-            let reply = await relay.answer(method, params)
-            var response: [String: JSONValue] = ["jsonrpc": "2.0", "id": requestID]
-            switch reply {
-            case .result(let result): response["result"] = result
-            case .error(let error): response["error"] = error
-            }
-            try? await self.post(.object(response), caller: caller)
+            try? await self.post(await relay.answer(method, params).response(to: requestID), caller: caller)
         }
     }
 

@@ -22,6 +22,14 @@ struct UpstreamRequest: Sendable {
 enum UpstreamReply: Sendable, Equatable {
     case result(JSONValue)
     case error(JSONValue)
+
+    /// The JSON-RPC response carrying this answer to request `id`.
+    func response(to id: JSONValue) -> JSONValue {
+        switch self {
+        case .result(let result): ["jsonrpc": "2.0", "id": id, "result": result]
+        case .error(let error): ["jsonrpc": "2.0", "id": id, "error": error]
+        }
+    }
 }
 
 /// Who a request is for: the principal, and the token it was verified from (for an `exchange`
