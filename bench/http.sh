@@ -13,19 +13,11 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(dirname "$BENCH_DIR")"
-VENV="$BENCH_DIR/.venv"
-REQUIREMENTS="$BENCH_DIR/requirements.txt"
+say() { printf '[bench] %s\n' "$*"; }
+# shellcheck source=bench/bootstrap.sh
+. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir
 # The harness is the package bench/harness/, run from the repository root with bench/ on the module path.
 HARNESS=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness)
-
-say() { printf '[bench] %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-        say "need root (or sudo) to run: $*"; return 1
-    fi
-}
 
 # --help needs nothing installed.
 for arg in "$@"; do
@@ -36,35 +28,16 @@ for arg in "$@"; do
 done
 
 # 1. wrk (and taskset, from util-linux, which every Debian has).
-if ! command -v wrk >/dev/null; then
-    say "installing wrk"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; then
-        as_root apt-get update -q
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk
-    fi
-fi
+command -v wrk >/dev/null || apt_install wrk
 command -v taskset >/dev/null || say "taskset not found: servers and wrk will not be pinned"
 
 # 2. The Python packages, reinstalled only when requirements.txt changes.
-stamp="$VENV/.requirements.sha256"
-want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "setting up $VENV"
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
-    echo "$want" >"$stamp"
-fi
+ensure_venv
 
-# 3. The release binaries. `swift build --product` takes one product (a repeated --product is not a list),
-#    so each gets its own build; the second reuses what the first built.
+# 3. The release binaries.
 cd "$REPO_ROOT"
-if [ "${GATEHOUSE_BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    for product in gatehouse bench-ceiling; do
-        say "swift build -c release --product $product"
-        swift build -c release --product "$product"
-    done
-fi
-BIN_DIR="$(swift build -c release --show-bin-path)"
+build_release gatehouse bench-ceiling
+BIN_DIR="$(release_bin_dir)"
 BIN="$BIN_DIR/gatehouse"
 CEILING_BIN="$BIN_DIR/bench-ceiling"
 [ -x "$BIN" ] || { say "no release binary at $BIN"; exit 1; }

@@ -13,19 +13,11 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO_ROOT="$(dirname "$BENCH_DIR")"
-VENV="$BENCH_DIR/.venv"
-REQUIREMENTS="$BENCH_DIR/requirements.txt"
+say() { printf '[profile] %s\n' "$*"; }
+# shellcheck source=bench/bootstrap.sh
+. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir
 # The profiler is the module harness.stages, run from the repository root with bench/ on the module path.
 PROFILER=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness.stages)
-
-say() { printf '[profile] %s\n' "$*"; }
-
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-        say "need root (or sudo) to run: $*"; return 1
-    fi
-}
 
 # --help needs nothing installed.
 for arg in "$@"; do
@@ -39,11 +31,7 @@ done
 missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 perf --version >/dev/null 2>&1 || missing+=(linux-perf)
-if [ "${#missing[@]}" -gt 0 ]; then
-    say "installing ${missing[*]}"
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-fi
+[ "${#missing[@]}" -eq 0 ] || apt_install "${missing[@]}"
 command -v taskset >/dev/null || say "taskset not found: the server and wrk will not be pinned"
 paranoid="$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)"
 if [ "$(id -u)" -ne 0 ] && [ "$paranoid" -gt 1 ]; then
@@ -53,22 +41,12 @@ fi
 
 # 2. The Python packages (the issuer needs PyJWT and cryptography), reinstalled only when requirements.txt
 #    changes; the same venv and stamp as bench/http.sh.
-stamp="$VENV/.requirements.sha256"
-want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "setting up $VENV"
-    [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQUIREMENTS"
-    echo "$want" >"$stamp"
-fi
+ensure_venv
 
 # 3. The release binary.
 cd "$REPO_ROOT"
-if [ "${GATEHOUSE_BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    say "swift build -c release --product gatehouse"
-    swift build -c release --product gatehouse
-fi
-BIN="$(swift build -c release --show-bin-path)/gatehouse"
+build_release gatehouse
+BIN="$(release_bin_dir)/gatehouse"
 [ -x "$BIN" ] || { say "no release binary at $BIN"; exit 1; }
 
 # 4. The profile (options given on the command line come last, so they win).

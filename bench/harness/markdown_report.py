@@ -30,7 +30,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines += _auth_cost(report["auth_cost"])
     if report.get("ceiling"):
         lines += _against_ceiling(report["ceiling"])
-    lines += _how_each_ran(report["runs"]) + _problems(report["runs"])
+    lines += _how_each_ran(report["runs"]) + problems(report["runs"])
     lines.append("")
     return "\n".join(lines)
 
@@ -285,7 +285,7 @@ def _how_each_ran(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _problems(runs: list[dict[str, Any]]) -> list[str]:
+def problems(runs: list[dict[str, Any]]) -> list[str]:
     """Measurements (every round of a repeated run) disturbed by other processes, failed, or with errors;
     nothing when there are none."""
     every = measurements(runs)

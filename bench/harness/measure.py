@@ -22,13 +22,16 @@ MEASURE_ID_BASE = 10**12
 
 @dataclass
 class LoadedRun:
-    """wrk's result line for the measured run and the CPU time spent while it ran, in seconds."""
+    """wrk's result line for the measured run and the CPU time spent while it ran, in seconds: by the server's
+    process tree, by the tree of each other process measured alongside (`other_cpu`, in the order given), by wrk
+    and by everything else."""
 
     result: dict[str, Any]
     wall: float
     server_cpu: float
     wrk_cpu: float
     background_cpu: float
+    other_cpu: tuple[float, ...] = ()
 
 
 def new_record(run: Run, server: ServerProcess, round_number: int | None = None) -> dict[str, Any]:
@@ -91,39 +94,45 @@ def measure_server(record: dict[str, Any], server: ServerProcess, issuer: LocalI
     if server.process.poll() is not None:
         raise RunFailed(f"exited with code {server.process.returncode} during warm-up: {server.log_tail()}")
     log(f"{server.name}: measuring {options.duration} s")
-    loaded = _loaded_run(server, load, token, session, options.duration)
+    loaded = timed_load(load, run, server.mcp_url, [server.process.pid], token, session, options.duration,
+                        server.name)
     if server.process.poll() is not None:
         raise RunFailed(f"exited with code {server.process.returncode} during the run: {server.log_tail()}")
-    record.update(_figures(loaded, server.process.pid))
+    record_figures(record, loaded, server.process.pid, server.name)
+
+
+def record_figures(record: dict[str, Any], loaded: LoadedRun, pid: int, name: str) -> None:
+    """Add the measured run's figures (the server's from `pid`'s tree), the first bad answer and whether the run
+    was clean to `record`, and log them as measurement `name`."""
+    record.update(figures(loaded, pid))
     result = loaded.result
     if result["first_bad_status"]:
         record["first_bad_response"] = {"status": result["first_bad_status"], "body": result["first_bad_body"]}
     record["clean"] = result["non2xx"] == 0 and result["rpc_errors"] == 0 and record["socket_errors"] == 0
-    _log_summary(server.name, record)
+    _log_summary(name, record)
 
 
-def _loaded_run(server: ServerProcess, load: Load, token: str | None, session: str | None,
-                seconds: int) -> LoadedRun:
-    """The measured wrk run, with the CPU time of the server's process tree, of wrk and of everything else."""
-    assert server.process is not None
-    pid = server.process.pid
-    cpu_before = cpu_seconds(pid)
+def timed_load(load: Load, run: Run, url: str, pids: list[int], token: str | None, session: str | None,
+               seconds: int, name: str) -> LoadedRun:
+    """The measured wrk run against `url`, with the CPU time of the process tree of each of `pids` (the first is
+    the server's, the others go to `other_cpu`), of wrk and of everything else."""
+    trees_before = [cpu_seconds(pid) for pid in pids]
     busy_before = system_busy_seconds()
     children_before = children_cpu_seconds()
     wall_before = time.monotonic()
-    result = run_wrk(load, server.run, server.mcp_url, token, session, seconds, "measure", MEASURE_ID_BASE,
-                     server.name)
+    result = run_wrk(load, run, url, token, session, seconds, "measure", MEASURE_ID_BASE, name)
     wall = time.monotonic() - wall_before
-    cpu_after = cpu_seconds(pid)
+    trees = [cpu_seconds(pid) - before for pid, before in zip(pids, trees_before)]
     wrk_cpu = children_cpu_seconds() - children_before
-    # CPU time the machine spent on anything but the server and wrk while measuring
+    # CPU time the machine spent on anything but the measured processes and wrk while measuring
     # (another build, say): a large figure means the numbers are disturbed.
-    background = system_busy_seconds() - busy_before - (cpu_after - cpu_before) - wrk_cpu
-    return LoadedRun(result, wall, cpu_after - cpu_before, wrk_cpu, background)
+    background = system_busy_seconds() - busy_before - sum(trees) - wrk_cpu
+    return LoadedRun(result, wall, trees[0], wrk_cpu, background, tuple(trees[1:]))
 
 
-def _figures(loaded: LoadedRun, pid: int) -> dict[str, Any]:
-    """The record's measured fields: throughput, latency, server CPU and memory, and the error counts."""
+def figures(loaded: LoadedRun, pid: int) -> dict[str, Any]:
+    """The record's measured fields: throughput, latency, server CPU and memory (of `pid`'s tree), and the error
+    counts."""
     result, cpu, wall = loaded.result, loaded.server_cpu, loaded.wall
     requests = result["requests"]
     seconds = result["duration_us"] / 1e6

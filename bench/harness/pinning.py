@@ -23,13 +23,14 @@ class Pinning:
 
     def server_prefix(self) -> list[str]:
         """The argv prefix that pins a server (empty without pinning)."""
-        return self._prefix(self.server_cpu)
+        return self.prefix(self.server_cpu)
 
     def wrk_prefix(self) -> list[str]:
         """The argv prefix that pins wrk (empty without pinning)."""
-        return self._prefix(self.wrk_cpu)
+        return self.prefix(self.wrk_cpu)
 
-    def _prefix(self, cpu: str) -> list[str]:
+    def prefix(self, cpu: str) -> list[str]:
+        """The argv prefix that pins a process to `cpu` (empty without pinning)."""
         return ["taskset", "-c", cpu] if self.enabled else []
 
     def describe(self) -> str:

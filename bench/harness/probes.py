@@ -28,15 +28,16 @@ def request_headers(run: Run, token: str | None, session: str | None) -> dict[st
         headers["Authorization"] = f"Bearer {token}"
     if run.mode == "stateless":
         headers["Mcp-Method"] = "tools/call"
-        headers["Mcp-Name"] = "add"
+        headers["Mcp-Name"] = run.tool
     if session:
         headers["Mcp-Session-Id"] = session
     return headers
 
 
 def call_body(run: Run, request_id: int) -> dict[str, Any]:
-    """A tools/call of `add` with a=1, b=1; stateless runs carry the 2026-07-28 `_meta` envelope."""
-    params: dict[str, Any] = {"name": "add", "arguments": {"a": 1, "b": 1}}
+    """A tools/call of `add` (by the run's tool name) with a=1, b=1; stateless runs carry the 2026-07-28 `_meta`
+    envelope."""
+    params: dict[str, Any] = {"name": run.tool, "arguments": {"a": 1, "b": 1}}
     if run.mode == "stateless":
         params["_meta"] = {
             "io.modelcontextprotocol/protocolVersion": STATELESS_VERSION,
@@ -79,8 +80,9 @@ def open_session(server: ServerProcess, token: str | None) -> str:
 PROBE_ID = 424242
 
 
-def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session: str | None) -> dict[str, Any]:
-    """One call, with `token` if given (must be 200 with the sum) and, with auth, the refused tokens (each a 401).
+def probe(server: ServerProcess, issuer: LocalIssuer | None, token: str | None, session: str | None) -> dict[str, Any]:
+    """One call, with `token` if given (must be 200 with the sum) and, with auth, the refused tokens (each a 401,
+    minted by `issuer`, which only a run with auth needs).
 
     The ceiling has no auth: its call is checked exactly (`_check_ceiling_answer`) and no refusal is tried.
     A run with auth off that sends the token all the same gets the call only: nothing checks the token.
@@ -110,6 +112,8 @@ def probe(server: ServerProcess, issuer: LocalIssuer, token: str | None, session
         _check_ceiling_answer(message)
         info["auth_probes"] = "none: the ceiling has no auth and ignores Authorization"
     elif run.auth:
+        if issuer is None:
+            raise RunFailed("a run with auth needs the issuer to mint the refused tokens")
         info.update(_refusals(server, issuer, session))
     elif run.token_sent:
         info["auth_probes"] = "none: auth is off; the token is sent and ignored"

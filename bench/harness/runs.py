@@ -33,12 +33,14 @@ class RunFailed(Exception):
 @dataclass
 class Run:
     """One server measured in one protocol mode, with auth on or off; with auth off, `token_sent` has wrk send
-    the bearer token all the same (the server ignores it), which isolates the cost of carrying the header."""
+    the bearer token all the same (the server ignores it), which isolates the cost of carrying the header.
+    `tool` is the name the client calls the `add` tool by (a gateway prefixes it with the upstream's name)."""
 
     server: str  # gatehouse | fastmcp | sdk | ceiling
     mode: str  # stateless | session
     auth: bool
     token_sent: bool = False
+    tool: str = "add"
 
     def __post_init__(self) -> None:
         if self.server == CEILING and (self.auth or self.mode != "stateless" or self.token_sent):

@@ -110,7 +110,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _clean_environment() -> dict[str, str]:
+def clean_environment() -> dict[str, str]:
     """This process's environment without auth or Gatehouse settings, so none leak into a server."""
     return {
         key: value
@@ -119,17 +119,21 @@ def _clean_environment() -> dict[str, str]:
     }
 
 
-def prepare_server(run: Run, issuer: LocalIssuer, gatehouse_bin: Path, ceiling_bin: Path,
-                   pinning: Pinning, round_number: int | None = None) -> ServerProcess:
+def prepare_server(run: Run, issuer: LocalIssuer | None, gatehouse_bin: Path, ceiling_bin: Path,
+                   pinning: Pinning, round_number: int | None = None, stem: str | None = None) -> ServerProcess:
     """The server for `run` (in round `round_number` of a repeated run, if given) on a free port, trusting
-    `issuer` if auth is on; not started yet. The rounds of a run share its working directory."""
+    `issuer` if auth is on (only then is it needed); not started yet. `stem` names its working directory and log
+    under TMP_DIR (default: the run's name; it may hold a subdirectory); the rounds of a run share the directory."""
+    if run.auth and issuer is None:
+        raise ValueError("a server with auth needs the issuer")
     port = free_port()
-    workdir = TMP_DIR / run.name
+    stem = stem or run.name
+    workdir = TMP_DIR / stem
     workdir.mkdir(parents=True, exist_ok=True)
-    name = run.name + (f"-r{round_number}" if round_number is not None else "")
+    name = stem + (f"-r{round_number}" if round_number is not None else "")
     log_path = TMP_DIR / f"{name}.log"
     audience = f"http://127.0.0.1:{port}/mcp"
-    env = _clean_environment()
+    env = clean_environment()
     if run.server == "gatehouse":
         argv = [str(gatehouse_bin), "hub", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
         if run.auth:

@@ -52,6 +52,7 @@ def run_wrk(load: Load, run: Run, url: str, token: str | None, session: str | No
         {
             "MCP_BENCH_MODE": run.mode,
             "MCP_BENCH_PROTOCOL": run.protocol,
+            "MCP_BENCH_TOOL": run.tool,
             "MCP_BENCH_TOKEN": token or "",
             "MCP_BENCH_SESSION": session or "",
             "MCP_BENCH_ID_BASE": str(id_base),

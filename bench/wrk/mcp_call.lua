@@ -7,6 +7,8 @@
 --                                    or session (Mcp-Session-Id, no `_meta`); default stateless
 --   MCP_BENCH_PROTOCOL  / protocol=  MCP-Protocol-Version header; default 2026-07-28 (stateless) or
 --                                    2025-11-25 (session)
+--   MCP_BENCH_TOOL      / tool=      the name the `add` tool is called by (Mcp-Name and params.name); default
+--                                    add (through a gateway, upstream `hub`'s add is hub_add)
 --   MCP_BENCH_TOKEN     / token=     bearer token for the Authorization header (none if empty)
 --   MCP_BENCH_SESSION   / session=   Mcp-Session-Id (session mode)
 --   MCP_BENCH_ID_BASE   / id_base=   added to every id, so two wrk runs against one session never reuse
@@ -53,6 +55,7 @@ function init(args)
   mode = setting(args, "mode", "MCP_BENCH_MODE", "stateless")
   local default_protocol = (mode == "session") and "2025-11-25" or "2026-07-28"
   local protocol = setting(args, "protocol", "MCP_BENCH_PROTOCOL", default_protocol)
+  local tool = setting(args, "tool", "MCP_BENCH_TOOL", "add")
   local token = setting(args, "token", "MCP_BENCH_TOKEN", "")
   local session = setting(args, "session", "MCP_BENCH_SESSION", "")
   id_base = tonumber(setting(args, "id_base", "MCP_BENCH_ID_BASE", "0")) or 0
@@ -68,11 +71,13 @@ function init(args)
     if session ~= "" then
       wrk.headers["Mcp-Session-Id"] = session
     end
-    body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"add","arguments":{"a":%d,"b":1}}}'
+    body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"' .. tool .. '",'
+      .. '"arguments":{"a":%d,"b":1}}}'
   else
     wrk.headers["Mcp-Method"] = "tools/call"
-    wrk.headers["Mcp-Name"] = "add"
-    body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"add","arguments":{"a":%d,"b":1},'
+    wrk.headers["Mcp-Name"] = tool
+    body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"' .. tool .. '",'
+      .. '"arguments":{"a":%d,"b":1},'
       .. '"_meta":{"io.modelcontextprotocol/protocolVersion":"' .. protocol .. '",'
       .. '"io.modelcontextprotocol/clientCapabilities":{}}}}'
   end
