@@ -110,7 +110,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
             ]
             let reply = try await self.exchange(UpstreamRequest(method: "initialize", params: params, caller: caller), relay: .none)
             guard case .result(let result) = reply, let version = result.objectValue?["protocolVersion"]?.stringValue else {
-                throw UpstreamFailure.protocolViolation("initialize failed: \(Self.excerpt(reply))")
+                throw UpstreamFailure.sessionsRefused(Self.excerpt(reply))
             }
             self.negotiatedVersion = version
             try await self.post(["jsonrpc": "2.0", "method": "notifications/initialized"], caller: caller)

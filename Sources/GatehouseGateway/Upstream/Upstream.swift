@@ -38,6 +38,8 @@ actor Upstream {
     private let backoff = Backoff()
     private let maxChannels: Int
     private var era: Era?
+    /// Set when an upstream that offers 2026-07-28 refused `initialize`: everyone goes stateless.
+    private var refusesSessions = false
     /// The one probe of the upstream's era in flight, which concurrent first requests share.
     private var probing: Task<Era, any Error>?
     private var channels: [ChannelKey: (channel: any UpstreamChannel, lastUsed: ContinuousClock.Instant)] = [:]
@@ -63,7 +65,16 @@ actor Upstream {
         }
         do {
             let channel = try await channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller)
-            let reply = try await channel.send(request, relay: relay)
+            let reply: UpstreamReply
+            do {
+                reply = try await channel.send(request, relay: relay)
+            } catch .sessionsRefused(let reason) where era == .stateless && spec.protocolChoice == .auto {
+                // It offers only the stateless protocol after all: stop asking for sessions.
+                logger.info("upstream serves no sessions; using 2026-07-28 for everyone", metadata: ["upstream": "\(spec.name)", "reason": "\(reason)"])
+                refusesSessions = true
+                channels[key] = nil
+                reply = try await self.channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller).send(request, relay: relay)
+            }
             recordSuccess()
             return reply
         } catch {
@@ -131,10 +142,11 @@ actor Upstream {
             guard let http else { throw .unavailable("no HTTP client") }
             let era = try await self.era(url: url, http: http, caller: caller)
             let capabilities = StreamableHTTPChannel.relayable(clientCapabilities)
-            // A downstream session whose client can be asked things (elicitation, sampling, roots)
-            // gets an upstream session where the upstream offers both: only a session carries
-            // the upstream's requests to a 2025-era client.
-            let useSession = era == .session || (spec.protocolChoice == .auto && Self.isSession(key) && capabilities != .object([:]))
+            // In auto mode a downstream session gets an upstream session even where the upstream
+            // also offers 2026-07-28: only a session carries the upstream's requests (elicitation,
+            // sampling, roots) to a 2025-era client, and servers serve their sessions no slower
+            // (FastMCP's are faster). Stateless clients share the stateless channel.
+            let useSession = era == .session || (spec.protocolChoice == .auto && Self.isSession(key) && !refusesSessions)
             let channelKey: ChannelKey = useSession ? key : .caller(issuer: nil, subject: "")
             if let channel = reuse(channelKey) { return channel }
             let mode: StreamableHTTPChannel.Mode =

@@ -15,6 +15,8 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     case identityRefused(String)
     /// The session the gateway held is gone (HTTP 404); the gateway opens a new one.
     case sessionExpired
+    /// The upstream answered `initialize` with an error: it serves no sessions.
+    case sessionsRefused(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
         case .refused(let status): "it refused the gateway's credentials (HTTP \(status)); check the upstream's identity setting"
         case .identityRefused(let reason): reason
         case .sessionExpired: "its session ended"
+        case .sessionsRefused(let reason): "it refused to open a session: \(reason)"
         }
     }
 
@@ -33,7 +36,7 @@ public enum UpstreamFailure: Error, Sendable, Equatable, CustomStringConvertible
     var marksDown: Bool {
         switch self {
         case .unreachable, .timedOut, .unavailable: true
-        case .protocolViolation, .refused, .identityRefused, .sessionExpired: false
+        case .protocolViolation, .refused, .identityRefused, .sessionExpired, .sessionsRefused: false
         }
     }
 }
