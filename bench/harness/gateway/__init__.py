@@ -19,8 +19,9 @@ Rows (--rows; runs.ROWS): an upstream, the client's protocol, and what the gatew
   fastmcp-session-upstream-session  the same, the gateway forced to a session toward FastMCP
   fastmcp-stateless                 FastMCP, 2026-07-28 stateless client, gateway on auto (also FastMCP's own
                                     figures in the protocol a gateway on auto speaks to it)
-"Auto" is what `--upstream NAME=URL` does: 2026-07-28 stateless when the upstream's server/discover offers it,
-else a 2025-11-25 session. The report says what each upstream offered (the harness asks its server/discover
+"Auto" is what `--upstream NAME=URL` does: a stateless client is served with 2026-07-28 when the upstream's
+server/discover offers it, a downstream session with an upstream session of its own (unless the upstream refuses
+initialize), and with no 2026-07-28 everyone gets sessions. The report says what each upstream offered (the harness asks its server/discover
 itself) and which era each gateway used (its "upstream protocol found" log line, at --log-level info, which logs
 nothing per request).
 

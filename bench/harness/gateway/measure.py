@@ -56,7 +56,7 @@ def measure_stack(record: dict[str, Any], stack: Stack, options: Options, load: 
     session = open_session(entry, None) if run.mode == "session" else None
     record["probe"] = probe(entry, None, None, session)
     if stack.gateway is not None and target.upstream_protocol is not None:
-        record["upstream_era"] = gateway_era(stack.gateway, target.upstream_protocol)
+        record["upstream_era"] = gateway_era(stack.gateway, target.upstream_protocol, run.mode)
     if options.warmup > 0:
         log(f"{name}: warm-up {options.warmup} s, {load.connections} connection(s)")
         warm = run_wrk(load, run, entry.mcp_url, None, session, options.warmup, "warmup", 0, name)

@@ -13,6 +13,7 @@ from ..runs import STATELESS_VERSION
 from ..servers import ServerProcess
 
 ERA_LINE = re.compile(r"upstream protocol found")
+NO_SESSIONS_LINE = re.compile(r"upstream serves no sessions")
 ERA_FIELD = re.compile(r"\bera=(\w+)")
 ERA_WAIT_S = 2.0
 """How long to wait for the gateway's "upstream protocol found" line to reach its log after the first call."""
@@ -37,16 +38,24 @@ def offered_versions(server: ServerProcess) -> dict[str, Any]:
             "offers_stateless": isinstance(versions, list) and STATELESS_VERSION in versions}
 
 
-def gateway_era(gateway: ServerProcess, upstream_protocol: str) -> dict[str, str | None]:
-    """The era the gateway speaks to its upstream: forced by the configuration, or (protocol auto) what its log
-    says it found on first contact; None when the line never came."""
+def gateway_era(gateway: ServerProcess, upstream_protocol: str, client_mode: str) -> dict[str, str | None]:
+    """The era the gateway speaks to its upstream for a client in `client_mode`: forced by the configuration, or
+    (protocol auto) from its log: a session upstream when its first contact found sessions, and for a session
+    client also when it found 2026-07-28 (the gateway opens upstream sessions for downstream sessions unless the
+    upstream refuses them); None when the line never came."""
     if upstream_protocol != "auto":
         return {"era": upstream_protocol, "source": "forced by the --config file (\"protocol\")"}
     deadline = time.monotonic() + ERA_WAIT_S
     while True:
-        for line in gateway.log_path.read_text(errors="replace").splitlines():
+        lines = gateway.log_path.read_text(errors="replace").splitlines()
+        refused = any(NO_SESSIONS_LINE.search(line) for line in lines)
+        for line in lines:
             if ERA_LINE.search(line) and (found := ERA_FIELD.search(line)):
-                return {"era": found.group(1), "source": "the gateway's log: " + line.strip()[:200]}
+                era = found.group(1)
+                if client_mode == "session" and era == "stateless" and not refused:
+                    era = "session"
+                return {"era": era, "source": "the gateway's log: " + line.strip()[:200]
+                        + ("; a downstream session gets an upstream session" if client_mode == "session" else "")}
         if time.monotonic() >= deadline:
             return {"era": None, "source": "no \"upstream protocol found\" line in the gateway's log"}
         time.sleep(0.1)

@@ -243,8 +243,9 @@ def _protocols(comparisons: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"- {upstream}: server/discover answered HTTP {offers['status']}"
             + (f", supportedVersions {', '.join(versions)}" if versions else ", no supportedVersions")
-            + (" — it offers 2026-07-28, so a gateway on auto speaks the stateless protocol to it"
-               if offers.get("offers_stateless") else " — no 2026-07-28, so a gateway on auto opens a session")
+            + (" — it offers 2026-07-28, so a gateway on auto serves stateless clients statelessly and downstream "
+               "sessions with upstream sessions" if offers.get("offers_stateless")
+               else " — no 2026-07-28, so a gateway on auto opens sessions")
         )
     seen = set()
     for c in comparisons:
@@ -254,9 +255,8 @@ def _protocols(comparisons: list[dict[str, Any]]) -> list[str]:
         lines.append(f"- {c['label']}: the gateway spoke {c['gateway']['upstream_era'] or '?'} to the upstream")
     return lines + [
         "",
-        "A downstream 2025-11-25 session through a gateway on auto toward a stateless upstream shares one "
-        "stateless upstream channel with every other client; with \"protocol\": \"session\" each downstream session "
-        "gets an upstream session of its own (initialize once, then every call on it).",
+        "A downstream 2025-11-25 session gets an upstream session of its own (initialize once, then every call on "
+        "it), on auto as with \"protocol\": \"session\"; stateless clients share one stateless upstream channel.",
         "",
     ]
 

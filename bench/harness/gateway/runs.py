@@ -15,8 +15,8 @@ UPSTREAM_LABELS = {"gatehouse": "Gatehouse hub", "fastmcp": "FastMCP"}
 """Each upstream as the report names it."""
 
 UPSTREAM_PROTOCOLS = ("auto", "session")
-"""What the gateway speaks to an upstream: `auto` (what `--upstream NAME=URL` does: 2026-07-28 stateless when
-the upstream's server/discover offers it, else a 2025-11-25 session) or `session` (forced with a `--config` file
+"""What the gateway speaks to an upstream: `auto` (what `--upstream NAME=URL` does: 2026-07-28 for stateless
+clients when the upstream's server/discover offers it, sessions for downstream sessions) or `session` (forced with a `--config` file
 holding "protocol": "session": each downstream session gets an upstream session of its own)."""
 
 LOADS = ("latency", "throughput")
