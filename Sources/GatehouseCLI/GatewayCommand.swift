@@ -13,8 +13,8 @@ struct GatewayCommand: AsyncParsableCommand {
             whose tools, prompts and resources are those of the upstream MCP servers you name. Clients \
             authenticate to Gatehouse; upstreams never see the client's token.
 
-            --upstream NAME=URL is a Streamable HTTP server (the stateless 2026-07-28 protocol when its \
-            server/discover offers it, else a 2025-11-25 session). --upstream NAME=sse:URL is a server on the \
+            --upstream NAME=URL is a Streamable HTTP server (stateless clients are served with 2026-07-28 \
+            where its server/discover offers it; downstream sessions get upstream sessions of their own). --upstream NAME=sse:URL is a server on the \
             HTTP+SSE transport of 2024-11-05. --upstream 'NAME=stdio:COMMAND ARGS' is a stdio server that \
             Gatehouse starts, restarts with backoff when it exits and stops on shutdown (quote the whole \
             value; its stderr goes to the log). --config FILE adds upstreams with their protocol, identity \
