@@ -57,11 +57,27 @@ struct SessionEraTests {
         #expect(secondDelete.status == .notFound)
     }
 
-    @Test func requestWithoutSessionIs400() async {
-        let reply = await harness.send(body: #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+    @Test func sessionRequestWithoutSessionIs400() async {
+        // A client that speaks sessions sends the version header after initialize: no session id is an error.
+        var headers = EndpointHarness.jsonHeaders
+        headers[.mcpProtocolVersion] = "2025-11-25"
+        let reply = await harness.send(headers: headers, body: #"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
         #expect(reply.status == .badRequest)
         #expect(reply.errorCode == -32600)
         #expect(reply.errorMessage?.contains("Mcp-Session-Id") == true)
+    }
+
+    @Test func aRequestNamingNoSessionAndNoVersionIsAnsweredOnce() async {
+        // The guides' plain curl: no initialize, no headers beyond Content-Type.
+        let reply = await harness.send(headers: [.contentType: "application/json"], body: #"{"jsonrpc":"2.0","method":"tools/list","id":1}"#)
+        #expect(reply.status == .ok)
+        #expect(reply.result?["tools"]?.arrayValue?.isEmpty == false)
+        #expect(reply.headers[.mcpSessionID] == nil)
+        let call = await harness.send(body: #"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#)
+        #expect(call.result?["content"]?.arrayValue?.first?.objectValue?["text"] == "5")
+        // A batch still needs a session (it is a 2025-03-26 session feature).
+        let batch = await harness.send(body: #"[{"jsonrpc":"2.0","id":3,"method":"tools/list"}]"#)
+        #expect(batch.status == .badRequest)
     }
 
     @Test func unknownSessionIs404() async {

@@ -77,6 +77,11 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
         var version: ProtocolVersion?
         if case .value(let raw) = versionHeader { version = ProtocolVersion(rawValue: raw) }
+        if versionHeader == .missing, request.headerFields[.mcpSessionID] == nil, let oneOff = try? JSONRPCMessage(body),
+            Self.isOneOff(oneOff)
+        {
+            return await oneOffPost(oneOff, request, format: format, logger: logger)
+        }
         return await sessionPost(body, request, headerVersion: version, format: format, logger: logger)
     }
 
@@ -145,6 +150,26 @@ public struct StreamableHTTPEndpoint: Sendable {
             environment.callerToken = request.callerToken
             return await answer(rpc, in: environment, format: format) { Self.statelessStatus(for: $0.error) }
         }
+    }
+
+    /// Whether `message` is a request other than `initialize`: sent with neither a session id nor a
+    /// protocol version, it is answered as a one-off (see ``oneOffPost(_:_:format:logger:)``).
+    private static func isOneOff(_ message: JSONRPCMessage) -> Bool {
+        guard case .request(let rpc) = message else { return false }
+        return rpc.method != "initialize"
+    }
+
+    /// A request that names no session and no protocol version, and is not `initialize` (the plain
+    /// `curl -d '{"jsonrpc":"2.0","method":"tools/list","id":1}'` of the guides): answered once,
+    /// without a session, as protocol 2025-03-26 (Streamable HTTP 2025-06-18, "Protocol Version
+    /// Header": without the header the server SHOULD assume 2025-03-26). The session rules are
+    /// untouched for clients that speak sessions: they send the version header after `initialize`,
+    /// and a request with that header but no session id is still refused with 400.
+    private func oneOffPost(_ message: JSONRPCMessage, _ request: MCPHTTPRequest, format: Format, logger: Logger) async -> MCPHTTPResponse {
+        guard case .request(let rpc) = message else { return .accepted }
+        var environment = MCPRequestEnvironment(protocolVersion: .v2025_03_26, principal: request.principal, sessionID: nil, logger: logger)
+        environment.callerToken = request.callerToken
+        return await answer(rpc, in: environment, format: format)
     }
 
     private func sessionPost(
