@@ -17,34 +17,41 @@ struct ClaimsValidator: Sendable {
     func validate(_ claims: [String: JSONValue]) throws(VerificationFailure) -> (Principal, expiresAt: Date) {
         let now = now()
         let leewaySeconds = leeway.inSeconds
-        guard let expiry = Self.time(claims["exp"]) else { throw .invalidToken("the token has no exp claim") }
-        guard now.timeIntervalSince1970 < expiry + leewaySeconds else { throw .invalidToken("the token has expired") }
+        guard let expiry = Self.time(claims["exp"]) else { throw .invalidToken(.noExpiry) }
+        guard now.timeIntervalSince1970 < expiry + leewaySeconds else {
+            throw .invalidToken(.expired(at: Date(timeIntervalSince1970: expiry), leeway: leewaySeconds))
+        }
         if let notBefore = Self.time(claims["nbf"]), now.timeIntervalSince1970 + leewaySeconds < notBefore {
-            throw .invalidToken("the token is not valid yet (nbf)")
+            throw .invalidToken(.notYetValid(until: Date(timeIntervalSince1970: notBefore), leeway: leewaySeconds))
         }
         if let issuedAt = Self.time(claims["iat"]), now.timeIntervalSince1970 + leewaySeconds < issuedAt {
-            throw .invalidToken("the token was issued in the future (iat)")
+            throw .invalidToken(.issuedInFuture(at: Date(timeIntervalSince1970: issuedAt), leeway: leewaySeconds))
         }
         guard case .string(let tokenIssuer)? = claims["iss"], tokenIssuer == issuer else {
-            throw .invalidToken("the token was issued by another issuer (iss)")
+            throw .invalidToken(.issuer(expected: issuer, got: claims["iss"]?.stringValue))
         }
-        let tokenAudiences: [String]
-        switch claims["aud"] {
-        case .string(let audience)?: tokenAudiences = [audience]
-        case .array(let values)?: tokenAudiences = values.compactMap(\.stringValue)
-        default: throw .invalidToken("the token has no audience (aud); it must name this server")
-        }
+        let tokenAudiences = Self.audiences(claims)
+        guard !tokenAudiences.isEmpty else { throw .invalidToken(.noAudience(expected: audiences)) }
         guard tokenAudiences.contains(where: audiences.contains) else {
-            throw .invalidToken("the token is for another audience (aud); request one for \(audiences.first ?? "this server")")
+            throw .invalidToken(.audience(expected: audiences, got: tokenAudiences))
         }
         guard case .string(let subject)? = claims["sub"], !subject.isEmpty else {
-            throw .invalidToken("the token has no subject (sub)")
+            throw .invalidToken(.noSubject)
         }
         let principal = Principal(
             subject: subject, issuer: tokenIssuer, email: claims["email"]?.stringValue,
             clientID: claims["client_id"]?.stringValue ?? claims["azp"]?.stringValue,
             scopes: Self.scopes(claims), organizationID: claims["org_id"]?.stringValue, claims: claims)
         return (principal, Date(timeIntervalSince1970: expiry))
+    }
+
+    /// The `aud` claim as a list (a string or an array of strings, RFC 7519 §4.1.3).
+    static func audiences(_ claims: [String: JSONValue]) -> [String] {
+        switch claims["aud"] {
+        case .string(let audience)?: [audience]
+        case .array(let values)?: values.compactMap(\.stringValue)
+        default: []
+        }
     }
 
     /// Scopes from `scope` (RFC 9068 §2.2.3, space-separated) or `scp` (array or string).

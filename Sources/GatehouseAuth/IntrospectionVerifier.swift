@@ -42,18 +42,18 @@ public struct IntrospectionVerifier: TokenVerifier {
         guard response.status == 200, case .object(let claims)? = try? JSONValue.parse(response.body) else {
             throw .providerUnavailable("the introspection endpoint answered HTTP \(response.status)")
         }
-        guard claims["active"] == .bool(true) else { throw .invalidToken("the token is not active") }
+        guard claims["active"] == .bool(true) else { throw .invalidToken(.inactive) }
         if case .int(let exp)? = claims["exp"], Date(timeIntervalSince1970: TimeInterval(exp)) <= now() {
-            throw .invalidToken("the token has expired")
+            throw .invalidToken(.expired(at: Date(timeIntervalSince1970: TimeInterval(exp)), leeway: 0))
         }
-        if let audience = claims["aud"] {
-            let named = audience.stringValue.map { [$0] } ?? audience.arrayValue?.compactMap(\.stringValue) ?? []
+        if claims["aud"] != nil {
+            let named = ClaimsValidator.audiences(claims)
             guard named.contains(where: audiences.contains) else {
-                throw .invalidToken("the token is for another audience (aud)")
+                throw .invalidToken(.audience(expected: audiences, got: named))
             }
         }
         guard let subject = claims["sub"]?.stringValue ?? claims["username"]?.stringValue else {
-            throw .invalidToken("the introspection response names no subject")
+            throw .invalidToken(.noSubject)
         }
         return Principal(
             subject: subject, issuer: claims["iss"]?.stringValue, email: claims["email"]?.stringValue,

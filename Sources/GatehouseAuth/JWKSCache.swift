@@ -168,7 +168,7 @@ public actor JWKSCache {
         let cacheKey = id + "|" + algorithm
         if let collection = prepared[cacheKey] { return collection }
         guard Self.keyAllows(jwk, algorithm: algorithm) else {
-            throw .invalidToken("the token's alg \(algorithm) does not match its signing key")
+            throw .invalidToken(.algorithmMismatch(algorithm))
         }
         var pinned = jwk
         pinned.algorithm = JWK.Algorithm(rawValue: algorithm)
@@ -177,7 +177,7 @@ public actor JWKSCache {
         do {
             try await collection.add(jwk: pinned)
         } catch {
-            throw .invalidToken("the issuer's signing key cannot verify \(algorithm) tokens")
+            throw .invalidToken(.unusableKey(algorithm: algorithm))
         }
         prepared[cacheKey] = collection
         return collection

@@ -32,25 +32,25 @@ struct JWTParts: Sendable {
     init(_ token: String) throws(VerificationFailure) {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3, !segments[2].isEmpty else {
-            throw .invalidToken("the token is not a signed JWT (expected three dot-separated parts)")
+            throw .invalidToken(.malformed("the token is not a signed JWT (expected three dot-separated parts)"))
         }
         guard case .object(let header)? = Self.decodeJSON(segments[0]) else {
-            throw .invalidToken("the JWT header is not base64url-encoded JSON")
+            throw .invalidToken(.malformed("the JWT header is not base64url-encoded JSON"))
         }
         guard case .object(let claims)? = Self.decodeJSON(segments[1]) else {
-            throw .invalidToken("the JWT payload is not base64url-encoded JSON")
+            throw .invalidToken(.malformed("the JWT payload is not base64url-encoded JSON"))
         }
         guard case .string(let algorithm)? = header["alg"] else {
-            throw .invalidToken("the JWT header has no alg")
+            throw .invalidToken(.malformed("the JWT header has no alg"))
         }
         // RFC 7515 §4.1.11: a recipient MUST reject a token with a `crit` extension it does not understand.
         guard header["crit"] == nil else {
-            throw .invalidToken("the JWT header lists critical extensions this server does not support")
+            throw .invalidToken(.malformed("the JWT header lists critical extensions this server does not support"))
         }
         switch header["kid"] {
         case nil, .null?: keyID = nil
         case .string(let kid)?: keyID = kid
-        default: throw .invalidToken("the JWT header's kid is not a string")
+        default: throw .invalidToken(.malformed("the JWT header's kid is not a string"))
         }
         self.algorithm = algorithm
         self.claims = claims

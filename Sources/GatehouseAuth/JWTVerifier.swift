@@ -31,15 +31,15 @@ public struct JWTVerifier: TokenVerifier {
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
         let parts = try JWTParts(token)
         guard algorithms.contains(parts.algorithm) else {
-            throw .invalidToken("the token's algorithm \(parts.algorithm.prefix(16)) is not accepted")
+            throw .invalidToken(.algorithmNotAccepted(parts.algorithm))
         }
         guard let verifier = try await keys.verifier(kid: parts.keyID, algorithm: parts.algorithm) else {
-            throw .invalidToken("the token was signed with a key the issuer does not publish (unknown kid)")
+            throw .invalidToken(.unknownKey(kid: parts.keyID))
         }
         do {
             _ = try await verifier.verify(token, as: SignatureOnly.self)
         } catch {
-            throw .invalidToken("the token's signature does not verify")
+            throw .invalidToken(.badSignature)
         }
         return try claims.validate(parts.claims).0
     }

@@ -20,7 +20,7 @@ public struct StaticTokenVerifier: TokenVerifier {
 
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
         guard let principal = principals[SHA256.hash(data: Data(token.utf8))] else {
-            throw .invalidToken("unknown token")
+            throw .invalidToken(.unrecognized("unknown token"))
         }
         return principal
     }

@@ -15,13 +15,13 @@ public protocol TokenVerifier: Sendable {
 public enum VerificationFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// The token is malformed, expired, for another audience, badly signed, revoked …
     /// (RFC 6750 §3.1 `invalid_token`, HTTP 401). The text is safe to send to the client.
-    case invalidToken(String)
+    case invalidToken(TokenRefusal)
     /// The token could not be checked because the provider is unreachable (HTTP 503).
     case providerUnavailable(String)
 
     public var description: String {
         switch self {
-        case .invalidToken(let reason): reason
+        case .invalidToken(let refusal): refusal.description
         case .providerUnavailable(let reason): reason
         }
     }

@@ -32,7 +32,7 @@ public struct UserInfoVerifier: TokenVerifier {
                 subject: subject, issuer: issuer, email: claims["email"]?.stringValue,
                 organizationID: claims["org_id"]?.stringValue, claims: claims)
         case 400, 401, 403:
-            throw .invalidToken("the provider does not recognise the token")
+            throw .invalidToken(.unrecognized("the provider does not recognise the token"))
         default:
             throw .providerUnavailable("the userinfo endpoint answered HTTP \(response.status)")
         }

@@ -46,7 +46,7 @@ struct JWTVerifierTests {
             return nil
         } catch {
             guard case .invalidToken(let reason) = error else { return "unexpected: \(error)" }
-            return reason
+            return reason.description
         }
     }
 

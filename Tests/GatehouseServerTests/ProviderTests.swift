@@ -112,10 +112,10 @@ struct ProviderTests {
                 let principal = try await verifier.verify("active-token")
                 #expect(principal.subject == "alice")
                 #expect(principal.scopes == ["mcp:read", "mcp:write"])
-                await #expect(throws: VerificationFailure.invalidToken("the token is not active")) {
+                await #expect(throws: VerificationFailure.invalidToken(.inactive)) {
                     try await verifier.verify("revoked")
                 }
-                await #expect(throws: VerificationFailure.invalidToken("the token is for another audience (aud)")) {
+                await #expect(throws: VerificationFailure.invalidToken(.audience(expected: ["http://127.0.0.1:8884/mcp"], got: ["https://other.example"]))) {
                     try await verifier.verify("other-audience")
                 }
             }
@@ -142,7 +142,7 @@ struct ProviderTests {
             let principal = try await authenticator.verifier.verify("opaque-ok")
             #expect(principal.subject == "user_01")
             #expect(principal.email == "ada@example.com")
-            await #expect(throws: VerificationFailure.invalidToken("the provider does not recognise the token")) {
+            await #expect(throws: VerificationFailure.invalidToken(.unrecognized("the provider does not recognise the token"))) {
                 try await authenticator.verifier.verify("opaque-bad")
             }
         }

@@ -35,7 +35,7 @@ public struct AuthMiddleware<Context: GatehouseContext>: RouterMiddleware {
             principal = try await authenticator.verifier.verify(token)
         } catch .invalidToken(let reason) {
             context.logger.debug("refused a token", metadata: ["reason": "\(reason)"])
-            return challenges.response(.unauthorized, for: request, error: .invalidToken, description: reason)
+            return challenges.response(.unauthorized, for: request, error: .invalidToken, description: reason.description)
         } catch .providerUnavailable(let reason) {
             context.logger.warning("cannot verify tokens", metadata: ["reason": "\(reason)"])
             return JSONResponse.error(.serviceUnavailable, code: "temporarily_unavailable", description: reason, headers: [.retryAfter: "5"])
