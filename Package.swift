@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "GatehouseClient", targets: ["GatehouseClient"]),
         .library(name: "GatehouseEgress", targets: ["GatehouseEgress"]),
         .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
+        .library(name: "GatehouseDoctor", targets: ["GatehouseDoctor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -135,6 +136,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseDoctor",
+            dependencies: ["GatehouseCore", "GatehouseAuth"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseServer",
             dependencies: [
                 "GatehouseCore",
@@ -176,6 +182,7 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseServer",
                 "GatehouseGateway",
+                "GatehouseDoctor",
                 "GatehouseClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -294,6 +301,11 @@ let package = Package(
                 "EmbedExample", "GatehouseCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseDoctorTests",
+            dependencies: ["GatehouseDoctor", "GatehouseAuth", "GatehouseCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,7 +7,7 @@ import GatehouseCore
 /// validate that access tokens were issued specifically for them as the intended audience
 /// (RFC 8707 §2). RFC 9068 §4 and RFC 7519 §4.1: `iss` must match exactly, `aud` must
 /// contain this resource, and `exp`/`nbf`/`iat` are checked against the clock.
-struct ClaimsValidator: Sendable {
+public struct ClaimsValidator: Sendable {
     let issuer: String
     /// Accepted audiences; the token's `aud` must contain at least one.
     let audiences: [String]
@@ -46,7 +46,7 @@ struct ClaimsValidator: Sendable {
     }
 
     /// The `aud` claim as a list (a string or an array of strings, RFC 7519 §4.1.3).
-    static func audiences(_ claims: [String: JSONValue]) -> [String] {
+    public static func audiences(_ claims: [String: JSONValue]) -> [String] {
         switch claims["aud"] {
         case .string(let audience)?: [audience]
         case .array(let values)?: values.compactMap(\.stringValue)
@@ -55,7 +55,7 @@ struct ClaimsValidator: Sendable {
     }
 
     /// Scopes from `scope` (RFC 9068 §2.2.3, space-separated) or `scp` (array or string).
-    static func scopes(_ claims: [String: JSONValue]) -> Set<String> {
+    public static func scopes(_ claims: [String: JSONValue]) -> Set<String> {
         for key in ["scope", "scp"] {
             switch claims[key] {
             case .string(let text)?: return Set(text.split(separator: " ").map(String.init))

@@ -2,17 +2,17 @@ import Foundation
 import GatehouseCore
 
 /// The decoded header and claims of a compact JWS (RFC 7515 §7.1), before any signature check.
-struct JWTParts: Sendable {
+public struct JWTParts: Sendable {
     /// `alg` from the protected header.
-    let algorithm: String
+    public let algorithm: String
     /// `kid` from the protected header, if any.
-    let keyID: String?
+    public let keyID: String?
     /// Every claim of the payload.
-    let claims: [String: JSONValue]
+    public let claims: [String: JSONValue]
 
     /// True when `token` has the shape of a compact JWS: three base64url segments, the first
     /// a JSON object (`eyJ`). It runs on every AuthKit request, so it reads UTF-8 bytes.
-    static func looksLikeJWT(_ token: String) -> Bool {
+    public static func looksLikeJWT(_ token: String) -> Bool {
         var segments = 1
         var segmentLength = 0
         for byte in token.utf8 {
@@ -29,7 +29,8 @@ struct JWTParts: Sendable {
         return segments == 3 && segmentLength > 0 && token.utf8.starts(with: "eyJ".utf8)
     }
 
-    init(_ token: String) throws(VerificationFailure) {
+    /// Decodes `token`; a token that is not a well-formed JWS is refused as ``TokenRefusal/malformed(_:)``.
+    public init(_ token: String) throws(VerificationFailure) {
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3, !segments[2].isEmpty else {
             throw .invalidToken(.malformed("the token is not a signed JWT (expected three dot-separated parts)"))

@@ -9,12 +9,13 @@ struct GatehouseCommand: AsyncParsableCommand {
         discussion: """
             Start with `gatehouse hub`: an MCP hub at http://127.0.0.1:8884/mcp with its own OAuth \
             authorization server and per-user tools, for every protocol revision from 2024-11-05 to \
-            2026-07-28. `gatehouse idp` runs the authorization server alone; `gatehouse login`, `tools` \
-            and `call` are a client for any OAuth-protected MCP server.
+            2026-07-28. `gatehouse gateway` puts the same login in front of MCP servers you already have; \
+            `gatehouse idp` runs the authorization server alone; `gatehouse login`, `tools` and `call` are a \
+            client for any OAuth-protected MCP server; `gatehouse doctor token` explains a refused token.
             """,
         version: Gatehouse.version,
         subcommands: [
-            HubCommand.self, GatewayCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
+            HubCommand.self, GatewayCommand.self, DoctorCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
             ToolsCommand.self, CallCommand.self, PingCommand.self, LogoutCommand.self, ClientConfigCommand.self,
         ]
     )

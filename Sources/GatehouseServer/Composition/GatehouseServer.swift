@@ -116,6 +116,16 @@ public struct GatehouseServer: Sendable {
         return (nil, try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger))
     }
 
+    /// The authenticator a server on `configuration` would check tokens with (the embedded
+    /// authorization server's, on its store, or the configured provider's); `nil` with
+    /// `--provider none`. `gatehouse doctor token` asks it, so its verdict is the server's.
+    public static func tokenAuthenticator(configuration: GatehouseConfiguration, logger: Logger) async throws(StartupProblem) -> Authenticator? {
+        let stores = configuration.auth.provider == .embedded ? try StoreBackend.open(configuration) : nil
+        return try await authentication(
+            configuration: configuration, stores: stores, scopesSupported: configuration.auth.requiredScopes, logger: logger
+        ).1
+    }
+
     /// Scopes advertised in `scopes_supported`: the required ones and every scope a tool needs.
     static func scopesSupported(configuration: GatehouseConfiguration, tools: [MCPTool]) -> [String] {
         Set(configuration.auth.requiredScopes).union(tools.flatMap(\.requiredScopes)).sorted()
