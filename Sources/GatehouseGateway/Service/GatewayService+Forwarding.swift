@@ -103,7 +103,7 @@ extension GatewayService {
             let message = "The upstream server \"\(spec.name)\" did not answer \(request.method): \(error)"
             environment.logger.warning("upstream request failed", metadata: ["upstream": "\(spec.name)", "method": "\(request.method)", "reason": "\(error)"])
             if let reply = onFailure(message) {
-                return response(to: request, reply: reply, version: environment.protocolVersion, rewrite: { $0 })
+                return response(to: request, reply: reply, version: environment.protocolVersion)
             }
             return JSONRPCResponse(
                 id: request.id,
@@ -113,7 +113,7 @@ extension GatewayService {
 
     func response(
         to request: JSONRPCRequest, reply: UpstreamReply, version: ProtocolVersion, isList: Bool = false,
-        rewrite: (JSONValue) -> JSONValue
+        rewrite: (JSONValue) -> JSONValue = { $0 }
     ) -> JSONRPCResponse {
         switch reply {
         case .result(let result):

@@ -52,8 +52,7 @@ extension GatewayService {
             }
         }
         return response(
-            to: request, reply: .result([.init(stringLiteral: kind.member): .array(joined)]), version: environment.protocolVersion,
-            isList: true, rewrite: { $0 })
+            to: request, reply: .result(.object([kind.member: .array(joined)])), version: environment.protocolVersion, isList: true)
     }
 
     /// Every item of every page `upstream` lists; none when it fails or lacks the method.
