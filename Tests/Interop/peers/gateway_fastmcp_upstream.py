@@ -37,19 +37,15 @@ import argparse
 import asyncio
 import base64
 import json
-import logging
-import signal
 import sys
 from typing import Any
 
-import uvicorn
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp
 
 from fastmcp import Context, FastMCP
 from fastmcp.server.dependencies import get_access_token, get_http_headers
-from peer_journal import RecordMCPRequests
+from peer_journal import RecordMCPRequests, add_peer_routes
+from peer_serving import serve
 
 PROGRESS_STEP_S = 0.3
 
@@ -149,26 +145,10 @@ def build(arguments: argparse.Namespace) -> ASGIApp:
         return f"Say hello to {name}."
 
     journal: list[dict[str, Any]] = []
-
-    @server.custom_route("/healthz", methods=["GET"])
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    @server.custom_route("/_peer/seen", methods=["GET"])
-    async def seen(request: Request) -> Response:
-        return JSONResponse(journal)
+    add_peer_routes(server, journal)
 
     app = server.http_app(path="/mcp", transport="http")
     return RecordMCPRequests(app, journal)
-
-
-class Server(uvicorn.Server):
-    """Shuts down gracefully on SIGTERM and exits 0 (uvicorn would re-raise the signal)."""
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-        self.should_exit = True
 
 
 def main() -> int:
@@ -181,13 +161,7 @@ def main() -> int:
     arguments = parser.parse_args()
     if arguments.jwks and not (arguments.issuer and arguments.audience):
         parser.error("--jwks needs --issuer and --audience")
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = uvicorn.Config(
-        build(arguments), host="127.0.0.1", port=arguments.port, log_level="info", timeout_graceful_shutdown=2, lifespan="on"
-    )
-    asyncio.run(Server(config).serve())
-    logging.getLogger("fastmcp-upstream").info("stopped")
-    return 0
+    return serve(build(arguments), arguments.port, "fastmcp-upstream")
 
 
 if __name__ == "__main__":

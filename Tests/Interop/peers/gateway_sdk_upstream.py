@@ -16,18 +16,12 @@ It stops cleanly (exit 0) on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
-import signal
 import sys
 from typing import Any
 
-import uvicorn
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from mcp.server.mcpserver import MCPServer
-from peer_journal import RecordMCPRequests
+from peer_journal import RecordMCPRequests, add_peer_routes
+from peer_serving import serve
 
 
 def build(transport: str = "streamable-http") -> Any:
@@ -44,27 +38,11 @@ def build(transport: str = "streamable-http") -> Any:
         return "sdk notes"
 
     journal: list[dict[str, Any]] = []
-
-    @server.custom_route("/healthz", methods=["GET"])
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    @server.custom_route("/_peer/seen", methods=["GET"])
-    async def seen(request: Request) -> Response:
-        return JSONResponse(journal)
+    add_peer_routes(server, journal)
 
     if transport == "sse":
         return RecordMCPRequests(server.sse_app(host="127.0.0.1"), journal, prefixes=("/sse", "/messages"))
     return RecordMCPRequests(server.streamable_http_app(host="127.0.0.1"), journal)
-
-
-class Server(uvicorn.Server):
-    """Shuts down gracefully on SIGTERM and exits 0 (uvicorn would re-raise the signal)."""
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-        self.should_exit = True
 
 
 def main() -> int:
@@ -72,13 +50,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--transport", choices=["streamable-http", "sse"], default="streamable-http")
     arguments = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = uvicorn.Config(
-        build(arguments.transport), host="127.0.0.1", port=arguments.port, log_level="info", timeout_graceful_shutdown=2, lifespan="on"
-    )
-    asyncio.run(Server(config).serve())
-    logging.getLogger("sdk-upstream").info("stopped")
-    return 0
+    return serve(build(arguments.transport), arguments.port, "sdk-upstream")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,28 @@
-"""ASGI middleware shared by the gateway upstream peers: records what arrives at their MCP paths."""
+"""What the gateway upstream peers share: middleware that records what arrives at their MCP paths, and the
+routes that show it (GET /_peer/seen) and say the peer is up (GET /healthz)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from peer_serving import read_request
+
+
+def add_peer_routes(server: Any, journal: list[dict[str, Any]]) -> None:
+    """GET /healthz and GET /_peer/seen (the journal) on a FastMCP or SDK `server` (its `custom_route`)."""
+
+    @server.custom_route("/healthz", methods=["GET"])
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    @server.custom_route("/_peer/seen", methods=["GET"])
+    async def seen(request: Request) -> Response:
+        return JSONResponse(journal)
 
 
 class RecordMCPRequests:
@@ -24,14 +41,7 @@ class RecordMCPRequests:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body, headers, replay = await read_request(scope, receive)
         method = None
         meta_keys: list[str] = []
         try:
@@ -52,13 +62,4 @@ class RecordMCPRequests:
             "protocol_version": headers.get("mcp-protocol-version"),
             "meta_keys": meta_keys,
         })
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         await self.app(scope, replay, send)

@@ -33,17 +33,13 @@ It stops cleanly (exit 0) on SIGTERM or SIGINT.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import secrets
-import signal
 import sys
 import time
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,6 +56,7 @@ from mcp.server.auth.provider import (
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from peer_serving import read_request, serve
 
 SCOPE = "mcp"
 CODE_TTL_S = 300
@@ -210,14 +207,7 @@ class RecordOAuthRequests:
         if scope["type"] != "http" or scope["path"] not in self.PATHS:
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        body, headers, replay = await read_request(scope, receive)
         entry: dict[str, Any] = {
             "method": scope["method"],
             "path": scope["path"],
@@ -246,15 +236,6 @@ class RecordOAuthRequests:
                         ) if query else "")
                 self.journal.append(entry)
             await send(message)
-
-        delivered = False
-
-        async def replay() -> Message:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
 
         await self.app(scope, replay, send_and_record)
 
@@ -325,34 +306,13 @@ def build(port: int, access_token_ttl: int) -> tuple[ASGIApp, AutoApproveProvide
     return RecordOAuthRequests(app, journal), provider
 
 
-class Server(uvicorn.Server):
-    """uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process would
-    die of the signal; this one shuts down gracefully and exits 0."""
-
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-        self.should_exit = True
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--access-token-ttl", type=int, default=3600, help="seconds (default 3600)")
     arguments = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app, _ = build(arguments.port, arguments.access_token_ttl)
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=arguments.port,
-        log_level="info",
-        timeout_graceful_shutdown=2,
-        lifespan="on",
-    )
-    asyncio.run(Server(config).serve())
-    logging.getLogger("sdk-peer").info("stopped")
-    return 0
+    return serve(app, arguments.port, "sdk-peer")
 
 
 if __name__ == "__main__":
