@@ -7,6 +7,10 @@
 #   build_release PRODUCT...    swift build -c release --product PRODUCT, one build per product (unless
 #                               GATEHOUSE_BENCH_SKIP_BUILD=1), from the repository root
 #   release_bin_dir             print the directory of the release binaries
+#   run_harness MODULE ARGS...  exec the Python module MODULE of bench/ (harness, harness.gateway, harness.stages)
+#                               in the venv, from the repository root with bench/ on the module path
+#   answer_help MODULE LINES "$@"  for -h or --help among the arguments: MODULE's help, or the calling script's
+#                               header LINES (sed range) when the venv is not there yet; then exit
 #
 # Not executable on its own: it defines functions and the paths VENV, REQUIREMENTS and REPO_ROOT.
 
@@ -53,4 +57,23 @@ build_release() {
 
 release_bin_dir() {
     (cd "$REPO_ROOT" && swift build -c release --show-bin-path)
+}
+
+run_harness() {
+    local module="$1"
+    shift
+    exec env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m "$module" "$@"
+}
+
+# --help needs nothing installed.
+answer_help() {
+    local module="$1" lines="$2" arg
+    shift 2
+    for arg in "$@"; do
+        case "$arg" in -h|--help)
+            if [ -x "$VENV/bin/python" ]; then run_harness "$module" --help; fi
+            sed -n "${lines}p" "$0"
+            exit 0 ;;
+        esac
+    done
 }

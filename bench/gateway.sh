@@ -16,17 +16,8 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { printf '[gateway-bench] %s\n' "$*"; }
 # shellcheck source=bench/bootstrap.sh
-. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir
-# The benchmark is the module harness.gateway, run from the repository root with bench/ on the module path.
-GATEWAY_BENCH=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness.gateway)
-
-# --help needs nothing installed.
-for arg in "$@"; do
-    case "$arg" in -h|--help)
-        if [ -x "$VENV/bin/python" ]; then exec "${GATEWAY_BENCH[@]}" --help; fi
-        sed -n '2,14p' "$0"; exit 0 ;;
-    esac
-done
+. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir, run_harness, answer_help
+answer_help harness.gateway 2,14 "$@"
 
 # 1. wrk (and taskset, from util-linux, which every Debian has).
 command -v wrk >/dev/null || apt_install wrk
@@ -44,4 +35,4 @@ BIN="$(release_bin_dir)/gatehouse"
 # 4. The benchmark (options given on the command line come last, so they win). The harness stops every process
 #    it started on SIGINT, SIGTERM and SIGHUP (each server runs in a process group of its own).
 export FASTMCP_CHECK_FOR_UPDATES=off
-exec "${GATEWAY_BENCH[@]}" --gatehouse-bin "$BIN" "$@"
+run_harness harness.gateway --gatehouse-bin "$BIN" "$@"

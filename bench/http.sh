@@ -15,17 +15,8 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { printf '[bench] %s\n' "$*"; }
 # shellcheck source=bench/bootstrap.sh
-. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir
-# The harness is the package bench/harness/, run from the repository root with bench/ on the module path.
-HARNESS=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness)
-
-# --help needs nothing installed.
-for arg in "$@"; do
-    case "$arg" in -h|--help)
-        if [ -x "$VENV/bin/python" ]; then exec "${HARNESS[@]}" --help; fi
-        sed -n '2,12p' "$0"; exit 0 ;;
-    esac
-done
+. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir, run_harness, answer_help
+answer_help harness 2,12 "$@"
 
 # 1. wrk (and taskset, from util-linux, which every Debian has).
 command -v wrk >/dev/null || apt_install wrk
@@ -45,4 +36,4 @@ CEILING_BIN="$BIN_DIR/bench-ceiling"
 
 # 4. The benchmark (options given on the command line come last, so they win).
 export FASTMCP_CHECK_FOR_UPDATES=off
-exec "${HARNESS[@]}" --gatehouse-bin "$BIN" --ceiling-bin "$CEILING_BIN" "$@"
+run_harness harness --gatehouse-bin "$BIN" --ceiling-bin "$CEILING_BIN" "$@"

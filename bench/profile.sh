@@ -15,17 +15,8 @@ set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 say() { printf '[profile] %s\n' "$*"; }
 # shellcheck source=bench/bootstrap.sh
-. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir
-# The profiler is the module harness.stages, run from the repository root with bench/ on the module path.
-PROFILER=(env PYTHONPATH="$BENCH_DIR${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m harness.stages)
-
-# --help needs nothing installed.
-for arg in "$@"; do
-    case "$arg" in -h|--help)
-        if [ -x "$VENV/bin/python" ]; then exec "${PROFILER[@]}" --help; fi
-        sed -n '2,12p' "$0"; exit 0 ;;
-    esac
-done
+. "$BENCH_DIR/bootstrap.sh"  # REPO_ROOT, VENV, apt_install, ensure_venv, build_release, release_bin_dir, run_harness, answer_help
+answer_help harness.stages 2,12 "$@"
 
 # 1. wrk and perf (linux-perf), and taskset (util-linux, which every Debian has).
 missing=()
@@ -50,4 +41,4 @@ BIN="$(release_bin_dir)/gatehouse"
 [ -x "$BIN" ] || { say "no release binary at $BIN"; exit 1; }
 
 # 4. The profile (options given on the command line come last, so they win).
-exec "${PROFILER[@]}" --gatehouse-bin "$BIN" "$@"
+run_harness harness.stages --gatehouse-bin "$BIN" "$@"
