@@ -66,7 +66,8 @@ public struct ClaimsValidator: Sendable {
         return []
     }
 
-    private static func time(_ value: JSONValue?) -> Double? {
+    /// A NumericDate claim (`exp`, `nbf`, `iat`: seconds since the epoch, RFC 7519 §2) in seconds.
+    public static func time(_ value: JSONValue?) -> Double? {
         switch value {
         case .int(let seconds)?: Double(seconds)
         case .double(let seconds)?: seconds

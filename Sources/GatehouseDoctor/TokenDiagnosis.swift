@@ -32,7 +32,7 @@ public struct TokenDiagnosis: Sendable {
         let audiences = ClaimsValidator.audiences(claims)
         lines.append(("aud", audiences.isEmpty ? "(none)" : audiences.joined(separator: ", ")))
         for name in ["exp", "nbf", "iat"] {
-            if let time = Self.time(claims[name]) { lines.append((name, describe(time))) }
+            if let seconds = ClaimsValidator.time(claims[name]) { lines.append((name, describe(Date(timeIntervalSince1970: seconds)))) }
         }
         let scopes = ClaimsValidator.scopes(claims)
         lines.append(("scopes", scopes.isEmpty ? "(none)" : scopes.sorted().joined(separator: " ")))
@@ -147,14 +147,6 @@ public struct TokenDiagnosis: Sendable {
         case ..<7200: "\(seconds / 60) min"
         case ..<172_800: "\(seconds / 3600) h"
         default: "\(seconds / 86400) days"
-        }
-    }
-
-    private static func time(_ value: JSONValue?) -> Date? {
-        switch value {
-        case .int(let seconds)?: Date(timeIntervalSince1970: TimeInterval(seconds))
-        case .double(let seconds)?: Date(timeIntervalSince1970: seconds)
-        default: nil
         }
     }
 }

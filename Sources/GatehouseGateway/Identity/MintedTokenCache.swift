@@ -1,9 +1,7 @@
 import Foundation
 import GatehouseCore
-import Synchronization
 
-/// Upstream tokens minted for callers, reused until a fifth of their lifetime is left, so a
-/// busy caller costs one signature per few minutes instead of one per request.
+/// Upstream tokens minted for callers, reused (``TokenReuse``) per caller, scopes and audience.
 final class MintedTokenCache: Sendable {
     private struct Key: Hashable {
         let issuer: String?
@@ -12,17 +10,10 @@ final class MintedTokenCache: Sendable {
         let audience: String
     }
 
-    private struct Entry {
-        let token: String
-        let renewAt: Date
-    }
-
-    private let entries = Mutex<[Key: Entry]>([:])
-    private let capacity: Int
+    private let reuse = TokenReuse<Key>()
     private let now: @Sendable () -> Date
 
-    init(capacity: Int = 10_000, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.capacity = capacity
+    init(now: @escaping @Sendable () -> Date = { Date() }) {
         self.now = now
     }
 
@@ -31,7 +22,7 @@ final class MintedTokenCache: Sendable {
     ) async throws(UpstreamFailure) -> String {
         let key = Key(issuer: principal.issuer, subject: principal.subject, scopes: principal.scopes, audience: audience)
         let instant = now()
-        if let entry = entries.withLock({ $0[key] }), entry.renewAt > instant { return entry.token }
+        if let token = reuse.token(for: key, at: instant) { return token }
         let seconds = Double(lifetime.components.seconds)
         let claims = Self.claims(for: principal, audience: audience, issuer: minter.issuer, issuedAt: instant, lifetime: seconds)
         let token: String
@@ -40,10 +31,7 @@ final class MintedTokenCache: Sendable {
         } catch {
             throw .unavailable("cannot sign a token for the upstream: \(error)")
         }
-        entries.withLock { entries in
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[key] = Entry(token: token, renewAt: instant.addingTimeInterval(seconds * 0.8))
-        }
+        reuse.keep(token, for: key, issuedAt: instant, lifetime: seconds)
         return token
     }
 

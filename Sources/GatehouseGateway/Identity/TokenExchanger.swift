@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import GatehouseCore
 import GatehouseEgress
-import Synchronization
 
 /// Where and as whom the gateway exchanges a caller's token (RFC 8693) for one upstream.
 public struct TokenExchangeSettings: Sendable, Equatable {
@@ -31,7 +30,7 @@ public struct TokenExchangeSettings: Sendable, Equatable {
 }
 
 /// Exchanges callers' tokens at their provider for tokens meant for one upstream (RFC 8693
-/// §2.1), and reuses each until four fifths of its life.
+/// §2.1), and reuses each answer (``TokenReuse``).
 ///
 /// The caller's token goes only to the provider that issued it, never to the upstream. The cache
 /// is keyed by a SHA-256 of the caller's token, so the table holds no caller token.
@@ -39,16 +38,10 @@ final class TokenExchanger: Sendable {
     static let grantType = "urn:ietf:params:oauth:grant-type:token-exchange"
     static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
 
-    private struct Entry {
-        let token: String
-        let renewAt: Date
-    }
-
     let settings: TokenExchangeSettings
     let defaultResource: String
     private let egress: EgressClient
-    private let cache = Mutex<[Data: Entry]>([:])
-    private let capacity = 10_000
+    private let reuse = TokenReuse<Data>()
     private let now: @Sendable () -> Date
 
     init(settings: TokenExchangeSettings, defaultResource: String, egress: EgressClient = EgressClient(), now: @escaping @Sendable () -> Date = { Date() }) {
@@ -62,7 +55,7 @@ final class TokenExchanger: Sendable {
     func exchange(_ callerToken: String) async throws(UpstreamFailure) -> String {
         let key = Data(SHA256.hash(data: Data(callerToken.utf8)))
         let instant = now()
-        if let entry = cache.withLock({ $0[key] }), entry.renewAt > instant { return entry.token }
+        if let token = reuse.token(for: key, at: instant) { return token }
         var form = [
             ("grant_type", Self.grantType), ("subject_token", callerToken), ("subject_token_type", Self.accessTokenType),
             ("requested_token_type", Self.accessTokenType), ("resource", settings.resource ?? defaultResource),
@@ -88,10 +81,7 @@ final class TokenExchanger: Sendable {
         case .double(let seconds)?: seconds
         default: 60
         }
-        cache.withLock { cache in
-            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
-            cache[key] = Entry(token: token, renewAt: instant.addingTimeInterval(lifetime * 0.8))
-        }
+        reuse.keep(token, for: key, issuedAt: instant, lifetime: lifetime)
         return token
     }
 }

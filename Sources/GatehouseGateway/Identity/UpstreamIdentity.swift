@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import GatehouseCore
 
@@ -63,6 +64,11 @@ struct IdentityHeaders: Sendable {
     static let scopes = "X-Gatehouse-Scopes"
     static let organization = "X-Gatehouse-Organization"
     static let client = "X-Gatehouse-Client"
+
+    /// Adds the headers for `caller` to `request`.
+    func add(to request: inout HTTPClientRequest, for caller: Caller) async throws(UpstreamFailure) {
+        for (header, value) in try await headers(for: caller) { request.headers.add(name: header, value: value) }
+    }
 
     /// The headers for `caller`; its token is used only by a token exchange, and only with the provider.
     func headers(for caller: Caller) async throws(UpstreamFailure) -> [(String, String)] {

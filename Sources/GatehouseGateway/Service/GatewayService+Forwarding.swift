@@ -19,13 +19,7 @@ extension GatewayService {
         case .refused:
             return JSONRPCResponse(id: request.id, error: unknown)
         case .needsScopes(let needed):
-            // MCP authorization (2025-11-25, "Scope Challenge Handling"): 403 insufficient_scope
-            // naming every scope needed, so the client can step up.
-            var response = JSONRPCResponse(
-                id: request.id,
-                error: JSONRPCError(code: JSONRPCError.invalidRequestCode, message: "Insufficient scope: \(kind) \(name) needs \(needed.joined(separator: " "))"))
-            response.insufficientScopes = needed
-            return response
+            return Self.insufficientScope(request, what: "\(kind) \(name)", needed: needed)
         case .allowed:
             break
         }
@@ -44,16 +38,13 @@ extension GatewayService {
         }
         // resources "Error Handling": an unknown resource is -32002.
         let unknown = JSONRPCError(code: -32002, message: "Resource not found", data: ["uri": .string(uri)])
-        guard let (upstreamName, original) = namespace.resolveURI(uri), let upstream = upstreams[upstreamName],
-            upstream.spec.decide(tool: nil, for: environment.principal) != .refused
-        else {
+        guard let (upstreamName, original) = namespace.resolveURI(uri), let upstream = upstreams[upstreamName] else {
             return JSONRPCResponse(id: request.id, error: unknown)
         }
-        if case .needsScopes(let needed) = upstream.spec.decide(tool: nil, for: environment.principal) {
-            var response = JSONRPCResponse(
-                id: request.id, error: JSONRPCError(code: JSONRPCError.invalidRequestCode, message: "Insufficient scope: \(uri) needs \(needed.joined(separator: " "))"))
-            response.insufficientScopes = needed
-            return response
+        switch upstream.spec.decide(tool: nil, for: environment.principal) {
+        case .refused: return JSONRPCResponse(id: request.id, error: unknown)
+        case .needsScopes(let needed): return Self.insufficientScope(request, what: uri, needed: needed)
+        case .allowed: break
         }
         var params = request.params
         params["uri"] = .string(original)
@@ -84,6 +75,16 @@ extension GatewayService {
         var params = request.params
         params["ref"] = .object(reference)
         return await forward(request, params: params, to: upstream, in: environment) { _ in nil }
+    }
+
+    /// MCP authorization (2025-11-25, "Scope Challenge Handling"): the transport answers 403
+    /// `insufficient_scope` naming every scope needed, so the client can step up.
+    static func insufficientScope(_ request: JSONRPCRequest, what: String, needed: [String]) -> JSONRPCResponse {
+        var response = JSONRPCResponse(
+            id: request.id,
+            error: JSONRPCError(code: JSONRPCError.invalidRequestCode, message: "Insufficient scope: \(what) needs \(needed.joined(separator: " "))"))
+        response.insufficientScopes = needed
+        return response
     }
 
     /// Sends one request upstream and turns the answer into the client's response.

@@ -60,7 +60,7 @@ actor LegacySSEChannel: UpstreamChannel {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "text/event-stream")
         request.headers.add(name: "User-Agent", value: "gatehouse-gateway/\(Gatehouse.version)")
-        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
+        try await identity.add(to: &request, for: caller)
         let response = try await http.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         switch response.status.code {
         case 200: break
@@ -143,7 +143,7 @@ private struct PostWire: MessageWire {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
+        try await identity.add(to: &request, for: caller)
         request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         let response = try await http.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         _ = try? await response.body.collect(upTo: 64 * 1024)

@@ -46,7 +46,7 @@ actor MessageStream {
         if let closedReason { throw closedReason }
         nextID += 1
         let id = "gw-\(nextID)"
-        var params = StreamableHTTPChannel.withoutStatelessMeta(params)
+        var params = params.withoutProtocolMeta()
         var progressKey: String?
         if let token = params["_meta"]?.objectValue?["progressToken"] {
             let key = "gw-progress-\(nextID)"

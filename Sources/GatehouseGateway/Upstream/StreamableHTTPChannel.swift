@@ -69,9 +69,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
         request.method = .DELETE
         request.headers.add(name: "Mcp-Session-Id", value: sessionID)
         if let negotiatedVersion { request.headers.add(name: "MCP-Protocol-Version", value: negotiatedVersion) }
-        if let owner, let headers = try? await identity.headers(for: owner) {
-            for (header, value) in headers { request.headers.add(name: header, value: value) }
-        }
+        if let owner { try? await identity.add(to: &request, for: owner) }
         _ = try? await http.execute(request, timeout: .seconds(2))
     }
 
@@ -141,7 +139,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
         var params = request.params
         switch mode {
         case .stateless(let capabilities): params = Self.statelessMeta(params, capabilities: capabilities)
-        case .session: params = Self.withoutStatelessMeta(params)
+        case .session: params = params.withoutProtocolMeta()  // an upstream session refuses the envelope
         }
         let message: JSONValue = ["jsonrpc": "2.0", "id": id, "method": .string(request.method), "params": .object(params)]
         let response = try await execute(message, method: request.method, name: request.name, caller: request.caller)
@@ -180,7 +178,7 @@ actor StreamableHTTPChannel: UpstreamChannel {
             if let negotiatedVersion, method != "initialize" { request.headers.add(name: "MCP-Protocol-Version", value: negotiatedVersion) }
             if let sessionID { request.headers.add(name: "Mcp-Session-Id", value: sessionID) }
         }
-        for (header, value) in try await identity.headers(for: caller) { request.headers.add(name: header, value: value) }
+        try await identity.add(to: &request, for: caller)
         request.body = .bytes(ByteBuffer(bytes: writer.bytes))
         let response: HTTPClientResponse
         do {
@@ -274,18 +272,6 @@ actor StreamableHTTPChannel: UpstreamChannel {
         meta["io.modelcontextprotocol/clientInfo"] = ["name": "gatehouse-gateway", "version": .string(Gatehouse.version)]
         if meta["io.modelcontextprotocol/clientCapabilities"] == nil { meta["io.modelcontextprotocol/clientCapabilities"] = capabilities }
         params["_meta"] = .object(meta)
-        return params
-    }
-
-    /// `params` without a stateless client's envelope: an upstream session refuses requests that
-    /// carry it (the session's own handshake declared version and capabilities).
-    static func withoutStatelessMeta(_ params: [String: JSONValue]) -> [String: JSONValue] {
-        guard case .object(var meta)? = params["_meta"] else { return params }
-        let reserved = meta.keys.filter { $0.hasPrefix("io.modelcontextprotocol/") }
-        guard !reserved.isEmpty else { return params }
-        for key in reserved { meta[key] = nil }
-        var params = params
-        params["_meta"] = meta.isEmpty ? nil : .object(meta)
         return params
     }
 

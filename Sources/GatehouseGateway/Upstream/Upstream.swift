@@ -19,8 +19,12 @@ actor Upstream {
 
     /// Which channel serves a request.
     enum ChannelKey: Hashable, Sendable {
+        /// The channel of one downstream session.
         case session(String)
+        /// The channel of one stateless caller toward an upstream that keeps sessions.
         case caller(issuer: String?, subject: String)
+        /// The one channel everyone shares: a stateless upstream, or a stdio process.
+        case shared
     }
 
     struct Health: Sendable {
@@ -94,7 +98,7 @@ actor Upstream {
         guard health.state == .down, backoff.remaining(after: health.since, failures: health.failures) == nil else { return }
         switch spec.transport {
         case .stdio:
-            _ = try? await send(UpstreamRequest(method: "ping", params: [:], caller: .anonymous), key: .caller(issuer: nil, subject: ""), clientCapabilities: .object([:]), relay: .none)
+            _ = try? await send(UpstreamRequest(method: "ping", params: [:], caller: .anonymous), key: .shared, clientCapabilities: .object([:]), relay: .none)
         case .streamableHTTP(let url), .legacySSE(let url):
             guard let http else { return }
             var request = HTTPClientRequest(url: url)
@@ -147,7 +151,7 @@ actor Upstream {
             // sampling, roots) to a 2025-era client, and servers serve their sessions no slower
             // (FastMCP's are faster). Stateless clients share the stateless channel.
             let useSession = era == .session || (spec.protocolChoice == .auto && Self.isSession(key) && !refusesSessions)
-            let channelKey: ChannelKey = useSession ? key : .caller(issuer: nil, subject: "")
+            let channelKey: ChannelKey = useSession ? key : .shared
             if let channel = reuse(channelKey) { return channel }
             let mode: StreamableHTTPChannel.Mode =
                 useSession ? .session(clientCapabilities: capabilities) : .stateless(clientCapabilities: .object([:]))

@@ -35,11 +35,7 @@ public enum ServiceResults {
         guard case .object(var object) = result else { return ForwardedResult(value: result) }
         if version.isSessionEra {
             for key in ["resultType", "ttlMs", "cacheScope"] { object[key] = nil }
-            if case .object(var meta)? = object["_meta"] {
-                for key in meta.keys where key.hasPrefix("io.modelcontextprotocol/") { meta[key] = nil }
-                object["_meta"] = meta.isEmpty ? nil : .object(meta)
-            }
-            return ForwardedResult(value: .object(object))
+            return ForwardedResult(value: .object(object.withoutProtocolMeta()))
         }
         if object["resultType"] == nil { object["resultType"] = "complete" }
         if isList, object["resultType"] == "complete" {
@@ -50,6 +46,21 @@ public enum ServiceResults {
         meta["io.modelcontextprotocol/serverInfo"] = serverInfo.json
         object["_meta"] = .object(meta)
         return ForwardedResult(value: .object(object))
+    }
+}
+
+extension [String: JSONValue] {
+    /// These params or this result without the protocol's own `_meta` members (`io.modelcontextprotocol/…`:
+    /// the 2026-07-28 envelope and server info), which a session-era peer must not get; `_meta` goes when
+    /// nothing else is in it.
+    public func withoutProtocolMeta() -> [String: JSONValue] {
+        guard case .object(var meta)? = self["_meta"], meta.keys.contains(where: { $0.hasPrefix("io.modelcontextprotocol/") }) else {
+            return self
+        }
+        for key in meta.keys where key.hasPrefix("io.modelcontextprotocol/") { meta[key] = nil }
+        var object = self
+        object["_meta"] = meta.isEmpty ? nil : .object(meta)
+        return object
     }
 }
 

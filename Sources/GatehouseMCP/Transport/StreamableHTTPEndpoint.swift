@@ -144,10 +144,9 @@ public struct StreamableHTTPEndpoint: Sendable {
             } catch {
                 return .failure(.badRequest, error, id: rpc.id)
             }
-            var environment = MCPRequestEnvironment(
-                protocolVersion: version, principal: request.principal, sessionID: nil, logger: logger,
+            let environment = Self.environment(
+                of: request, version: version, sessionID: nil, logger: logger,
                 clientCapabilities: rpc.params["_meta"]?.objectValue?[StatelessRequestValidator.clientCapabilitiesKey] ?? [:])
-            environment.callerToken = request.callerToken
             return await answer(rpc, in: environment, format: format) { Self.statelessStatus(for: $0.error) }
         }
     }
@@ -167,9 +166,7 @@ public struct StreamableHTTPEndpoint: Sendable {
     /// and a request with that header but no session id is still refused with 400.
     private func oneOffPost(_ message: JSONRPCMessage, _ request: MCPHTTPRequest, format: Format, logger: Logger) async -> MCPHTTPResponse {
         guard case .request(let rpc) = message else { return .accepted }
-        var environment = MCPRequestEnvironment(protocolVersion: .v2025_03_26, principal: request.principal, sessionID: nil, logger: logger)
-        environment.callerToken = request.callerToken
-        return await answer(rpc, in: environment, format: format)
+        return await answer(rpc, in: Self.environment(of: request, version: .v2025_03_26, sessionID: nil, logger: logger), format: format)
     }
 
     private func sessionPost(
@@ -215,11 +212,10 @@ public struct StreamableHTTPEndpoint: Sendable {
         case .failure(let refusal):
             return refusal.response
         case .success(let session):
-            var environment = MCPRequestEnvironment(
-                protocolVersion: session.protocolVersion, principal: request.principal, sessionID: session.id,
-                logger: logger, clientCapabilities: session.clientCapabilities)
-            environment.callerToken = request.callerToken
-            return await body(environment)
+            return await body(
+                Self.environment(
+                    of: request, version: session.protocolVersion, sessionID: session.id, logger: logger,
+                    clientCapabilities: session.clientCapabilities))
         }
     }
 
@@ -326,6 +322,18 @@ public struct StreamableHTTPEndpoint: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// What a service learns of `request`: the caller (and the token it was verified from), under `version`.
+    private static func environment(
+        of request: MCPHTTPRequest, version: ProtocolVersion, sessionID: String?, logger: Logger,
+        clientCapabilities: JSONValue = .object([:])
+    ) -> MCPRequestEnvironment {
+        var environment = MCPRequestEnvironment(
+            protocolVersion: version, principal: request.principal, sessionID: sessionID, logger: logger,
+            clientCapabilities: clientCapabilities)
+        environment.callerToken = request.callerToken
+        return environment
+    }
 
     /// HTTP status of a stateless JSON-RPC error (Streamable HTTP 2026-07-28 and basic "Error Codes"):
     /// malformed requests and header mismatches are 400, an unknown method is 404.
