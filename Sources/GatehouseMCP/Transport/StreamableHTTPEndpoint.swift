@@ -317,7 +317,7 @@ public struct StreamableHTTPEndpoint: Sendable {
     private func deliver(_ response: [String: JSONValue], in environment: MCPRequestEnvironment) {
         guard let session = environment.sessionID else { return }
         if !clientRequests.deliver(response, session: session) {
-            environment.logger.debug("a client response matched no pending request", metadata: ["mcp.session": "\(session)"])
+            environment.logger.debug("a client response matched no pending request")
         }
     }
 
