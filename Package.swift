@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "GatehouseEgress", targets: ["GatehouseEgress"]),
         .library(name: "GatehouseGateway", targets: ["GatehouseGateway"]),
         .library(name: "GatehouseDoctor", targets: ["GatehouseDoctor"]),
+        .library(name: "GatehouseLogin", targets: ["GatehouseLogin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -136,6 +137,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseLogin",
+            dependencies: [
+                "GatehouseCore", "GatehouseAuth", "GatehouseOAuth", "GatehouseEgress",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseDoctor",
             dependencies: ["GatehouseCore", "GatehouseAuth"],
             swiftSettings: swiftSettings
@@ -149,6 +159,7 @@ let package = Package(
                 "GatehouseHub",
                 "GatehouseAuth",
                 "GatehouseOAuth",
+                "GatehouseLogin",
                 "GatehouseSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

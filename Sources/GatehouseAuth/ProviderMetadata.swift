@@ -35,8 +35,11 @@ public actor ProviderMetadata {
 
     /// RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path.
     public nonisolated var oauthMetadataURL: String { Self.insertWellKnown("oauth-authorization-server", into: issuer) }
-    /// OpenID Connect Discovery 1.0 §4: the well-known segment is appended to the issuer.
-    public nonisolated var openIDConfigurationURL: String { issuer + "/.well-known/openid-configuration" }
+    /// OpenID Connect Discovery 1.0 §4: the well-known segment is appended to the issuer, any
+    /// terminating `/` removed first.
+    public nonisolated var openIDConfigurationURL: String {
+        (issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer) + "/.well-known/openid-configuration"
+    }
 
     /// The document of `kind`, from cache while fresh; the last good copy when the provider fails.
     public func document(_ kind: Kind) async throws(ProviderProblem) -> Document {

@@ -60,6 +60,13 @@ public struct SecretBox: Sendable {
         return try openBox(data.dropFirst(Self.magic.count), what: what)
     }
 
+    /// Bytes sealed by ``seal(_:what:)``, opened; anything not sealed by this box is refused
+    /// (for data that must have come from the server, such as state a page carries).
+    public func openSealed(_ data: Data, what: String) throws -> Data {
+        guard data.starts(with: Self.magic) else { throw SecretBoxError.corrupt(what) }
+        return try openBox(data.dropFirst(Self.magic.count), what: what).plain
+    }
+
     private func combinedBox(_ data: Data, what: String) throws -> Data {
         guard let key = keys.first else { throw SecretBoxError.noKey(what) }
         guard let combined = try AES.GCM.seal(data, using: key).combined else { throw SecretBoxError.corrupt(what) }

@@ -22,14 +22,22 @@ public struct AuthorizationServer: Sendable {
     /// Security events (code replay, refresh-token reuse) are logged here; never a token.
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Asks the upstream provider, on refresh, whether a login is still signed in there.
+    let loginCheck: (any LoginSessionCheck)?
 
-    /// - Parameter secrets: seals the signing keys and refresh-token successors in the store;
-    ///   it must have a key (`GATEHOUSE_SECRET_KEY`, else ``SealingKeyFile``).
+    /// - Parameters:
+    ///   - secrets: seals the signing keys and refresh-token successors in the store; it must
+    ///     have a key (`GATEHOUSE_SECRET_KEY`, else ``SealingKeyFile``).
+    ///   - directClients: clients known without registering (the upstream provider's client id,
+    ///     for clients given it out of band).
+    ///   - loginCheck: asks the upstream provider on refresh whether a login still stands.
     public init(
         settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox,
-        fetcher: EgressClient? = nil, logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
+        fetcher: EgressClient? = nil, directClients: [OAuthClient] = [], loginCheck: (any LoginSessionCheck)? = nil,
+        logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
+        self.loginCheck = loginCheck
         self.store = store
         self.secrets = secrets
         self.logger = logger
@@ -40,7 +48,7 @@ public struct AuthorizationServer: Sendable {
                 fetcher: fetcher ?? EgressClient(timeout: .seconds(5), maxBytes: 64 * 1024),
                 allowPrivateAddresses: settings.allowPrivateClientMetadataURLs, now: now)
             : nil
-        clients = ClientDirectory(store: store, documents: documents)
+        clients = ClientDirectory(store: store, documents: documents, direct: directClients)
         registrar = ClientRegistrar(store: store, logger: logger, now: now)
         users = LocalUsers(store: store, throttle: SignInThrottle(policy: settings.signInThrottle), logger: logger, now: now)
         minter = AccessTokenMinter(
@@ -54,7 +62,8 @@ public struct AuthorizationServer: Sendable {
         try await store.purge(
             PurgeCutoffs(
                 expiredBefore: current, successorsRotatedBefore: current.addingTimeInterval(-settings.refreshReuseGrace),
-                unusedClientsRegisteredBefore: current.addingTimeInterval(-settings.unusedRegistrationLifetime)))
+                unusedClientsRegisteredBefore: current.addingTimeInterval(-settings.unusedRegistrationLifetime),
+                loginSessionsCreatedBefore: current.addingTimeInterval(-settings.refreshTokenLifetime)))
     }
 
     /// The RFC 8414 metadata document.

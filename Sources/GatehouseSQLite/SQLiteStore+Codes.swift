@@ -8,13 +8,13 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO oauth_codes (hash, client_id, subject, scopes, resource, auth_time, redirect_uri,
-                                             code_challenge, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             code_challenge, expires_at, login_session_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     code.hash, code.grant.clientID, code.grant.subject, code.grant.scopes.joined(separator: " "),
                     code.grant.resource, code.grant.authTime.storeValue, code.redirectURI, code.codeChallenge,
-                    code.expiresAt.storeValue,
+                    code.expiresAt.storeValue, code.grant.loginSessionID,
                 ])
         }
     }
@@ -44,6 +44,6 @@ extension SQLiteStore {
         AuthorizationGrant(
             clientID: row["client_id"], subject: row["subject"],
             scopes: (row["scopes"] as String).split(separator: " ").map(String.init),
-            resource: row["resource"], authTime: Date(storeValue: row["auth_time"]))
+            resource: row["resource"], authTime: Date(storeValue: row["auth_time"]), loginSessionID: row["login_session_id"])
     }
 }

@@ -36,7 +36,7 @@ extension SQLiteStore {
         try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idp_users") ?? 0 }
     }
 
-    private static func fetchUser(_ db: Database, _ condition: String, _ value: String) throws -> LocalUser? {
+    static func fetchUser(_ db: Database, _ condition: String, _ value: String) throws -> LocalUser? {
         try Row.fetchOne(db, sql: "SELECT * FROM idp_users WHERE \(condition)", arguments: [value]).map { row in
             LocalUser(
                 id: row["id"], email: row["email"], name: row["name"], passwordHash: row["password_hash"],

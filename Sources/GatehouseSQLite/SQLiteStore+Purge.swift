@@ -16,6 +16,9 @@ extension SQLiteStore {
             try db.execute(
                 sql: "DELETE FROM oauth_clients WHERE last_used_at IS NULL AND registered_at < ?",
                 arguments: [cutoffs.unusedClientsRegisteredBefore.storeValue])
+            try db.execute(sql: "DELETE FROM idp_pending_logins WHERE expires_at < ?", arguments: [expired])
+            try db.execute(
+                sql: "DELETE FROM idp_login_sessions WHERE created_at < ?", arguments: [cutoffs.loginSessionsCreatedBefore.storeValue])
         }
     }
 }

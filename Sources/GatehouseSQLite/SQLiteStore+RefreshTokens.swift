@@ -7,13 +7,14 @@ extension SQLiteStore {
         try await write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO oauth_refresh_families (id, client_id, subject, scopes, resource, auth_time, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO oauth_refresh_families (id, client_id, subject, scopes, resource, auth_time, created_at, expires_at,
+                                                        login_session_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     family.id, family.grant.clientID, family.grant.subject, family.grant.scopes.joined(separator: " "),
                     family.grant.resource, family.grant.authTime.storeValue, family.createdAt.storeValue,
-                    family.expiresAt.storeValue,
+                    family.expiresAt.storeValue, family.grant.loginSessionID,
                 ])
             try Self.insert(firstToken, db)
         }
@@ -65,7 +66,8 @@ extension SQLiteStore {
                 sql: """
                     SELECT t.hash, t.family_id, t.issued_at, t.expires_at AS token_expires_at, t.rotated_at, t.successor_sealed,
                            s.rotated_at IS NULL AS successor_is_current,
-                           f.client_id, f.subject, f.scopes, f.resource, f.auth_time, f.created_at, f.expires_at, f.revoked_at
+                           f.client_id, f.subject, f.scopes, f.resource, f.auth_time, f.created_at, f.expires_at, f.revoked_at,
+                           f.login_session_id
                     FROM oauth_refresh_tokens t
                     JOIN oauth_refresh_families f ON f.id = t.family_id
                     LEFT JOIN oauth_refresh_tokens s ON s.hash = t.successor_hash

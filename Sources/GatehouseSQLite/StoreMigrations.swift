@@ -112,6 +112,46 @@ enum StoreMigrations {
                     ALTER TABLE oauth_clients ADD COLUMN last_used_at REAL;
                     """)
         }
+        migrator.registerMigration("v4-upstream-login") { db in
+            // Sign-in through an upstream identity provider: which upstream identity is which
+            // local user, the round trips waiting for the provider's callback, each login's
+            // sealed upstream tokens (linked from codes and refresh families), and consents.
+            try db.execute(
+                sql: """
+                    CREATE TABLE idp_upstream_identities (
+                        issuer TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        user_id TEXT NOT NULL REFERENCES idp_users(id) ON DELETE CASCADE,
+                        created_at REAL NOT NULL,
+                        PRIMARY KEY (issuer, subject)
+                    );
+                    CREATE TABLE idp_pending_logins (
+                        state_hash TEXT PRIMARY KEY NOT NULL,
+                        sealed_request TEXT NOT NULL,
+                        sealed_secrets BLOB NOT NULL,
+                        expires_at REAL NOT NULL
+                    );
+                    CREATE TABLE idp_login_sessions (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        user_id TEXT NOT NULL REFERENCES idp_users(id) ON DELETE CASCADE,
+                        organization_id TEXT,
+                        sealed_tokens BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        checked_at REAL NOT NULL
+                    );
+                    CREATE TABLE idp_consents (
+                        user_id TEXT NOT NULL REFERENCES idp_users(id) ON DELETE CASCADE,
+                        client_id TEXT NOT NULL,
+                        redirect_uri TEXT NOT NULL,
+                        resource TEXT NOT NULL,
+                        scopes TEXT NOT NULL,
+                        granted_at REAL NOT NULL,
+                        PRIMARY KEY (user_id, client_id)
+                    );
+                    ALTER TABLE oauth_codes ADD COLUMN login_session_id TEXT;
+                    ALTER TABLE oauth_refresh_families ADD COLUMN login_session_id TEXT;
+                    """)
+        }
         return migrator
     }
 }

@@ -19,12 +19,12 @@ struct AuthorizationStoreConformance {
         #expect(try await store.client(id: "used") == (try client("used")))
         #expect(try await store.client(id: "nobody") == nil)
         try await store.recordClientUse(id: "used", now: epoch + 10)
-        try await store.purge(PurgeCutoffs(expiredBefore: epoch, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch + 3600))
+        try await store.purge(PurgeCutoffs(expiredBefore: epoch, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch + 3600, loginSessionsCreatedBefore: epoch))
         #expect(try await store.client(id: "used") != nil)
         #expect(try await store.client(id: "unused") == nil)
         #expect(try await store.client(id: "recent") == nil)
         try await store.insertClient(try client("later", at: epoch + 7200))
-        try await store.purge(PurgeCutoffs(expiredBefore: epoch, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch + 3600))
+        try await store.purge(PurgeCutoffs(expiredBefore: epoch, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch + 3600, loginSessionsCreatedBefore: epoch))
         #expect(try await store.client(id: "later") != nil)
     }
 
@@ -111,7 +111,7 @@ struct AuthorizationStoreConformance {
         _ = try await family(store, id: "other", firstToken: "o0")
         try await store.revokeFamily(id: "other", now: epoch)
         #expect(try await store.presentRefreshToken(hash: "o0", to: rotation("o1", at: epoch + 1)) == .refuse(.revoked))
-        try await store.purge(PurgeCutoffs(expiredBefore: epoch + 200, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch))
+        try await store.purge(PurgeCutoffs(expiredBefore: epoch + 200, successorsRotatedBefore: epoch, unusedClientsRegisteredBefore: epoch, loginSessionsCreatedBefore: epoch))
         #expect(try await store.refreshToken(hash: "t0") == nil)  // its family expired
         #expect(try await store.refreshToken(hash: "o0") != nil)  // revoked, but kept until it expires
     }

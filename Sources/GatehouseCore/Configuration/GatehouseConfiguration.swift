@@ -30,6 +30,8 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var auth = AuthSettings()
     /// The embedded authorization server, used when `auth.provider` is `.embedded`.
     public var authorizationServer = EmbeddedAuthorizationSettings()
+    /// The upstream identity provider people sign in with; `nil` for local passwords.
+    public var upstreamLogin: UpstreamLoginSettings?
     /// The SQLite database of the store.
     public var databasePath = "hub_data/hub.db"
     /// The key file that seals the authorization server's signing keys when no
@@ -99,6 +101,7 @@ extension GatehouseConfiguration {
         config.auth = try AuthSettings.load(from: sources, publicBaseIsLoopback: publicBaseIsLoopback)
         config.authorizationServer = try EmbeddedAuthorizationSettings.load(
             from: sources, publicBaseIsLoopback: publicBaseIsLoopback && config.isBoundToLoopback)
+        config.upstreamLogin = try UpstreamLoginSettings.load(from: sources)
         if let path = try read(.databasePath, { $0.isEmpty ? nil : $0 }) { config.databasePath = path }
         config.keyFilePath = try read(.keyFile, { $0.isEmpty ? nil : $0 })
         config.hub = try HubSettings.load(from: sources)
@@ -127,7 +130,8 @@ extension GatehouseConfiguration {
 
     private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
         let known = Set(
-            (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings)
+            (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
+                + Setting.upstreamLoginSettings)
                 .flatMap(\.environmentNames))
             .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {

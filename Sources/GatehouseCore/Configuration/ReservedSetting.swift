@@ -9,8 +9,6 @@ public struct ReservedSetting: Sendable, Hashable {
     var setting: Setting { Setting(name: environmentName, environmentNames: [environmentName], summary: "") }
 
     public static let all: [ReservedSetting] = [
-        // The OAuth proxy in front of AuthKit (a later issue) uses these; token verification does not.
-        "WORKOS_CLIENT_ID", "WORKOS_API_KEY", "WORKOS_ORGANIZATION_ID", "WORKOS_CONNECTION_ID",
         // PostgreSQL for the hub's store (a later issue).
         "HUB_DATABASE_URL",
     ].map(ReservedSetting.init(environmentName:))

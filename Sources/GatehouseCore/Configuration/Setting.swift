@@ -33,7 +33,7 @@ extension Setting {
         name: "port", flag: "port", environmentNames: ["GATEHOUSE_PORT", "HUB_PORT"],
         summary: "TCP port to listen on (default 8884; 0 picks a free port).")
     public static let baseURL = Setting(
-        name: "baseURL", flag: "base-url", environmentNames: ["GATEHOUSE_BASE_URL", "HUB_BASE_URL"],
+        name: "baseURL", flag: "base-url", environmentNames: ["GATEHOUSE_BASE_URL", "HUB_BASE_URL", "WORKOS_BASE_URL"],
         summary: "Public base URL clients use, e.g. https://mcp.example.com (default http://HOST:PORT).")
     public static let mcpPath = Setting(
         name: "mcpPath", flag: "mcp-path", environmentNames: ["GATEHOUSE_MCP_PATH"],

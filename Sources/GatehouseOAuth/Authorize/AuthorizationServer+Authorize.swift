@@ -42,10 +42,13 @@ extension AuthorizationServer {
     }
 
     /// Issues a code for the approved `request` and returns the redirect that delivers it.
-    public func approve(_ request: AuthorizationRequest, user: LocalUser) async throws -> String {
+    ///
+    /// - Parameter loginSessionID: the upstream login the person signed in with, if any.
+    public func approve(_ request: AuthorizationRequest, user: LocalUser, loginSessionID: String? = nil) async throws -> String {
         let code = SecretToken.generate(prefix: "ghcode_")
         let grant = AuthorizationGrant(
-            clientID: request.client.id, subject: user.id, scopes: request.scopes, resource: request.resource, authTime: now())
+            clientID: request.client.id, subject: user.id, scopes: request.scopes, resource: request.resource, authTime: now(),
+            loginSessionID: loginSessionID)
         try await store.insertCode(
             AuthorizationCodeRecord(
                 hash: SecretToken.hash(code), grant: grant, redirectURI: request.redirectURIWasSent ? request.redirectURI : nil,
@@ -57,9 +60,12 @@ extension AuthorizationServer {
 
     /// The redirect that tells the client the user said no (RFC 6749 §4.1.2.1 `access_denied`).
     public func deny(_ request: AuthorizationRequest) -> String {
-        AuthorizationResponse.error(
-            OAuthError(.accessDenied, "the user denied the request"), to: request.redirectURI, state: request.state,
-            issuer: settings.issuer)
+        errorRedirect(OAuthError(.accessDenied, "the user denied the request"), for: request)
+    }
+
+    /// The redirect that ends `request` with `error` (RFC 6749 §4.1.2.1).
+    public func errorRedirect(_ error: OAuthError, for request: AuthorizationRequest) -> String {
+        AuthorizationResponse.error(error, to: request.redirectURI, state: request.state, issuer: settings.issuer)
     }
 
     /// RFC 6749 §3.1.2.3 and OAuth 2.1 §4.1.1: the redirect URI must match a registered one

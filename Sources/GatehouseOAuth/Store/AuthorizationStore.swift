@@ -2,7 +2,7 @@ import Foundation
 
 /// Where the authorization server keeps what must survive a restart and be shared by every
 /// instance: clients, authorization codes, refresh-token families, signing keys and the
-/// local user directory.
+/// local user directory, and the state of sign-ins through an upstream provider.
 ///
 /// Secrets never reach the store in the clear: codes, refresh tokens and client secrets are
 /// passed as ``SecretToken/hash`` values. Every method that decides whether a one-time
@@ -66,6 +66,23 @@ public protocol AuthorizationStore: Sendable {
     /// How many local users exist.
     func localUserCount() async throws -> Int
 
+    // MARK: Upstream sign-in
+
+    /// The user linked to `identity`, its email and name brought up to date; or, for an identity
+    /// seen for the first time, a new user `newUserID` linked to it, unless its email is taken.
+    func provisionUpstreamUser(_ identity: UpstreamIdentity, newUserID: String, now: Date) async throws -> UpstreamProvisioning
+    /// Stores a person's round trip to the provider.
+    func insertPendingLogin(_ login: PendingLogin) async throws
+    /// Removes and returns the round trip whose `state` hashes to `stateHash`: a callback is taken once.
+    func takePendingLogin(stateHash: String) async throws -> PendingLogin?
+    func insertLoginSession(_ session: LoginSession) async throws
+    func loginSession(id: String) async throws -> LoginSession?
+    /// Stores the provider's tokens again (refreshed) and when they were last confirmed.
+    func updateLoginSession(id: String, sealedTokens: Data, checkedAt: Date) async throws
+    /// Records (or replaces) what a user approved for a client.
+    func recordConsent(_ consent: Consent) async throws
+    func consent(userID: String, clientID: String) async throws -> Consent?
+
     // MARK: Housekeeping
 
     /// Deletes what expired and what outlived its use, as `cutoffs` says.
@@ -80,11 +97,16 @@ public struct PurgeCutoffs: Sendable, Equatable {
     public var successorsRotatedBefore: Date
     /// Registrations never used and made before this instant.
     public var unusedClientsRegisteredBefore: Date
+    /// Upstream login sessions begun before this instant (no refresh family outlives them).
+    public var loginSessionsCreatedBefore: Date
 
-    public init(expiredBefore: Date, successorsRotatedBefore: Date, unusedClientsRegisteredBefore: Date) {
+    public init(
+        expiredBefore: Date, successorsRotatedBefore: Date, unusedClientsRegisteredBefore: Date, loginSessionsCreatedBefore: Date
+    ) {
         self.expiredBefore = expiredBefore
         self.successorsRotatedBefore = successorsRotatedBefore
         self.unusedClientsRegisteredBefore = unusedClientsRegisteredBefore
+        self.loginSessionsCreatedBefore = loginSessionsCreatedBefore
     }
 }
 
@@ -113,13 +135,16 @@ public struct AuthorizationGrant: Sendable, Equatable {
     /// The RFC 8707 resource the tokens are for: their `aud`.
     public var resource: String
     public var authTime: Date
+    /// The upstream login the grant came from (``LoginSession``); `nil` for local passwords.
+    public var loginSessionID: String?
 
-    public init(clientID: String, subject: String, scopes: [String], resource: String, authTime: Date) {
+    public init(clientID: String, subject: String, scopes: [String], resource: String, authTime: Date, loginSessionID: String? = nil) {
         self.clientID = clientID
         self.subject = subject
         self.scopes = scopes
         self.resource = resource
         self.authTime = authTime
+        self.loginSessionID = loginSessionID
     }
 }
 

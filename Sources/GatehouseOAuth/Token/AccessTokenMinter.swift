@@ -31,6 +31,9 @@ struct AccessTokenMinter: Sendable {
             claims["email"] = .string(user.email)
             if let name = user.name { claims["name"] = .string(name) }
         }
+        if let sessionID = grant.loginSessionID, let organization = try await store.loginSession(id: sessionID)?.organizationID {
+            claims["org_id"] = .string(organization)
+        }
         let token = try await keys.activeKey().sign(claims: .object(claims))
         return (token, expiresIn)
     }

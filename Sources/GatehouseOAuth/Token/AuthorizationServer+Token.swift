@@ -91,6 +91,7 @@ extension AuthorizationServer {
         switch decision {
         case .rotate(_, _, let rotated):
             (family, refreshToken) = (rotated, successor)
+            try await recheckUpstreamLogin(rotated)
         case .resend(let sealed, let rotated):
             let opened = try await storeCall({ try secrets.openIfSealed(sealed, what: "a refresh token").plain })
             (family, refreshToken) = (rotated, String(decoding: opened, as: UTF8.self))
@@ -109,6 +110,26 @@ extension AuthorizationServer {
         var body = try await accessToken(for: family.grant, scopes: scopes ?? family.grant.scopes)
         body["refresh_token"] = .string(refreshToken)
         return .object(body)
+    }
+
+    /// Asks the upstream provider whether the login behind `family` still stands; when the
+    /// provider says no, the family is revoked. Only the refresh that rotated asks, so concurrent
+    /// refreshes of one token cause one upstream call.
+    private func recheckUpstreamLogin(_ family: RefreshFamily) async throws(OAuthError) {
+        guard let loginCheck, let sessionID = family.grant.loginSessionID else { return }
+        switch await loginCheck.recheck(sessionID: sessionID) {
+        case .signedIn: return
+        case .unreachable(let reason):
+            logger.warning(
+                "the upstream provider cannot be asked whether a login still stands; the refresh goes on",
+                metadata: ["event": "upstream_recheck_unreachable", "family": "\(family.id)", "reason": "\(reason)"])
+        case .signedOut(let reason):
+            logger.notice(
+                "the upstream provider ended a login; its tokens are revoked",
+                metadata: ["event": "upstream_login_ended", "sub": "\(family.grant.subject)", "family": "\(family.id)", "reason": "\(reason)"])
+            try await storeCall({ try await store.revokeFamily(id: family.id, now: now()) })
+            throw OAuthError(.invalidGrant, "the sign-in at the identity provider has ended (\(reason)); sign in again")
+        }
     }
 
     /// The scopes a refresh asks for (`nil`: all granted ones), after checking them and the

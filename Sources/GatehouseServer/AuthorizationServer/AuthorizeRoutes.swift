@@ -1,22 +1,27 @@
 import Foundation
 import GatehouseCore
+import GatehouseLogin
 import GatehouseOAuth
 import HTTPTypes
 import Hummingbird
-import NIOCore
 
-/// `/authorize`: checks the request, shows the sign-in and consent page (or, with
-/// auto-approval, signs the dev user in at once), and redirects back to the client.
+/// How people sign in on the consent page.
+enum SignInMethod: Sendable {
+    /// Email and password from the authorization server's own directory.
+    case password
+    /// Through an upstream identity provider, after consenting here.
+    case upstream(UpstreamLogin)
+}
+
+/// `/authorize`: checks the request, shows the consent page (with the sign-in the method asks
+/// for) or, with auto-approval, signs the dev user in at once, and redirects back to the client
+/// or on to the identity provider.
 struct AuthorizeRoutes: Sendable {
     let server: AuthorizationServer
-    let pending: PendingAuthorizations
+    let method: SignInMethod
     /// The user every request is approved for without a page; `nil` shows the page.
     let autoApproveUser: String?
-    /// True when the issuer is https, so the CSRF cookie can be `Secure`.
-    let secureCookies: Bool
-
-    /// The cookie binding sign-in pages to the browser that loaded them.
-    static let browserCookie = "gatehouse_browser"
+    let cookies: BrowserCookies
 
     /// Mounts `/authorize`; the page and its form get no CORS (the form is cookie-bound).
     func register<Context: GatehouseContext>(on router: Router<Context>) {
@@ -26,141 +31,121 @@ struct AuthorizeRoutes: Sendable {
 
     private func start(_ request: Request, _ context: some GatehouseContext) async -> Response {
         guard let parameters = FormParameters(encoded: request.uri.query ?? "") else {
-            return page(SignInPage.refusal(OAuthError(.invalidRequest, "the query string is malformed")), status: .badRequest)
+            return refusal(OAuthError(.invalidRequest, "the query string is malformed"), status: .badRequest)
         }
+        let authorization: AuthorizationRequest
         switch await server.checkAuthorization(parameters) {
-        case .refused(let error):
-            return page(SignInPage.refusal(error), status: .badRequest)
-        case .redirect(let location):
-            return redirect(location)
-        case .valid(let authorization):
-            if let autoApproveUser {
-                do {
-                    let user = try await server.users.devUser(email: autoApproveUser)
-                    return redirect(try await server.approve(authorization, user: user))
-                } catch {
-                    context.logger.error("cannot approve for the dev user: \(error)")
-                    return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
-                }
-            }
-            let binding = Self.browserBinding(request) ?? SecretToken.generate()
-            let (id, csrfToken) = await pending.add(authorization, browserBinding: binding)
-            let noUsersYet = (try? await server.store.localUserCount()) == 0
-            var response = page(
-                SignInPage.consent(authorization, requestID: id, csrfToken: csrfToken, noUsersYet: noUsersYet), status: .ok,
-                formTarget: authorization.redirectURI)
-            response.setCookie(cookie(binding))
-            return response
+        case .refused(let error): return refusal(error, status: .badRequest)
+        case .redirect(let location): return AuthorizationPages.redirect(location)
+        case .valid(let valid): authorization = valid
         }
+        if let autoApproveUser {
+            do {
+                let user = try await server.users.devUser(email: autoApproveUser)
+                return AuthorizationPages.redirect(try await server.approve(authorization, user: user))
+            } catch {
+                context.logger.error("cannot approve for the dev user: \(error)")
+                return refusal(OAuthError(.serverError, "the store cannot be reached"), status: .internalServerError)
+            }
+        }
+        let binding = cookies.binding(request) ?? SecretToken.generate()
+        let sealed: String
+        do {
+            sealed = try server.seal(authorization, browserBinding: binding)
+        } catch {
+            context.logger.error("cannot seal an authorization request: \(error)")
+            return refusal(OAuthError(.serverError, "the server has no key to protect the sign-in page with"), status: .internalServerError)
+        }
+        var response: Response
+        switch method {
+        case .password:
+            let noUsersYet = (try? await server.store.localUserCount()) == 0
+            response = AuthorizationPages.page(
+                SignInPage.consent(authorization, form: form(sealed, binding), noUsersYet: noUsersYet), status: .ok,
+                formTargets: [authorization.redirectURI])
+        case .upstream(let upstream):
+            if let userID = cookies.sessionUser(request, server: server),
+                let consent = try? await server.store.consent(userID: userID, clientID: authorization.client.id), consent.covers(authorization)
+            {
+                // Consent remembered for this user and client: straight on to the provider.
+                response = await toProvider(upstream, binding: binding, rememberedUserID: userID, authorization, context)
+            } else {
+                response = AuthorizationPages.page(
+                    SignInPage.upstreamConsent(authorization, form: form(sealed, binding), provider: upstream.provider.displayName),
+                    status: .ok, formTargets: [authorization.redirectURI] + (await providerOrigin(upstream)))
+            }
+        }
+        response.setCookie(cookies.binding(binding, crossSiteReturn: isUpstream))
+        return response
     }
 
     private func decide(_ request: Request, _ context: some GatehouseContext) async -> Response {
         let form: FormParameters
-        let requestID: String
+        let sealed: String
         do {
             form = try await OAuthHTTP.form(request)
-            requestID = try form.required("request_id")
+            sealed = try form.required("request_id")
         } catch {
-            return page(SignInPage.refusal(error), status: .badRequest)
+            return refusal(error, status: .badRequest)
         }
-        let formToken = try? form.value("csrf_token")
-        guard
-            let authorization = await pending.request(
-                id: requestID, formToken: formToken, browserBinding: Self.browserBinding(request))
-        else {
-            return page(
-                SignInPage.refusal(
-                    OAuthError(.invalidRequest, "this sign-in page has expired or was not opened in this browser; start again from the application")),
-                status: .badRequest)
-        }
-        if (try? form.value("decision")) == "deny" {
-            await pending.remove(id: requestID)
-            return redirect(server.deny(authorization))
-        }
-        let email = (try? form.value("email")) ?? ""
-        let password = (try? form.value("password")) ?? ""
-        let outcome: LocalUsers.SignIn
-        do {
-            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteIP)
-        } catch {
-            context.logger.error("sign-in failed: \(error)")
-            return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
-        }
-        /// The same page again, with what went wrong; the request stays pending.
-        func again(_ problem: String, _ status: HTTPResponse.Status, retryAfter: Int? = nil) async -> Response {
-            guard let csrfToken = await pending.csrfToken(id: requestID) else {
-                return page(SignInPage.refusal(OAuthError(.invalidRequest, "this sign-in page has expired; start again from the application")), status: .badRequest)
+        let binding = cookies.binding(request)
+        let pending: PendingAuthorization
+        do throws(OAuthError) {
+            // The form's CSRF token must be the one derived from this browser's binding, and the
+            // sealed request must have been made for it.
+            guard let binding, (try? form.value("csrf_token")) == BrowserCookies.csrfToken(binding: binding) else {
+                throw OAuthError(
+                    .invalidRequest, "this sign-in page has expired or was not opened in this browser; start again from the application")
             }
-            var response = page(
-                SignInPage.consent(authorization, requestID: requestID, csrfToken: csrfToken, email: email, problem: problem),
-                status: status, formTarget: authorization.redirectURI)
-            if let retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
+            pending = try await server.openPending(sealed, browserBinding: binding)
+        } catch {
+            return refusal(error, status: .badRequest)
+        }
+        let authorization = pending.request
+        if (try? form.value("decision")) == "deny" {
+            return AuthorizationPages.redirect(server.deny(authorization))
+        }
+        switch method {
+        case .password:
+            return await PasswordSignIn(server: server, cookies: cookies).submit(
+                form, authorization: authorization, page: self.form(sealed, pending.browserBinding), context)
+        case .upstream(let upstream):
+            var response = await toProvider(upstream, binding: pending.browserBinding, rememberedUserID: nil, authorization, context)
+            // The binding must outlive the time at the provider: its cookie starts again now.
+            response.setCookie(cookies.binding(pending.browserBinding, crossSiteReturn: true))
             return response
         }
-        switch outcome {
-        case .signedIn(let user):
-            await pending.remove(id: requestID)
-            context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
-            do {
-                return redirect(try await server.approve(authorization, user: user))
-            } catch {
-                context.logger.error("cannot issue an authorization code: \(error)")
-                return page(SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
-            }
-        case .refused(let block):
-            return await again(["Wrong email or password.", block.map(SignInPage.wait)].compactMap { $0 }.joined(separator: " "), .unauthorized)
-        case .throttled(let block):
-            return await again(SignInPage.wait(block), .tooManyRequests, retryAfter: block.retryAfter)
-        case .busy:
-            return await again("The server is busy checking other sign-ins. Try again in a few seconds.", .serviceUnavailable, retryAfter: 5)
+    }
+
+    /// Starts the round trip to the provider; a provider that cannot be reached gets a page.
+    private func toProvider(
+        _ upstream: UpstreamLogin, binding: String, rememberedUserID: String?, _ authorization: AuthorizationRequest,
+        _ context: some GatehouseContext
+    ) async -> Response {
+        do {
+            let url = try await upstream.begin(authorization, browserBinding: binding, rememberedUserID: rememberedUserID)
+            context.logger.info("sending a sign-in to the identity provider", metadata: ["client_id": "\(authorization.client.id)"])
+            return AuthorizationPages.redirect(url)
+        } catch {
+            return UpstreamCallbackRoutes.respond(upstream.failure(error, request: authorization))
         }
     }
 
-    /// 303 so that a POST is followed by a GET of the client's redirect URI.
-    private func redirect(_ location: String) -> Response {
-        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store", .referrerPolicy: "no-referrer"])
+    private var isUpstream: Bool {
+        if case .upstream = method { return true }
+        return false
     }
 
-    /// An HTML page that cannot be framed (clickjacking) or cached, and runs no script.
-    /// Chromium applies `form-action` to the redirect after the form, so the client's
-    /// redirect origin is allowed there too.
-    private func page(_ html: String, status: HTTPResponse.Status, formTarget: String? = nil) -> Response {
-        var formAction = "'self'"
-        if let formTarget, let components = URLComponents(string: formTarget), let scheme = components.scheme {
-            if let host = components.host, ["http", "https"].contains(scheme.lowercased()) {
-                formAction += " \(scheme)://\(host.contains(":") ? "[\(host)]" : host)\(components.port.map { ":\($0)" } ?? "")"
-            } else {
-                formAction += " \(scheme):"
-            }
-        }
-        let headers: HTTPFields = [
-            .contentType: "text/html; charset=utf-8",
-            .cacheControl: "no-store",
-            .contentSecurityPolicy:
-                "default-src 'none'; style-src 'unsafe-inline'; form-action \(formAction); frame-ancestors 'none'; base-uri 'none'",
-            .xFrameOptions: "DENY",
-            .referrerPolicy: "no-referrer",
-            .xContentTypeOptions: "nosniff",
-        ]
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    /// The origin of the provider's authorization endpoint, for the page's `form-action`.
+    private func providerOrigin(_ upstream: UpstreamLogin) async -> [String] {
+        (try? await upstream.provider.authorizationURL(for: .fresh(redirectURI: upstream.callbackURL))).map { [$0] } ?? []
     }
 
-    private func cookie(_ binding: String) -> Cookie {
-        Cookie(name: Self.browserCookie, value: binding, maxAge: 600, path: "/", secure: secureCookies, httpOnly: true, sameSite: .strict)
+    private func form(_ sealed: String, _ binding: String) -> SignInPage.Form {
+        SignInPage.Form(requestID: sealed, csrfToken: BrowserCookies.csrfToken(binding: binding))
     }
 
-    /// The browser binding from the request's cookie, when it has the form Gatehouse gives it
-    /// (43 base64url characters); anything else is ignored and replaced.
-    static func browserBinding(_ request: Request) -> String? {
-        guard let value = request.cookies[browserCookie]?.value, value.utf8.count == 43,
-            value.utf8.allSatisfy(Base64URL.isAlphabetCharacter)
-        else { return nil }
-        return value
+    private func refusal(_ error: OAuthError, status: HTTPResponse.Status) -> Response {
+        AuthorizationPages.page(SignInPage.refusal(error), status: status)
     }
-}
-
-extension HTTPField.Name {
-    static let xFrameOptions = HTTPField.Name("X-Frame-Options")!
-    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
-    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
 }

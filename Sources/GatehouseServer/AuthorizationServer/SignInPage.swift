@@ -1,22 +1,28 @@
 import Foundation
 import GatehouseCore
+import GatehouseLogin
 import GatehouseOAuth
 
 /// The HTML of the sign-in and consent page, and of the page that explains a refused
 /// authorization request. No JavaScript; every value from a client is escaped.
 enum SignInPage {
-    /// The form that signs the user in and approves (or denies) `request`.
+    /// The hidden fields every consent form carries: the sealed request and the CSRF token.
+    struct Form: Sendable {
+        var requestID: String
+        var csrfToken: String
+
+        var hiddenFields: String {
+            """
+            <input type="hidden" name="request_id" value="\(HTML.escape(requestID))">
+              <input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken))">
+            """
+        }
+    }
+
+    /// The form that signs the user in with a password and approves (or denies) `request`.
     static func consent(
-        _ request: AuthorizationRequest, requestID: String, csrfToken: String, email: String = "", problem: String? = nil,
-        noUsersYet: Bool = false
+        _ request: AuthorizationRequest, form: Form, email: String = "", problem: String? = nil, noUsersYet: Bool = false
     ) -> String {
-        let scopes =
-            request.scopes.isEmpty
-            ? "<li>use the tools you have access to</li>"
-            : request.scopes.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined()
-        let origin = request.client.isMetadataDocument
-            ? "Its identity is published at <code>\(HTML.escape(request.client.id))</code>."
-            : "It registered itself with this server; Gatehouse has not verified who made it."
         var alert = problem.map { #"<p class="problem" role="alert">\#(HTML.escape($0))</p>"# } ?? ""
         if noUsersYet {
             alert += #"<p class="problem" role="alert">No accounts exist yet. Create one on the server with <code>gatehouse idp add-user you@example.com</code>, then sign in here.</p>"#
@@ -24,15 +30,10 @@ enum SignInPage {
         return page(
             title: "Sign in to allow \(request.client.displayName)",
             body: """
-                <h1>Allow <strong>\(HTML.escape(request.client.displayName))</strong> to use your account?</h1>
-                <p>It asks to:</p>
-                <ul>\(scopes)</ul>
-                <p>on <code>\(HTML.escape(request.resource))</code>.</p>
-                <p class="note">After you approve, you are sent to <strong>\(HTML.escape(request.redirectHost))</strong>. \(origin)</p>
+                \(summary(request))
                 \(alert)
                 <form method="post" action="authorize">
-                  <input type="hidden" name="request_id" value="\(HTML.escape(requestID))">
-                  <input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken))">
+                  \(form.hiddenFields)
                   <label>Email <input type="email" name="email" value="\(HTML.escape(email))" autocomplete="username" required autofocus></label>
                   <label>Password <input type="password" name="password" autocomplete="current-password" required></label>
                   <div class="actions">
@@ -40,6 +41,58 @@ enum SignInPage {
                     <button type="submit" name="decision" value="deny" formnovalidate class="secondary">Deny</button>
                   </div>
                 </form>
+                """)
+    }
+
+    /// The consent asked before sending the person to the identity provider (MCP security best
+    /// practices, "Confused Deputy Problem": the provider's consent covers this server, not the
+    /// client, so this server asks about the client itself).
+    static func upstreamConsent(_ request: AuthorizationRequest, form: Form, provider: String) -> String {
+        page(
+            title: "Allow \(request.client.displayName)?",
+            body: """
+                \(summary(request))
+                <p class="note">You will sign in with <strong>\(HTML.escape(provider))</strong> next.</p>
+                <form method="post" action="authorize">
+                  \(form.hiddenFields)
+                  <div class="actions">
+                    <button type="submit" name="decision" value="approve" autofocus>Continue with \(HTML.escape(provider))</button>
+                    <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+                  </div>
+                </form>
+                """)
+    }
+
+    /// Who asks for what, and where the answer goes.
+    private static func summary(_ request: AuthorizationRequest) -> String {
+        let scopes =
+            request.scopes.isEmpty
+            ? "<li>use the tools you have access to</li>"
+            : request.scopes.map { "<li><code>\(HTML.escape($0))</code></li>" }.joined()
+        let origin = request.client.isMetadataDocument
+            ? "Its identity is published at <code>\(HTML.escape(request.client.id))</code>."
+            : "It registered itself with this server; Gatehouse has not verified who made it."
+        return """
+            <h1>Allow <strong>\(HTML.escape(request.client.displayName))</strong> to use your account?</h1>
+            <p>It asks to:</p>
+            <ul>\(scopes)</ul>
+            <p>on <code>\(HTML.escape(request.resource))</code>.</p>
+            <p class="note">After you approve, you are sent to <strong>\(HTML.escape(request.redirectHost))</strong>. \(origin)</p>
+            """
+    }
+
+    /// Why signing in through the identity provider did not work, and, when the application can
+    /// be told, a link back to it carrying the error.
+    static func problem(_ problem: UpstreamProblem, returnTo: String?) -> String {
+        let fix = problem.fix.map { #"<p class="note">\#(HTML.escape($0))</p>"# } ?? ""
+        let back = returnTo.map { #"<p><a class="button" href="\#(HTML.escape($0))">Return to the application</a></p>"# } ?? ""
+        return page(
+            title: "Sign-in did not complete",
+            body: """
+                <h1>Sign-in did not complete</h1>
+                <p class="problem" role="alert">\(HTML.escape(problem.message))</p>
+                \(fix)
+                \(back)
                 """)
     }
 
@@ -90,6 +143,7 @@ enum SignInPage {
         .actions { display: flex; gap: .75rem; margin-top: 1.2rem; }
         button { flex: 1; padding: .65rem; border: 0; border-radius: 8px; font: inherit; font-weight: 600; background: #2b59c3; color: #fff; cursor: pointer; }
         button.secondary { background: #e2e5ea; color: #1d2330; }
+        a.button { display: inline-block; padding: .65rem 1rem; border-radius: 8px; background: #2b59c3; color: #fff; font-weight: 600; text-decoration: none; }
         </style>
         </head>
         <body><main><div class="brand">GATEHOUSE</div>

@@ -1,18 +1,22 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseLogin
 import GatehouseOAuth
 import Hummingbird
 import Logging
 import ServiceLifecycle
 
 /// The embedded OAuth 2.1 authorization server, mounted: RFC 8414 metadata, JWKS, Dynamic
-/// Client Registration, `/authorize` with the sign-in page, `/token`, `/revoke`, `/introspect`;
+/// Client Registration, `/authorize` with the consent and sign-in page, `/token`, `/revoke`,
+/// `/introspect`, `/auth/callback` when people sign in through an upstream identity provider;
 /// and the background purge of what expired.
 public struct AuthorizationServerMount: Sendable {
     public let server: AuthorizationServer
     let api: AuthorizationServerRoutes
     let authorize: AuthorizeRoutes
+    /// `/auth/callback`, when people sign in through an upstream provider.
+    let callback: UpstreamCallbackRoutes?
     let logger: Logger
 
     /// Builds the server whose issuer is the public base URL, on `store`, and prepares its
@@ -34,22 +38,62 @@ public struct AuthorizationServerMount: Sendable {
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
         settings.leeway = configuration.auth.leeway.inSeconds
         settings.signInThrottle.lockout = embedded.signInLockout.inSeconds
-        let server = AuthorizationServer(settings: settings, store: store, secrets: try sealingBox(configuration), logger: logger)
+        let secrets = try sealingBox(configuration)
+        let base = configuration.baseURL()
+        let cookies = BrowserCookies(secure: base.scheme == "https")
+        guard let upstreamSettings = configuration.upstreamLogin else {
+            let server = AuthorizationServer(settings: settings, store: store, secrets: secrets, logger: logger)
+            try await prepare(server, configuration)
+            return AuthorizationServerMount(
+                server: server, api: routes(server, base, logger),
+                authorize: AuthorizeRoutes(
+                    server: server, method: .password, autoApproveUser: embedded.devAutoApprove ? embedded.devUser : nil, cookies: cookies),
+                callback: nil, logger: logger)
+        }
+        let provider = UpstreamProviders.make(upstreamSettings, logger: logger)
+        let sessions = UpstreamSessions(provider: provider, store: store, secrets: secrets)
+        let directClient: OAuthClient
+        do {
+            directClient = try UpstreamProviders.directClient(upstreamSettings)
+        } catch {
+            throw StartupProblem("GATEHOUSE_UPSTREAM_DIRECT_REDIRECT_URIS: \(error.description)")
+        }
+        let server = AuthorizationServer(
+            settings: settings, store: store, secrets: secrets, directClients: [directClient],
+            loginCheck: upstreamSettings.recheckOnRefresh ? sessions : nil, logger: logger)
+        try await prepare(server, configuration)
+        let callbackURL = base.url(for: UpstreamCallbackRoutes.path)
+        let problems = await provider.startupProblems()
+        if !problems.isEmpty {
+            let summary = problems.joined(separator: "; ")
+            guard configuration.auth.lazyProvider else {
+                throw StartupProblem("upstream sign-in through \(provider.displayName) cannot work: \(summary) (or start with --lazy-provider)")
+            }
+            logger.error("upstream sign-in through \(provider.displayName) may not work: \(summary)")
+        }
+        logger.info(
+            "people sign in through \(provider.displayName); register \(callbackURL) as a redirect URI of client \(upstreamSettings.clientID) there")
+        let upstream = UpstreamLogin(
+            provider: provider, server: server, sessions: sessions, secrets: secrets, callbackURL: callbackURL, logger: logger)
+        return AuthorizationServerMount(
+            server: server, api: routes(server, base, logger),
+            authorize: AuthorizeRoutes(server: server, method: .upstream(upstream), autoApproveUser: nil, cookies: cookies),
+            callback: UpstreamCallbackRoutes(upstream: upstream, server: server, cookies: cookies), logger: logger)
+    }
+
+    /// Creates the first signing key (sealed) when the store has none, and purges what expired.
+    private static func prepare(_ server: AuthorizationServer, _ configuration: GatehouseConfiguration) async throws(StartupProblem) {
         do {
             _ = try await server.keys.activeKey()
             try await server.purgeExpired()
         } catch {
             throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
         }
-        let base = configuration.baseURL()
-        return AuthorizationServerMount(
-            server: server,
-            // Introspection answers for tokens of every resource this server issues for.
-            api: AuthorizationServerRoutes(server: server, verifier: server.tokenVerifier(logger: logger), issuerPath: base.pathPrefix),
-            authorize: AuthorizeRoutes(
-                server: server, pending: PendingAuthorizations(),
-                autoApproveUser: embedded.devAutoApprove ? embedded.devUser : nil, secureCookies: base.scheme == "https"),
-            logger: logger)
+    }
+
+    /// Introspection answers for tokens of every resource this server issues for.
+    private static func routes(_ server: AuthorizationServer, _ base: PublicBaseURL, _ logger: Logger) -> AuthorizationServerRoutes {
+        AuthorizationServerRoutes(server: server, verifier: server.tokenVerifier(logger: logger), issuerPath: base.pathPrefix)
     }
 
     /// The box that seals the signing keys: `GATEHOUSE_SECRET_KEY`, else the key file beside the
@@ -78,6 +122,7 @@ public struct AuthorizationServerMount: Sendable {
     public func register<Context: GatehouseContext>(on router: Router<Context>) {
         api.register(on: router)
         authorize.register(on: router)
+        callback?.register(on: router)
     }
 
     /// Background work while the server runs: every ten minutes, the purge of expired codes and

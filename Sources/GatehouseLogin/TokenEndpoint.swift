@@ -1,0 +1,80 @@
+import Foundation
+import GatehouseCore
+import GatehouseEgress
+
+/// The provider's token endpoint (RFC 6749 §3.2): redeems codes and refresh tokens with this
+/// server's client credentials, and turns the provider's errors (§5.2) into ones a person can act on.
+struct TokenEndpoint: Sendable {
+    enum ClientAuthentication: Sendable {
+        /// RFC 6749 §2.3.1 HTTP Basic (the default every provider must support).
+        case basic
+        /// Credentials in the form body (GitHub, and providers that list only this method).
+        case post
+    }
+
+    let url: String
+    let clientID: String
+    let clientSecret: String
+    let authentication: ClientAuthentication
+    /// The settings that hold the credentials, named in errors.
+    let credentialSettings: String
+    let fetcher: EgressClient
+
+    /// Posts `form` and returns the JSON answer, or the error it stands for.
+    func request(_ form: [(String, String)], redirectURI: String) async throws(UpstreamLoginError) -> [String: JSONValue] {
+        var body = form
+        var headers: [(String, String)] = []
+        switch authentication {
+        case .basic:
+            // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
+            let pair = URLEncoding.form(clientID) + ":" + URLEncoding.form(clientSecret)
+            headers.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
+        case .post:
+            body += [("client_id", clientID), ("client_secret", clientSecret)]
+        }
+        let response: EgressClient.Response
+        do {
+            response = try await fetcher.postForm(url, form: body, headers: headers)
+        } catch {
+            throw .unavailable("the identity provider's token endpoint cannot be reached (\(error))")
+        }
+        return try Self.interpret(response, url: url, credentialSettings: credentialSettings, redirectURI: redirectURI)
+    }
+
+    /// The answer of a token or authenticate endpoint: its JSON on success, else the error.
+    /// GitHub answers errors with 200, so an `error` member counts whatever the status.
+    static func interpret(
+        _ response: EgressClient.Response, url: String, credentialSettings: String, redirectURI: String
+    ) throws(UpstreamLoginError) -> [String: JSONValue] {
+        let fields = (try? JSONValue.parse(response.body))?.objectValue
+        if response.status >= 500 || (fields == nil && response.status != 200) {
+            throw .unavailable("the identity provider's token endpoint answered HTTP \(response.status)")
+        }
+        guard let fields else { throw .invalidResponse("the identity provider's token endpoint did not answer JSON") }
+        let code = fields["error"]?.stringValue ?? fields["code"]?.stringValue
+        guard response.status == 200, code == nil else {
+            let description = fields["error_description"]?.stringValue ?? fields["message"]?.stringValue ?? ""
+            throw classify(code: code ?? "HTTP \(response.status)", description: description, status: response.status,
+                credentialSettings: credentialSettings, redirectURI: redirectURI)
+        }
+        return fields
+    }
+
+    static func classify(
+        code: String, description: String, status: Int, credentialSettings: String, redirectURI: String
+    ) -> UpstreamLoginError {
+        let said = description.isEmpty ? code : "\(code): \(description.prefix(200))"
+        if code == "invalid_client" || code == "unauthorized_client" || status == 401 {
+            return .misconfigured(
+                problem: "the identity provider refused this server's client credentials (\(said))",
+                fix: "check \(credentialSettings) against the application registered at the provider")
+        }
+        if description.lowercased().contains("redirect") {
+            return .misconfigured(
+                problem: "the identity provider refused the redirect URI (\(said))",
+                fix: "register \(redirectURI) as a redirect (callback) URI of the application at the provider")
+        }
+        if code == "access_denied" { return .denied("the identity provider refused the sign-in (\(said))") }
+        return .invalidResponse("the identity provider refused the sign-in code (\(said)); start again from the application")
+    }
+}
