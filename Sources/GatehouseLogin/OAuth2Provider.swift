@@ -11,13 +11,13 @@ public struct OAuth2Provider: UpstreamProvider {
     let tokenURL: String
     let userInfoURL: String
     let clientID: String
-    let clientSecret: String
+    let clientSecret: SecretString
     let scopes: [String]
     let fetcher: EgressClient
     let now: @Sendable () -> Date
 
     public init(
-        authorizeURL: String, tokenURL: String, userInfoURL: String, clientID: String, clientSecret: String, scopes: [String],
+        authorizeURL: String, tokenURL: String, userInfoURL: String, clientID: String, clientSecret: SecretString, scopes: [String],
         displayName: String, fetcher: EgressClient = EgressClient(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.displayName = displayName
@@ -49,9 +49,7 @@ public struct OAuth2Provider: UpstreamProvider {
     }
 
     public func signIn(code: String, trip: UpstreamRoundTrip) async throws(UpstreamLoginError) -> UpstreamSignIn {
-        let fields = try await tokenEndpoint.request(
-            [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", trip.redirectURI), ("code_verifier", trip.codeVerifier)],
-            redirectURI: trip.redirectURI)
+        let fields = try await tokenEndpoint.redeem(code: code, trip: trip)
         guard let tokens = UpstreamTokens(response: fields, now: now()) else {
             throw .invalidResponse("the identity provider's token response has no access_token")
         }
@@ -78,7 +76,7 @@ public struct OAuth2Provider: UpstreamProvider {
     public func recheck(_ tokens: UpstreamTokens) async -> (LoginSessionVerdict, UpstreamTokens?) {
         if let refreshToken = tokens.refreshToken {
             do {
-                let fields = try await tokenEndpoint.request([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], redirectURI: "")
+                let fields = try await tokenEndpoint.refresh(refreshToken)
                 return (.signedIn, UpstreamTokens(response: fields, previous: tokens, now: now()))
             } catch {
                 return (error.verdict, nil)

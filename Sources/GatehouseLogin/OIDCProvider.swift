@@ -11,7 +11,7 @@ public struct OIDCProvider: UpstreamProvider {
     public let displayName: String
     let issuer: String
     let clientID: String
-    let clientSecret: String
+    let clientSecret: SecretString
     let scopes: [String]
     let metadata: ProviderMetadata
     let keys: JWKSCache
@@ -19,7 +19,7 @@ public struct OIDCProvider: UpstreamProvider {
     let now: @Sendable () -> Date
 
     public init(
-        issuer: String, clientID: String, clientSecret: String, scopes: [String], displayName: String,
+        issuer: String, clientID: String, clientSecret: SecretString, scopes: [String], displayName: String,
         fetcher: EgressClient = EgressClient(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         let metadata = ProviderMetadata(issuer: issuer, fetcher: fetcher, logger: logger)
@@ -53,9 +53,7 @@ public struct OIDCProvider: UpstreamProvider {
     }
 
     public func signIn(code: String, trip: UpstreamRoundTrip) async throws(UpstreamLoginError) -> UpstreamSignIn {
-        let fields = try await tokenEndpoint().request(
-            [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", trip.redirectURI), ("code_verifier", trip.codeVerifier)],
-            redirectURI: trip.redirectURI)
+        let fields = try await tokenEndpoint().redeem(code: code, trip: trip)
         guard let tokens = UpstreamTokens(response: fields, now: now()) else {
             throw .invalidResponse("the identity provider's token response has no access_token")
         }
@@ -84,7 +82,7 @@ public struct OIDCProvider: UpstreamProvider {
         }
         do {
             let endpoint = try await tokenEndpoint()
-            let fields = try await endpoint.request([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], redirectURI: "")
+            let fields = try await endpoint.refresh(refreshToken)
             return (.signedIn, UpstreamTokens(response: fields, previous: tokens, now: now()))
         } catch {
             return (error.verdict, nil)

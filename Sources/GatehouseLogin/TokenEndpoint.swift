@@ -14,23 +14,37 @@ struct TokenEndpoint: Sendable {
 
     let url: String
     let clientID: String
-    let clientSecret: String
+    let clientSecret: SecretString
     let authentication: ClientAuthentication
     /// The settings that hold the credentials, named in errors.
     let credentialSettings: String
     let fetcher: EgressClient
 
+    /// Redeems the code of a sign-in.
+    func redeem(code: String, trip: UpstreamRoundTrip) async throws(UpstreamLoginError) -> [String: JSONValue] {
+        try await request(
+            [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", trip.redirectURI), ("code_verifier", trip.codeVerifier)],
+            redirectURI: trip.redirectURI, presenting: .code)
+    }
+
+    /// Refreshes a login's tokens.
+    func refresh(_ refreshToken: String) async throws(UpstreamLoginError) -> [String: JSONValue] {
+        try await request([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], redirectURI: "", presenting: .refreshToken)
+    }
+
     /// Posts `form` and returns the JSON answer, or the error it stands for.
-    func request(_ form: [(String, String)], redirectURI: String) async throws(UpstreamLoginError) -> [String: JSONValue] {
+    private func request(
+        _ form: [(String, String)], redirectURI: String, presenting grant: Grant
+    ) async throws(UpstreamLoginError) -> [String: JSONValue] {
         var body = form
         var headers: [(String, String)] = []
         switch authentication {
         case .basic:
             // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
-            let pair = URLEncoding.form(clientID) + ":" + URLEncoding.form(clientSecret)
+            let pair = URLEncoding.form(clientID) + ":" + URLEncoding.form(clientSecret.value)
             headers.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
         case .post:
-            body += [("client_id", clientID), ("client_secret", clientSecret)]
+            body += [("client_id", clientID), ("client_secret", clientSecret.value)]
         }
         let response: EgressClient.Response
         do {
@@ -38,13 +52,19 @@ struct TokenEndpoint: Sendable {
         } catch {
             throw .unavailable("the identity provider's token endpoint cannot be reached (\(error))")
         }
-        return try Self.interpret(response, url: url, credentialSettings: credentialSettings, redirectURI: redirectURI)
+        return try Self.interpret(response, url: url, credentialSettings: credentialSettings, redirectURI: redirectURI, presenting: grant)
+    }
+
+    /// What a token request presents, for the words of its errors.
+    enum Grant: Sendable {
+        case code
+        case refreshToken
     }
 
     /// The answer of a token or authenticate endpoint: its JSON on success, else the error.
     /// GitHub answers errors with 200, so an `error` member counts whatever the status.
     static func interpret(
-        _ response: EgressClient.Response, url: String, credentialSettings: String, redirectURI: String
+        _ response: EgressClient.Response, url: String, credentialSettings: String, redirectURI: String, presenting grant: Grant
     ) throws(UpstreamLoginError) -> [String: JSONValue] {
         let fields = (try? JSONValue.parse(response.body))?.objectValue
         if response.status >= 500 || (fields == nil && response.status != 200) {
@@ -54,14 +74,15 @@ struct TokenEndpoint: Sendable {
         let code = fields["error"]?.stringValue ?? fields["code"]?.stringValue
         guard response.status == 200, code == nil else {
             let description = fields["error_description"]?.stringValue ?? fields["message"]?.stringValue ?? ""
-            throw classify(code: code ?? "HTTP \(response.status)", description: description, status: response.status,
-                credentialSettings: credentialSettings, redirectURI: redirectURI)
+            throw classify(
+                code: code ?? "HTTP \(response.status)", description: description, status: response.status,
+                credentialSettings: credentialSettings, redirectURI: redirectURI, presenting: grant)
         }
         return fields
     }
 
     static func classify(
-        code: String, description: String, status: Int, credentialSettings: String, redirectURI: String
+        code: String, description: String, status: Int, credentialSettings: String, redirectURI: String, presenting grant: Grant = .code
     ) -> UpstreamLoginError {
         let said = description.isEmpty ? code : "\(code): \(description.prefix(200))"
         if code == "invalid_client" || code == "unauthorized_client" || status == 401 {
@@ -75,6 +96,9 @@ struct TokenEndpoint: Sendable {
                 fix: "register \(redirectURI) as a redirect (callback) URI of the application at the provider")
         }
         if code == "access_denied" { return .denied("the identity provider refused the sign-in (\(said))") }
-        return .invalidResponse("the identity provider refused the sign-in code (\(said)); start again from the application")
+        switch grant {
+        case .code: return .invalidResponse("the identity provider refused the sign-in code (\(said)); start again from the application")
+        case .refreshToken: return .invalidResponse("the identity provider no longer accepts the login (\(said))")
+        }
     }
 }

@@ -67,7 +67,16 @@ public struct UpstreamLogin: Sendable {
     /// Handles the provider's redirect back to ``callbackURL``.
     public func finish(_ query: FormParameters, browserBinding: String?) async -> CallbackOutcome {
         let startAgain = "start again from the application"
-        guard let state = try? query.value("state"), let pending = try? await server.store.takePendingLogin(stateHash: SecretToken.hash(state))
+        guard let state = try? query.value("state") else {
+            // RFC 6749 §4.1.2.1 requires the state on errors too; some providers leave it out,
+            // and then there is no telling which application to answer.
+            let error = (try? query.value("error")).flatMap { $0 }
+            let message = error == "access_denied"
+                ? "Signing in at \(provider.displayName) was cancelled. Go back to the application and start again."
+                : "\(provider.displayName) answered without the sign-in's state (\(error ?? "no code either")); \(startAgain)."
+            return .problem(UpstreamProblem(status: 400, message: message))
+        }
+        guard let pending = try? await server.store.takePendingLogin(stateHash: SecretToken.hash(state))
         else {
             return .problem(UpstreamProblem(status: 400, message: "This sign-in has expired or was already completed; \(startAgain)."))
         }

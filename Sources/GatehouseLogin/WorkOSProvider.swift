@@ -11,14 +11,14 @@ public struct WorkOSProvider: UpstreamProvider {
     /// The WorkOS API host, e.g. `https://api.workos.com` (an emulator in tests).
     let apiURL: String
     let clientID: String
-    let apiKey: String
+    let apiKey: SecretString
     let organizationID: String?
     let connectionID: String?
     let fetcher: EgressClient
     let now: @Sendable () -> Date
 
     public init(
-        apiURL: String, clientID: String, apiKey: String, organizationID: String?, connectionID: String?, displayName: String,
+        apiURL: String, clientID: String, apiKey: SecretString, organizationID: String?, connectionID: String?, displayName: String,
         fetcher: EgressClient = EgressClient(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.displayName = displayName
@@ -48,7 +48,7 @@ public struct WorkOSProvider: UpstreamProvider {
     public func signIn(code: String, trip: UpstreamRoundTrip) async throws(UpstreamLoginError) -> UpstreamSignIn {
         let fields = try await authenticate(
             ["grant_type": "authorization_code", "code": .string(code), "code_verifier": .string(trip.codeVerifier)],
-            redirectURI: trip.redirectURI)
+            redirectURI: trip.redirectURI, presenting: .code)
         guard let tokens = UpstreamTokens(response: fields, now: now()), let user = fields["user"]?.objectValue,
             let subject = user["id"]?.stringValue, !subject.isEmpty
         else { throw .invalidResponse("WorkOS answered the sign-in without a user or access token") }
@@ -69,7 +69,7 @@ public struct WorkOSProvider: UpstreamProvider {
         var body: [String: JSONValue] = ["grant_type": "refresh_token", "refresh_token": .string(refreshToken)]
         if let organizationID { body["organization_id"] = .string(organizationID) }
         do {
-            return (.signedIn, UpstreamTokens(response: try await authenticate(body, redirectURI: ""), previous: tokens, now: now()))
+            return (.signedIn, UpstreamTokens(response: try await authenticate(body, redirectURI: "", presenting: .refreshToken), previous: tokens, now: now()))
         } catch {
             return (error.verdict, nil)
         }
@@ -82,7 +82,7 @@ public struct WorkOSProvider: UpstreamProvider {
             + (organizationID.map { [("\(apiURL)/organizations/\($0)", "WORKOS_ORGANIZATION_ID")] } ?? [])
         for (url, setting) in probes {
             do {
-                let response = try await fetcher.get(url, headers: [("Authorization", "Bearer \(apiKey)")])
+                let response = try await fetcher.get(url, headers: [("Authorization", "Bearer \(apiKey.value)")])
                 switch response.status {
                 case 200: continue
                 case 401, 403: problems.append("WorkOS refused WORKOS_API_KEY (HTTP \(response.status) from \(url))")
@@ -97,10 +97,12 @@ public struct WorkOSProvider: UpstreamProvider {
     }
 
     /// POSTs to `/user_management/authenticate` with the client id and API key.
-    private func authenticate(_ grant: [String: JSONValue], redirectURI: String) async throws(UpstreamLoginError) -> [String: JSONValue] {
+    private func authenticate(
+        _ grant: [String: JSONValue], redirectURI: String, presenting: TokenEndpoint.Grant
+    ) async throws(UpstreamLoginError) -> [String: JSONValue] {
         var body = grant
         body["client_id"] = .string(clientID)
-        body["client_secret"] = .string(apiKey)
+        body["client_secret"] = .string(apiKey.value)
         var writer = JSONWriter()
         writer.value(.object(body))
         let url = apiURL + "/user_management/authenticate"
@@ -113,7 +115,8 @@ public struct WorkOSProvider: UpstreamProvider {
         }
         do {
             return try TokenEndpoint.interpret(
-                response, url: url, credentialSettings: "WORKOS_CLIENT_ID and WORKOS_API_KEY", redirectURI: redirectURI)
+                response, url: url, credentialSettings: "WORKOS_CLIENT_ID and WORKOS_API_KEY", redirectURI: redirectURI,
+                presenting: presenting)
         } catch {
             throw Self.explain(error, response: response)
         }

@@ -70,7 +70,11 @@ class GatehouseServer:
     """One `gatehouse hub` process (or another serving subcommand, e.g. `gateway`) with its
     output captured to a temp file."""
 
-    def __init__(self, name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub") -> None:
+    def __init__(
+        self, name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub", env: dict[str, str] | None = None
+    ) -> None:
+        # Settings passed in the environment (secrets), kept out of the logged command line.
+        self.extra_env = dict(env or {})
         self.name = name
         self.command = command
         # Resolved now: the server runs with its cwd in a temp dir, where a relative path would miss.
@@ -130,6 +134,7 @@ class GatehouseServer:
             for key, value in os.environ.items()
             if not key.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_")) and key not in ("LOG_LEVEL",)
         }
+        env.update(self.extra_env)
         argv = [
             str(self.binary),
             self.command,
@@ -402,9 +407,12 @@ def fresh_embedded_hub():
     yield from _serve("embedded-fresh", ["--dev-auto-approve"], "/mcp")
 
 
-def start_extra_server(name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub") -> GatehouseServer:
-    """Starts one more hub (or `command`) inside a test; the caller stops it with .stop() (in a finally)."""
-    server = GatehouseServer(name, extra_args, mcp_path, command)
+def start_extra_server(
+    name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub", env: dict[str, str] | None = None
+) -> GatehouseServer:
+    """Starts one more hub (or `command`) inside a test, with `env` added to its (clean)
+    environment; the caller stops it with .stop() (in a finally)."""
+    server = GatehouseServer(name, extra_args, mcp_path, command, env)
     try:
         server.start()
     except RuntimeError as error:

@@ -15,8 +15,8 @@ public struct UpstreamLoginSettings: Sendable, Equatable {
 
     public var kind: Kind
     public var clientID: String
-    /// Never logged; the WorkOS API key for ``Kind/workOS(apiURL:organizationID:connectionID:)``.
-    public var clientSecret: String
+    /// The WorkOS API key for ``Kind/workOS(apiURL:organizationID:connectionID:)``.
+    public var clientSecret: SecretString
     /// Scopes asked of the provider.
     public var scopes: [String]
     /// The provider's name on the consent page ("Continue with …").
@@ -33,7 +33,7 @@ public struct UpstreamLoginSettings: Sendable, Equatable {
         "http://localhost/callback",
     ]
 
-    public init(kind: Kind, clientID: String, clientSecret: String, scopes: [String], displayName: String) {
+    public init(kind: Kind, clientID: String, clientSecret: SecretString, scopes: [String], displayName: String) {
         self.kind = kind
         self.clientID = clientID
         self.clientSecret = clientSecret
@@ -85,19 +85,19 @@ extension UpstreamLoginSettings {
             let apiURL = read.isSet(.workOSAPIURL) ? try url(.workOSAPIURL) : "https://api.workos.com"
             settings = UpstreamLoginSettings(
                 kind: .workOS(apiURL: apiURL, organizationID: organization, connectionID: connection),
-                clientID: try required(.workOSClientID), clientSecret: try required(.workOSAPIKey), scopes: [],
+                clientID: try required(.workOSClientID), clientSecret: SecretString(try required(.workOSAPIKey)), scopes: [],
                 displayName: "WorkOS")
         case "oidc":
             let issuer = try url(.upstreamIssuer)
             settings = UpstreamLoginSettings(
-                kind: .oidc(issuer: issuer), clientID: try required(.upstreamClientID), clientSecret: try required(.upstreamClientSecret),
+                kind: .oidc(issuer: issuer), clientID: try required(.upstreamClientID), clientSecret: SecretString(try required(.upstreamClientSecret)),
                 scopes: ["openid", "email", "profile"], displayName: URLComponents(string: issuer)?.host ?? issuer)
         default:
             settings = UpstreamLoginSettings(
                 kind: .oauth2(
                     authorizeURL: try url(.upstreamAuthorizeURL), tokenURL: try url(.upstreamTokenURL),
                     userInfoURL: try url(.upstreamUserInfoURL)),
-                clientID: try required(.upstreamClientID), clientSecret: try required(.upstreamClientSecret), scopes: [],
+                clientID: try required(.upstreamClientID), clientSecret: SecretString(try required(.upstreamClientSecret)), scopes: [],
                 displayName: "")
             settings.displayName = URLComponents(string: try url(.upstreamAuthorizeURL))?.host ?? "your provider"
         }

@@ -5,10 +5,13 @@ import ServiceLifecycle
 
 /// Deletes expired authorization codes and refresh tokens every `interval`, so the store does
 /// not grow without bound; stops with the server.
-struct StorePurgeService: Service {
+struct StorePurgeService: Service, CustomStringConvertible {
     let server: AuthorizationServer
     let interval: Duration
     let logger: Logger
+
+    /// What ServiceLifecycle logs: the name only, never the server's settings.
+    var description: String { "StorePurgeService" }
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {

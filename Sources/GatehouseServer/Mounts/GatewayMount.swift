@@ -86,8 +86,11 @@ struct KeyRingMinter: UpstreamTokenMinter {
     }
 }
 
-private struct GatewayLifecycle: Service {
+private struct GatewayLifecycle: Service, CustomStringConvertible {
     let service: GatewayService
+
+    /// What ServiceLifecycle logs: the name only, never the upstreams' identities.
+    var description: String { "GatewayLifecycle" }
 
     func run() async throws {
         await cancelWhenGracefulShutdown { await service.run() }
