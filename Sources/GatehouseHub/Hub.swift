@@ -19,16 +19,18 @@ public final class Hub: ToolSource {
     private let now: @Sendable () -> Date
     private let cache = Mutex<[Int64: (tools: ToolRegistry, loadedAt: Date)]>([:])
 
-    /// - Parameter cacheLifetime: how long a user's tools are served from memory; changes made
-    ///   through this process show at once, changes made by another instance within this time.
+    /// - Parameters:
+    ///   - profiles: fetches a caller's email and name at provisioning when their token has none.
+    ///   - cacheLifetime: how long a user's tools are served from memory; changes made through
+    ///     this process show at once, changes made by another instance within this time.
     public init(
-        store: any HubStore, catalog: ToolCatalog, secrets: SecretBox, oauthProvider: String, cacheLifetime: TimeInterval = 5,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any HubStore, catalog: ToolCatalog, secrets: SecretBox, oauthProvider: String, profiles: ProfileLookup? = nil,
+        cacheLifetime: TimeInterval = 5, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.catalog = catalog
         self.secrets = secrets
-        self.users = UserDirectory(store: store, oauthProvider: oauthProvider, now: now)
+        self.users = UserDirectory(store: store, oauthProvider: oauthProvider, profiles: profiles, now: now)
         self.cacheLifetime = cacheLifetime
         self.now = now
     }

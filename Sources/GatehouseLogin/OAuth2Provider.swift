@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseAuth
 import GatehouseCore
 import GatehouseEgress
 import GatehouseOAuth
@@ -67,7 +68,7 @@ public struct OAuth2Provider: UpstreamProvider {
         guard let subject, !subject.isEmpty else {
             throw .invalidResponse("\(userInfoURL) names no sub or id for the signed-in person")
         }
-        let name = OIDCProvider.name(profile) ?? profile["login"]?.stringValue ?? profile["preferred_username"]?.stringValue
+        let name = StandardClaims.name(profile) ?? profile["login"]?.stringValue ?? profile["preferred_username"]?.stringValue
         return UpstreamSignIn(
             identity: UpstreamIdentity(issuer: identityIssuer, subject: subject, email: profile["email"]?.stringValue, name: name),
             tokens: tokens)

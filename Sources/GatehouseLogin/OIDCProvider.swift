@@ -63,12 +63,12 @@ public struct OIDCProvider: UpstreamProvider {
         let claims = try await verifiedClaims(idToken, nonce: trip.nonce)
         var identity = UpstreamIdentity(
             issuer: issuer, subject: claims["sub"]?.stringValue ?? "", email: claims["email"]?.stringValue,
-            name: Self.name(claims))
+            name: StandardClaims.name(claims))
         if identity.email == nil || identity.name == nil, let profile = await userInfo(tokens.accessToken),
             profile["sub"]?.stringValue == identity.subject
         {
             identity.email = identity.email ?? profile["email"]?.stringValue
-            identity.name = identity.name ?? Self.name(profile)
+            identity.name = identity.name ?? StandardClaims.name(profile)
         }
         return UpstreamSignIn(identity: identity, tokens: tokens)
     }
@@ -157,13 +157,6 @@ public struct OIDCProvider: UpstreamProvider {
         return TokenEndpoint(
             url: url, clientID: clientID, clientSecret: clientSecret, authentication: authentication,
             credentialSettings: "GATEHOUSE_UPSTREAM_CLIENT_ID and GATEHOUSE_UPSTREAM_CLIENT_SECRET", fetcher: fetcher)
-    }
-
-    /// `name`, else given and family names joined.
-    static func name(_ claims: [String: JSONValue]) -> String? {
-        if let name = claims["name"]?.stringValue, !name.isEmpty { return name }
-        let parts = [claims["given_name"]?.stringValue, claims["family_name"]?.stringValue].compactMap { $0 }.filter { !$0.isEmpty }
-        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }
 

@@ -18,22 +18,30 @@ public final class UserDirectory: Sendable {
     private let touchInterval: TimeInterval
     private let capacity: Int
     private let now: @Sendable () -> Date
+    private let profiles: ProfileLookup?
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// - Parameter oauthProvider: how users sign in (`embedded`, `authkit`, …), recorded with each user.
+    /// - Parameters:
+    ///   - oauthProvider: how users sign in (`embedded`, `authkit`, …), recorded with each user.
+    ///   - profiles: fetches a caller's email and name when their token carries no email and
+    ///     the store has none yet.
     public init(
-        store: any HubStore, oauthProvider: String, touchInterval: TimeInterval = 60, capacity: Int = 100_000,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any HubStore, oauthProvider: String, profiles: ProfileLookup? = nil, touchInterval: TimeInterval = 60,
+        capacity: Int = 100_000, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.oauthProvider = oauthProvider
+        self.profiles = profiles
         self.touchInterval = touchInterval
         self.capacity = capacity
         self.now = now
     }
 
     /// The hub user `principal` stands for, provisioned on first sight.
-    public func user(for principal: Principal) async throws -> HubUser {
+    ///
+    /// - Parameter bearerToken: the caller's access token, for the profile lookup when the
+    ///   token says no email and the store knows none.
+    public func user(for principal: Principal, bearerToken: String? = nil) async throws -> HubUser {
         let key = (principal.issuer ?? "") + "\u{0}" + principal.subject  // one process has one embedded issuer
         let current = now()
         let lookup = entries.withLock { entries -> Lookup in
@@ -52,7 +60,15 @@ public final class UserDirectory: Sendable {
         case .missing:
             break
         }
-        let user = try await store.provisionUser(identity(of: principal), now: current)
+        var user = try await store.provisionUser(identity(of: principal), now: current)
+        if user.identity.email == nil, !principal.isAnonymous, let profiles, let bearerToken, let profile = await profiles(bearerToken),
+            profile.subject == principal.subject
+        {
+            var identity = identity(of: principal)
+            identity.email = profile.email
+            identity.name = identity.name ?? profile.name
+            user = try await store.provisionUser(identity, now: current)
+        }
         entries.withLock { entries in
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = Entry(user: user, touchedAt: current)

@@ -1,3 +1,4 @@
+import GatehouseAuth
 import GatehouseHub
 import Hummingbird
 
@@ -10,7 +11,9 @@ struct UserProvisioningMiddleware<Context: GatehouseContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         do {
-            let user = try await users.user(for: context.principal)
+            var token: String?
+            if case .token(let presented) = BearerCredentials(headers: request.headers, query: nil) { token = presented }
+            let user = try await users.user(for: context.principal, bearerToken: token)
             context.gatehouse.hubUser = user
             context.gatehouse.principal.accountID = user.id
         } catch {

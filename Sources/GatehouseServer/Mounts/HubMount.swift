@@ -15,12 +15,19 @@ public struct HubMount: Sendable {
     }
 
     /// A hub on `store` with the standard catalog; tool secrets are sealed with
-    /// `GATEHOUSE_SECRET_KEY` (without one, secrets in configurations are refused).
+    /// `GATEHOUSE_SECRET_KEY` (without one, secrets in configurations are refused). With
+    /// AuthKit, whose tokens carry no email, a new user's email and name come from AuthKit's
+    /// userinfo, once.
     public init(configuration: GatehouseConfiguration, store: any HubStore) {
+        var profiles: ProfileLookup?
+        if case .authKit(let domain) = configuration.auth.provider {
+            profiles = UserInfoProfiles(url: domain + "/oauth2/userinfo").lookup
+        }
         self.init(
             hub: Hub(
                 store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches),
-                secrets: SecretBox(keyBytes: configuration.hub.secretKey), oauthProvider: configuration.auth.providerKind))
+                secrets: SecretBox(keyBytes: configuration.hub.secretKey), oauthProvider: configuration.auth.providerKind,
+                profiles: profiles))
     }
 
     /// Provisions the caller; put it on the MCP endpoint after authentication.
