@@ -62,6 +62,19 @@ struct ConfigurationOptions: ParsableArguments {
     var devAutoApprove = false
 
     @Option(
+        help: "How people sign in to the embedded authorization server: password, oidc, oauth2 or workos. [env: GATEHOUSE_LOGIN; default: inferred, else password]")
+    var login: String?
+
+    @Option(help: "Issuer of the OpenID Connect provider people sign in with. [env: GATEHOUSE_UPSTREAM_ISSUER]")
+    var upstreamIssuer: String?
+
+    @Option(help: "Client id Gatehouse has at the upstream provider (its secret: GATEHOUSE_UPSTREAM_CLIENT_SECRET). [env: GATEHOUSE_UPSTREAM_CLIENT_ID]")
+    var upstreamClientId: String?
+
+    @Option(help: "Scopes asked of the upstream provider. [env: GATEHOUSE_UPSTREAM_SCOPES; default: openid email profile]")
+    var upstreamScopes: String?
+
+    @Option(
         name: .customLong("env"),
         help: ArgumentHelp(
             "Set a setting as KEY=VALUE, e.g. --env HUB_PORT=9000; repeatable. Beats the environment and the .env file.",
@@ -81,6 +94,8 @@ struct ConfigurationOptions: ParsableArguments {
             (.lazyProvider, lazyProvider ? "true" : nil), (.trustForwardedHeaders, trustForwardedHeaders ? "true" : nil),
             (.databasePath, databasePath), (.devAutoApprove, devAutoApprove ? "true" : nil),
             (.extraResources, resources.isEmpty ? nil : resources.joined(separator: ",")), (.idpScopes, scopes),
+            (.loginMethod, login), (.upstreamIssuer, upstreamIssuer), (.upstreamClientID, upstreamClientId),
+            (.upstreamScopes, upstreamScopes),
         ]
         for case let (setting, value?) in given { flags[setting.name] = value }
 

@@ -172,6 +172,7 @@ public struct UpstreamLogin: Sendable {
     public func failure(_ error: UpstreamLoginError, request: AuthorizationRequest) -> CallbackOutcome {
         switch error {
         case .denied(let reason):
+            logger.notice("upstream sign-in denied", metadata: ["event": "upstream_sign_in_denied", "reason": "\(reason)"])
             return .returned(redirect: server.errorRedirect(OAuthError(.accessDenied, reason), for: request), problem: nil)
         case .unavailable(let reason):
             logger.warning("the identity provider is unavailable", metadata: ["event": "upstream_unavailable", "reason": "\(reason)"])

@@ -106,7 +106,16 @@ extension GatehouseConfiguration {
         config.keyFilePath = try read(.keyFile, { $0.isEmpty ? nil : $0 })
         config.hub = try HubSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
-        return (config, warnings)
+        var allWarnings = warnings
+        if let upstream = config.upstreamLogin {
+            if config.auth.provider != .embedded {
+                allWarnings.append(
+                    "\(upstream.clientID) is configured for sign-in through \(upstream.displayName), but tokens come from the \(config.auth.providerKind) provider: upstream sign-in applies to the embedded authorization server only")
+            } else if config.authorizationServer.devAutoApprove {
+                throw read.error(.devAutoApprove, "auto-approval signs people in without the upstream provider; use one or the other")
+            }
+        }
+        return (config, allWarnings)
     }
 
     /// Tokens are checked against an audience fixed at start-up. When public URLs come from
