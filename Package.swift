@@ -147,7 +147,11 @@ let package = Package(
         ),
         .target(
             name: "GatehouseDoctor",
-            dependencies: ["GatehouseCore", "GatehouseAuth"],
+            dependencies: [
+                "GatehouseCore", "GatehouseAuth", "GatehouseEgress", "GatehouseLogin",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -315,8 +319,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatehouseLoginTests",
+            dependencies: ["GatehouseLogin", "GatehouseCore", "GatehouseEgress"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatehouseDoctorTests",
-            dependencies: ["GatehouseDoctor", "GatehouseAuth", "GatehouseCore"],
+            dependencies: ["GatehouseDoctor", "GatehouseAuth", "GatehouseCore", "GatehouseEgress"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,8 +9,116 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Diagnose MCP authentication.",
-        subcommands: [TokenDoctorCommand.self]
+        subcommands: [URLDoctorCommand.self, TokenDoctorCommand.self],
+        defaultSubcommand: URLDoctorCommand.self
     )
+}
+
+struct URLDoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "url",
+        abstract: "Diagnose an MCP server's OAuth deployment from outside, as a client sees it.",
+        discussion: """
+            Walks the steps a client takes and reports each problem with a stable id and the fix: the             unauthenticated request and its 401 challenge; the protected-resource metadata (the challenge's URL,             path-aware and root, resource equal to the URL); each authorization server's metadata in the MCP             discovery order (issuer exact, PKCE S256, registration or Client ID Metadata Documents, https, the             token endpoint's JSON errors, the JWKS); CORS preflights with the MCP headers, without redirects; the             servers' clocks. An endpoint that answers without a token is checked for its Origin validation and             its tool names. Exit status 1 when any finding is an error. Findings: docs/doctor.md.
+
+            `gatehouse doctor URL` is the same as `gatehouse doctor url URL`. With --config it checks this \
+            Gatehouse's own settings (read like `gatehouse hub` reads them): the public base URL against what a running \
+            server publishes, the AuthKit domain or JWT issuer, the upstream sign-in provider's credentials, the secret \
+            key and the database file.
+
+            Example:
+              gatehouse doctor https://mcp.example.com/mcp
+              gatehouse doctor url http://127.0.0.1:8884/mcp --json --register
+              gatehouse doctor --config --env-file production.env
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The MCP endpoint URL, as clients are given it.", valueName: "url"))
+    var url: String?
+
+    @Flag(
+        help: "Check this Gatehouse's own settings instead (or as well): base URL, provider, upstream sign-in credentials, secret key, database.")
+    var config = false
+
+    @Flag(help: "Print {\"url\": …, \"findings\": [{\"id\", \"severity\", \"message\", \"fix\", \"step\", \"evidence\"}]} as JSON.")
+    var json = false
+
+    @Flag(help: "Also register a test client for real (RFC 7591), to check the registration endpoint accepts a native client.")
+    var register = false
+
+    @Option(help: "Seconds to wait for each answer (default 8).")
+    var timeout: Int = 8
+
+    @OptionGroup var options: ConfigurationOptions
+
+    func run() async throws {
+        var findings: [Finding] = []
+        if config {
+            let (configuration, logger) = try ServeSupport.start(options)
+            findings += await ConfigurationDiagnosis(configuration: configuration, logger: logger).run()
+        }
+        if let url {
+            guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                components.host?.isEmpty == false
+            else {
+                printError("gatehouse: \(url.prefix(100)) is not an http(s) URL; give the MCP endpoint, e.g. https://mcp.example.com/mcp")
+                throw ExitCode(64)  // EX_USAGE
+            }
+            findings += await DeploymentProbe(url: url, register: register, timeout: .seconds(max(1, timeout))).run()
+        } else if !config {
+            printError("gatehouse: give the MCP endpoint URL (gatehouse doctor https://mcp.example.com/mcp), or --config to check this server's settings")
+            throw ExitCode(64)
+        }
+        let subject = url ?? "this configuration"
+        print(json ? Self.json(url: url, findings) : Self.text(subject: subject, findings, colour: Terminal.showsColour))
+        if findings.contains(where: { $0.severity == .error }) { throw ExitCode.failure }
+    }
+
+    /// Findings grouped by step, in the order the steps ran.
+    static func text(subject: String, _ findings: [Finding], colour: Bool) -> String {
+        var lines = ["Diagnosing \(subject)"]
+        var steps: [String] = []
+        for finding in findings where !steps.contains(finding.step ?? "") { steps.append(finding.step ?? "") }
+        for step in steps {
+            lines.append("")
+            lines.append(Terminal.bold(step, colour: colour))
+            for finding in findings where (finding.step ?? "") == step {
+                lines.append("  " + Terminal.severity(finding.severity, colour: colour) + " \(finding.id): \(finding.message)")
+                if !finding.fix.isEmpty { lines.append("      fix: \(finding.fix)") }
+            }
+        }
+        let errors = findings.filter { $0.severity == .error }.count
+        let warnings = findings.filter { $0.severity == .warning }.count
+        lines.append("")
+        lines.append("\(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(url: String?, _ findings: [Finding]) -> String {
+        var writer = JSONWriter()
+        writer.value(["url": url.map(JSONValue.string) ?? .null, "findings": .array(findings.map(\.json))])
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}
+
+/// Colour only for a person at a terminal (and never with NO_COLOR).
+enum Terminal {
+    static var showsColour: Bool {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    static func bold(_ text: String, colour: Bool) -> String { colour ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+
+    static func severity(_ severity: Finding.Severity, colour: Bool) -> String {
+        let label = "[\(severity.rawValue)]"
+        guard colour else { return label }
+        let code = switch severity {
+        case .error: "31"
+        case .warning: "33"
+        case .info: "32"
+        }
+        return "\u{1B}[\(code)m\(label)\u{1B}[0m"
+    }
 }
 
 struct TokenDoctorCommand: AsyncParsableCommand {
