@@ -306,7 +306,7 @@ let package = Package(
         .testTarget(
             name: "GatehouseClientTests",
             dependencies: [
-                "GatehouseClient", "GatehouseServer", "GatehouseHub", "GatehouseMCP", .product(name: "Hummingbird", package: "hummingbird"),
+                "GatehouseClient", "GatehouseEgress", "GatehouseServer", "GatehouseHub", "GatehouseMCP", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

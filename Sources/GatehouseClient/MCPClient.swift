@@ -6,15 +6,12 @@ import NIOHTTP1
 /// An MCP client over Streamable HTTP that signs in when the server asks.
 ///
 /// It speaks the stateless 2026-07-28 protocol when the server offers it (`server/discover`),
-/// else opens a 2025-11-25 session with `initialize`. A 401 starts discovery and login (or a
-/// refresh), a 403 `insufficient_scope` signs in again with the union of the scopes (at most
-/// twice), and the request is retried once authorized.
+/// else opens a 2025-11-25 session with `initialize`. Signing in, refreshing and stepping up are
+/// the ``AuthorizedTransport``'s.
 public actor MCPClient {
     public let serverURL: String
     let http: EgressClient
-    let auth: OAuthSession?
-    private var token: String?
-    private var tokenLoaded = false
+    let transport: AuthorizedTransport
     /// The negotiated protocol revision; `nil` before ``connect()``.
     public private(set) var protocolVersion: String?
     private var sessionID: String?
@@ -22,13 +19,12 @@ public actor MCPClient {
 
     static let statelessVersion = "2026-07-28"
     static let sessionVersion = "2025-11-25"
-    static let maxStepUps = 2
 
     /// - Parameter auth: how to sign in; `nil` sends no token.
     public init(serverURL: String, auth: OAuthSession?, http: EgressClient = EgressClient.clientDefault) {
         self.serverURL = serverURL
-        self.auth = auth
         self.http = http
+        transport = AuthorizedTransport(serverURL: serverURL, auth: auth, http: http)
     }
 
     /// Negotiates the protocol: stateless 2026-07-28 when offered, else a 2025-11-25 session.
@@ -79,7 +75,8 @@ public actor MCPClient {
     /// Ends a session-era session (`DELETE`); nothing for stateless servers.
     public func close() async {
         guard let sessionID else { return }
-        _ = try? await http.exchange(serverURL, method: .DELETE, headers: [("Mcp-Session-Id", sessionID)] + authorizationHeader())
+        let authorization = (try? await transport.authorizationHeader()) ?? []
+        _ = try? await http.exchange(serverURL, method: .DELETE, headers: [("Mcp-Session-Id", sessionID)] + authorization)
         self.sessionID = nil
     }
 
@@ -126,49 +123,16 @@ public actor MCPClient {
     private func send(_ message: JSONValue, method: String, name: String?) async throws(ClientError) -> EgressClient.Response {
         var writer = JSONWriter()
         writer.value(message)
-        let body = Data(writer.bytes)
-        if !tokenLoaded, let auth {
-            token = try await auth.cachedAccessToken(for: serverURL)
-            tokenLoaded = true
+        var headers = Self.baseHeaders
+        if let protocolVersion { headers.append(("MCP-Protocol-Version", protocolVersion)) }
+        if protocolVersion == Self.statelessVersion {
+            headers.append(("Mcp-Method", method))
+            if let name { headers.append(("Mcp-Name", name)) }
         }
-        var stepUps = 0
-        var triedRefresh = false
-        var triedLogin = false
-        while true {
-            var headers = Self.baseHeaders + authorizationHeader()
-            if let protocolVersion { headers.append(("MCP-Protocol-Version", protocolVersion)) }
-            if protocolVersion == Self.statelessVersion {
-                headers.append(("Mcp-Method", method))
-                if let name { headers.append(("Mcp-Name", name)) }
-            }
-            if let sessionID { headers.append(("Mcp-Session-Id", sessionID)) }
-            let response = try await http.exchange(serverURL, method: .POST, headers: headers, body: body)
-            if method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") { sessionID = session }
-            guard response.status == 401 || response.status == 403, let auth else { return response }
-            let challenge = response.headers.first(name: "WWW-Authenticate").flatMap(BearerChallengeParameters.init(header:))
-            if response.status == 403 {
-                // MCP authorization "Scope Challenge Handling": sign in again for the scopes named.
-                guard challenge?.error == "insufficient_scope", stepUps < Self.maxStepUps else { return response }
-                stepUps += 1
-                token = try await auth.login(serverURL: serverURL, challenge: challenge, extraScopes: challenge?.scope ?? []).accessToken
-                continue
-            }
-            // 401: the token is missing, expired or revoked. Refresh once, else sign in once.
-            if !triedRefresh, token != nil, let stored = try auth.cache.login(for: serverURL) {
-                triedRefresh = true
-                if let renewed = try await auth.refresh(stored) {
-                    token = renewed.accessToken
-                    continue
-                }
-            }
-            guard !triedLogin else { return response }
-            triedLogin = true
-            token = try await auth.login(serverURL: serverURL, challenge: challenge).accessToken
-        }
-    }
-
-    private func authorizationHeader() -> [(String, String)] {
-        token.map { [("Authorization", "Bearer \($0)")] } ?? []
+        if let sessionID { headers.append(("Mcp-Session-Id", sessionID)) }
+        let response = try await transport.post(Data(writer.bytes), headers: headers)
+        if method == "initialize", let session = response.headers.first(name: "Mcp-Session-Id") { sessionID = session }
+        return response
     }
 
     static let baseHeaders = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
@@ -198,7 +162,10 @@ public actor MCPClient {
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         let messages: [JSONValue]
         if contentType.hasPrefix("text/event-stream") {
-            messages = SSEParser.events(response.text).compactMap { try? JSONValue.parse(Array($0.utf8)) }
+            var decoder = SSEDecoder()
+            // The body is complete: a final blank line ends an event left open.
+            let events = (try? decoder.feed(response.body + Data("\n\n".utf8))) ?? []
+            messages = events.compactMap { try? JSONValue.parse($0.data) }
         } else if let message = try? JSONValue.parse(response.body) {
             messages = message.arrayValue ?? [message]
         } else {
@@ -220,25 +187,5 @@ public actor MCPClient {
             return .failure(code: code, message: error["message"]?.stringValue ?? "no message")
         }
         return .success(fields["result"] ?? .null)
-    }
-}
-
-/// Server-sent events: the `data` of each event (lines joined by newlines).
-enum SSEParser {
-    static func events(_ text: String) -> [String] {
-        var events: [String] = []
-        var data: [String] = []
-        // SSE lines end in CRLF, LF or CR. ("\r\n" is one Character in Swift, so normalize first.)
-        let normalized = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
-        for line in normalized.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty {
-                if !data.isEmpty { events.append(data.joined(separator: "\n")) }
-                data = []
-            } else if line.hasPrefix("data:") {
-                data.append(String(line.dropFirst(5).drop(while: { $0 == " " })))
-            }
-        }
-        if !data.isEmpty { events.append(data.joined(separator: "\n")) }
-        return events
     }
 }

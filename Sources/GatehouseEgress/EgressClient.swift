@@ -109,6 +109,32 @@ public struct EgressClient: Sendable {
         }
     }
 
+    /// A response whose body is read as it arrives (server-sent events), each chunk within the cap.
+    public struct Stream: Sendable {
+        public var status: Int
+        public var headers: HTTPHeaders
+        public var body: HTTPClientResponse.Body
+    }
+
+    /// Sends a request and returns as soon as the response head arrives; the body streams. The
+    /// deadline covers the whole exchange, body included.
+    public func stream(
+        _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: Data? = nil
+    ) async throws(Failure) -> Stream {
+        guard allows(url) else { throw .refusedURL(url) }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: "gatehouse/\(Gatehouse.version)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        do {
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
+            return Stream(status: Int(response.status.code), headers: response.headers, body: response.body)
+        } catch {
+            throw .transport(url: url, reason: Self.reason(error))
+        }
+    }
+
     private func allows(_ url: String) -> Bool {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), let host = components.host
         else { return false }

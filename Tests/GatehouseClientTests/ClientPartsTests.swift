@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseEgress
 import Testing
 
 @testable import GatehouseClient
@@ -13,11 +14,10 @@ struct ClientPartsTests {
         #expect(challenge.resourceMetadata == "https://mcp.example.com/.well-known/oauth-protected-resource/mcp")
         #expect(BearerChallengeParameters(header: "Basic realm=x") == nil)
         #expect(BearerChallengeParameters(header: "Bearer")?.scope == [])
-    }
-
-    @Test func serverSentEventsYieldTheirData() {
-        let stream = "event: message\r\ndata: {\"a\":1}\r\n\r\n: comment\ndata: {\"b\":\ndata: 2}\n\n"
-        #expect(SSEParser.events(stream) == [#"{"a":1}"#, "{\"b\":\n2}"])
+        #expect(BearerChallengeParameters(header: #"Basic realm="r", Bearer error="invalid_token""#)?.error == "invalid_token")
+        #expect(BearerChallengeParameters(header: #"bearer realm="a \"quoted\" realm""#)?.parameters == ["realm": #"a "quoted" realm"#])
+        #expect(BearerChallengeParameters(header: #"Basic realm="Bearer""#) == nil)
+        #expect(BearerChallengeParameters(header: "NotBearer x=1") == nil)
     }
 
     @Test func staleTokensAreRefreshedEarly() {

@@ -7,17 +7,6 @@ import Testing
 /// deployments in Tests/Interop/test_doctor_url.py.
 @Suite("Deployment probe parts")
 struct DeploymentProbeTests {
-    @Test func bearerChallengesAreReadAmongOtherSchemes() {
-        #expect(
-            BearerChallengeHeader.parameters(#"Bearer resource_metadata="https://a.example/.well-known/oauth-protected-resource/mcp", scope="x y""#)
-                == ["resource_metadata": "https://a.example/.well-known/oauth-protected-resource/mcp", "scope": "x y"])
-        #expect(BearerChallengeHeader.parameters(#"Basic realm="r", Bearer error="invalid_token""#) == ["error": "invalid_token"])
-        #expect(BearerChallengeHeader.parameters(#"bearer realm="a \"quoted\" realm""#) == ["realm": #"a "quoted" realm"#])
-        #expect(BearerChallengeHeader.parameters("Bearer") == [:])
-        #expect(BearerChallengeHeader.parameters(#"Basic realm="Bearer""#) == nil)
-        #expect(BearerChallengeHeader.parameters("NotBearer x=1") == nil)
-    }
-
     @Test func authorizationServersAreDiscoveredInTheSpecsOrder() {
         #expect(
             AuthorizationServerStep.discoveryURLs("https://auth.example.com/tenant1") == [

@@ -1,5 +1,6 @@
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 
 /// Step 1: the MCP endpoint without a token. A protected endpoint answers 401 with a Bearer
 /// challenge naming its protected-resource metadata (MCP authorization "Authorization Server
@@ -66,7 +67,7 @@ struct EndpointStep {
                 step: step, evidence: evidence)
             return .protected(resourceMetadataURL: nil)
         }
-        guard let challenge = answer.header("WWW-Authenticate"), let parameters = BearerChallengeHeader.parameters(challenge) else {
+        guard let challenge = answer.header("WWW-Authenticate"), let parameters = BearerChallengeParameters(header: challenge)?.parameters else {
             log.add(
                 "challenge.no_bearer", .error, "the 401 carries no `WWW-Authenticate: Bearer` challenge (RFC 6750 §3, RFC 9728 §5.1)",
                 fix: "answer 401 with WWW-Authenticate: Bearer resource_metadata=\"…/.well-known/oauth-protected-resource…\"",

@@ -37,60 +37,6 @@ struct ProbeHTTP: Sendable {
     }
 }
 
-/// The parameters of a `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3, RFC 9110 §11.2).
-enum BearerChallengeHeader {
-    /// The Bearer challenge's parameters, or `nil` when the header holds no Bearer challenge.
-    static func parameters(_ header: String) -> [String: String]? {
-        var scanner = Substring(header)
-        while let range = scanner.range(of: "bearer", options: .caseInsensitive) {
-            let before = scanner[..<range.lowerBound].last
-            let after = scanner[range.upperBound...].first
-            guard before == nil || before == " " || before == ",", after == nil || after == " " else {
-                scanner = scanner[range.upperBound...]
-                continue
-            }
-            return parse(scanner[range.upperBound...])
-        }
-        return nil
-    }
-
-    private static func parse(_ text: Substring) -> [String: String] {
-        var parameters: [String: String] = [:]
-        var rest = text.drop { $0 == " " }
-        while let equals = rest.firstIndex(of: "=") {
-            let name = rest[..<equals].trimmingCharacters(in: CharacterSet(charactersIn: " ,")).lowercased()
-            // Another scheme's name before its parameters ends this challenge.
-            if name.contains(" ") { break }
-            rest = rest[rest.index(after: equals)...]
-            var value = ""
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                var escaped = false
-                while let character = rest.first {
-                    rest = rest.dropFirst()
-                    if escaped {
-                        value.append(character)
-                        escaped = false
-                    } else if character == "\\" {
-                        escaped = true
-                    } else if character == "\"" {
-                        break
-                    } else {
-                        value.append(character)
-                    }
-                }
-            } else {
-                let end = rest.firstIndex(of: ",") ?? rest.endIndex
-                value = rest[..<end].trimmingCharacters(in: .whitespaces)
-                rest = rest[end...]
-            }
-            parameters[name] = value
-            rest = rest.drop { $0 == "," || $0 == " " }
-        }
-        return parameters
-    }
-}
-
 extension String {
     /// True when the URL is plain http to a host other than loopback.
     var isPlainHTTPOffLoopback: Bool {

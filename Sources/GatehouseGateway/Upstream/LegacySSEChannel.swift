@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GatehouseCore
+import GatehouseEgress
 import GatehouseMCP
 import NIOCore
 

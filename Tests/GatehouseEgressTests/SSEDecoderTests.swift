@@ -1,6 +1,6 @@
 import Testing
 
-@testable import GatehouseGateway
+import GatehouseEgress
 
 @Suite struct SSEDecoderTests {
     @Test func eventsSplitAcrossChunksAndLineEndingsDecode() throws {

@@ -3,10 +3,10 @@
 /// Lines end in CRLF, LF or CR; `data:` lines of one event are joined with newlines; `event:`
 /// names the event (default `message`); `id`, `retry` and comments are skipped (HTML Living
 /// Standard, "Parsing an event stream").
-struct SSEDecoder {
-    struct Event: Equatable {
-        var name: String
-        var data: [UInt8]
+public struct SSEDecoder: Sendable {
+    public struct Event: Sendable, Equatable {
+        public var name: String
+        public var data: [UInt8]
     }
 
     private var line: [UInt8] = []
@@ -15,18 +15,18 @@ struct SSEDecoder {
     private var hasData = false
     private var lastWasCR = false
     /// Bounds an event, so a peer cannot grow the buffer without end.
-    let maxEventBytes: Int
+    public let maxEventBytes: Int
 
-    init(maxEventBytes: Int = 16 * 1024 * 1024) {
+    public init(maxEventBytes: Int = 16 * 1024 * 1024) {
         self.maxEventBytes = maxEventBytes
     }
 
-    enum Failure: Error {
+    public enum Failure: Error {
         case eventTooLarge
     }
 
     /// Every event the chunk completes.
-    mutating func feed(_ bytes: some Sequence<UInt8>) throws(Failure) -> [Event] {
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(Failure) -> [Event] {
         var events: [Event] = []
         for byte in bytes {
             if byte == UInt8(ascii: "\n") && lastWasCR {
