@@ -168,10 +168,15 @@ struct ClientConfigCommand: AsyncParsableCommand {
 
     enum Client: String, ExpressibleByArgument, CaseIterable {
         case claude, cursor, vscode
+        case claudeDesktop = "claude-desktop"
     }
 
-    @Argument(help: "claude (Claude Code command), cursor (~/.cursor/mcp.json) or vscode (.vscode/mcp.json).")
+    @Argument(
+        help: "claude (Claude Code command), cursor (~/.cursor/mcp.json), vscode (.vscode/mcp.json) or claude-desktop (claude_desktop_config.json, through `gatehouse bridge`).")
     var client: Client
+
+    @Flag(help: "Connect through `gatehouse bridge` (stdio) instead of over HTTP, for clients that only launch commands.")
+    var stdio = false
 
     @Argument(help: "The MCP endpoint URL.")
     var url: String
@@ -181,13 +186,24 @@ struct ClientConfigCommand: AsyncParsableCommand {
 
     func run() throws {
         let serverURL = try ClientOptions.serverURL(url)
-        switch client {
-        case .claude:
+        // The stdio form runs this very binary, so the configuration works without PATH.
+        let command = Bundle.main.executablePath ?? "gatehouse"
+        let bridge: JSONValue = ["command": .string(command), "args": ["bridge", .string(serverURL)]]
+        switch (client, stdio) {
+        case (.claude, false):
             print("claude mcp add --transport http \(name) \(serverURL)")
-        case .cursor:
+        case (.claude, true):
+            print("claude mcp add \(name) -- \(command) bridge \(serverURL)")
+        case (.cursor, false):
             print(JSONText.pretty(["mcpServers": .object([name: ["url": .string(serverURL)]])]))
-        case .vscode:
+        case (.cursor, true), (.claudeDesktop, _):
+            print(JSONText.pretty(["mcpServers": .object([name: bridge])]))
+        case (.vscode, false):
             print(JSONText.pretty(["servers": .object([name: ["type": "http", "url": .string(serverURL)]])]))
+        case (.vscode, true):
+            var server = bridge.objectValue ?? [:]
+            server["type"] = "stdio"
+            print(JSONText.pretty(["servers": .object([name: .object(server)])]))
         }
     }
 }

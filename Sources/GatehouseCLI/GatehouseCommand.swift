@@ -16,7 +16,7 @@ struct GatehouseCommand: AsyncParsableCommand {
         version: Gatehouse.version,
         subcommands: [
             HubCommand.self, GatewayCommand.self, DoctorCommand.self, IdpCommand.self, KeysCommand.self, UsersCommand.self, DatabaseCommand.self, LoginCommand.self,
-            ToolsCommand.self, CallCommand.self, PingCommand.self, LogoutCommand.self, ClientConfigCommand.self,
+            ToolsCommand.self, CallCommand.self, PingCommand.self, LogoutCommand.self, BridgeCommand.self, ClientConfigCommand.self,
         ]
     )
 }
