@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interop tests: the official Python `mcp` SDK, mcp-authlab and Playwright (from PyPI, pinned in
-# Tests/Interop/requirements.txt) against a real `gatehouse hub` process; Playwright drives
+# Interop tests: the official Python `mcp` SDK, FastMCP, mcp-authlab, oidc-provider-mock, the workos
+# SDK and Playwright (from PyPI, pinned in Tests/Interop/requirements.txt) against real `gatehouse`
+# processes; nginx, caddy and systemd-analyze check deploy/ (Debian packages); Playwright drives
 # Debian's headless Chromium through the sign-in page (installed here when it is missing); the hub
 # tests also need the sqlite3 CLI (Debian's sqlite3 package, installed here when it is missing).
 # Creates .venv-interop on first use; reuses it afterwards.
@@ -22,6 +23,14 @@ if ! command -v sqlite3 >/dev/null 2>&1; then
     echo "interop: the sqlite3 CLI is missing; installing Debian's sqlite3 package" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null
 fi
+# The deployment examples (deploy/) are checked by the tools that read them.
+for tool in nginx:nginx caddy:caddy systemd-analyze:systemd openssl:openssl; do
+    command="${tool%%:*}" package="${tool##*:}"
+    if ! command -v "$command" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$command" ]; then
+        echo "interop: $command is missing; installing Debian's $package package" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null
+    fi
+done
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift unit and HTTP tests, then the interop tests that drive
-# `gatehouse hub` with the official Python MCP SDK client, mcp-authlab and headless
-# Chromium (installed into a venv / from apt by scripts/interop.sh).
+# Runs every test: the Swift unit and HTTP tests, then builds the release archive
+# (scripts/release.sh), then the interop tests that drive `gatehouse` with the official
+# Python MCP SDK client, mcp-authlab and headless Chromium (installed into a venv / from apt
+# by scripts/interop.sh), the released binary included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,4 +14,6 @@ fi
 
 swift build --build-tests
 swift test --skip-build
-scripts/interop.sh
+# The release archive, so the interop tests can run it with the Swift toolchain out of reach.
+archive="$(scripts/release.sh | tail -n 1)"
+GATEHOUSE_RELEASE_ARCHIVE="$PWD/$archive" scripts/interop.sh

@@ -16,8 +16,13 @@ struct BridgeCommand: AsyncParsableCommand {
             protocol era goes through: a 2025 session opened by its initialize, or stateless 2026-07-28 requests. \
             Logs and the sign-in URL go to standard error.
 
-            Example (Claude Desktop's claude_desktop_config.json; `gatehouse client-config claude-desktop URL` prints it):
-              {"mcpServers": {"hub": {"command": "gatehouse", "args": ["bridge", "https://mcp.example.com/mcp"]}}}
+            Claude Desktop's claude_desktop_config.json runs it as \
+            {"mcpServers": {"hub": {"command": "gatehouse", "args": ["bridge", "https://mcp.example.com/mcp"]}}}; \
+            `gatehouse client-config claude-desktop URL` prints that.
+
+            Example:
+              gatehouse bridge https://mcp.example.com/mcp
+              gatehouse bridge --header "X-Tenant: acme" --client-id desktop-app https://mcp.example.com/mcp
             """
     )
 

@@ -12,6 +12,10 @@ struct LoginCommand: AsyncParsableCommand {
             registers this client when needed (a pre-registered --client-id, a Client ID Metadata Document, \
             or dynamic registration), opens the browser for the sign-in with PKCE, and stores the tokens in \
             the cache (mode 0600). tools, call and ping sign in by themselves when they need to.
+            
+            Example:
+              gatehouse login https://mcp.example.com/mcp
+              gatehouse login --no-browser --client-id my-registered-client https://mcp.example.com/mcp
             """)
 
     @Argument(help: "The MCP endpoint URL, e.g. https://mcp.example.com/mcp.")
@@ -36,7 +40,12 @@ struct LoginCommand: AsyncParsableCommand {
 }
 
 struct ToolsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tools", abstract: "List the tools of an MCP server.")
+    static let configuration = CommandConfiguration(commandName: "tools", abstract: "List the tools of an MCP server.",
+        discussion: """
+            Example:
+              gatehouse tools https://mcp.example.com/mcp
+              gatehouse tools --json https://mcp.example.com/mcp
+            """)
 
     @Argument(help: "The MCP endpoint URL.")
     var url: String
@@ -72,6 +81,10 @@ struct CallCommand: AsyncParsableCommand {
             Arguments are key=value pairs; a value that parses as JSON (2, true, null, "text", [1,2], {"a":1}) is \
             that JSON value, anything else a string. --json-args gives them all as one JSON object instead. \
             The tool's text is printed; a tool error is printed on stderr with exit code 1.
+            
+            Example:
+              gatehouse call https://mcp.example.com/mcp add a=2 b=3
+              gatehouse call --json-args '{\"text\": \"hi\"}' https://mcp.example.com/mcp echo
             """)
 
     @Argument(help: "The MCP endpoint URL.")
@@ -110,7 +123,11 @@ struct CallCommand: AsyncParsableCommand {
 }
 
 struct PingCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that an MCP server answers (signing in if needed).")
+    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check that an MCP server answers (signing in if needed).",
+        discussion: """
+            Example:
+              gatehouse ping https://mcp.example.com/mcp
+            """)
 
     @Argument(help: "The MCP endpoint URL.")
     var url: String
@@ -132,7 +149,12 @@ struct PingCommand: AsyncParsableCommand {
 }
 
 struct LogoutCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logout", abstract: "Forget the tokens of a server, or of all servers.")
+    static let configuration = CommandConfiguration(commandName: "logout", abstract: "Forget the tokens of a server, or of all servers.",
+        discussion: """
+            Example:
+              gatehouse logout https://mcp.example.com/mcp
+              gatehouse logout --all
+            """)
 
     @Argument(help: "The MCP endpoint URL whose tokens to forget.")
     var url: String?
@@ -164,7 +186,12 @@ struct LogoutCommand: AsyncParsableCommand {
 
 struct ClientConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "client-config", abstract: "Print the configuration that connects an MCP client to a server.")
+        commandName: "client-config", abstract: "Print the configuration that connects an MCP client to a server.",
+        discussion: """
+            Example:
+              gatehouse client-config claude https://mcp.example.com/mcp
+              gatehouse client-config claude-desktop https://mcp.example.com/mcp >> claude_desktop_config.json
+            """)
 
     enum Client: String, ExpressibleByArgument, CaseIterable {
         case claude, cursor, vscode

@@ -5,6 +5,10 @@ struct DatabaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "Maintain the SQLite store.",
+        discussion: """
+            Example:
+              gatehouse db backup --database-path hub_data/hub.db hub-backup.db
+            """,
         subcommands: [DatabaseMigrateCommand.self, DatabaseBackupCommand.self]
     )
 }
@@ -12,7 +16,11 @@ struct DatabaseCommand: AsyncParsableCommand {
 struct DatabaseMigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Apply pending schema migrations (the hub also does this when it starts).")
+        abstract: "Apply pending schema migrations (the hub also does this when it starts).",
+        discussion: """
+            Example:
+              gatehouse db migrate --database-path /var/lib/gatehouse/hub.db
+            """)
 
     @OptionGroup var store: StoreOptions
 
@@ -25,7 +33,11 @@ struct DatabaseMigrateCommand: AsyncParsableCommand {
 struct DatabaseBackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Copy the database to PATH while the hub keeps running (SQLite online backup).")
+        abstract: "Copy the database to PATH while the hub keeps running (SQLite online backup).",
+        discussion: """
+            Example:
+              gatehouse db backup --database-path /var/lib/gatehouse/hub.db /backups/hub-$(date +%F).db
+            """)
 
     @Argument(help: "Where to write the copy; must not exist yet.")
     var path: String

@@ -9,6 +9,12 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
         abstract: "Diagnose MCP authentication.",
+        discussion: """
+            Example:
+              gatehouse doctor https://mcp.example.com/mcp
+              gatehouse doctor --config
+              gatehouse doctor token - < token.txt
+            """,
         subcommands: [URLDoctorCommand.self, TokenDoctorCommand.self],
         defaultSubcommand: URLDoctorCommand.self
     )
@@ -19,7 +25,13 @@ struct URLDoctorCommand: AsyncParsableCommand {
         commandName: "url",
         abstract: "Diagnose an MCP server's OAuth deployment from outside, as a client sees it.",
         discussion: """
-            Walks the steps a client takes and reports each problem with a stable id and the fix: the             unauthenticated request and its 401 challenge; the protected-resource metadata (the challenge's URL,             path-aware and root, resource equal to the URL); each authorization server's metadata in the MCP             discovery order (issuer exact, PKCE S256, registration or Client ID Metadata Documents, https, the             token endpoint's JSON errors, the JWKS); CORS preflights with the MCP headers, without redirects; the             servers' clocks. An endpoint that answers without a token is checked for its Origin validation and             its tool names. Exit status 1 when any finding is an error. Findings: docs/doctor.md.
+            Walks the steps a client takes and reports each problem with a stable id and the fix: the \
+            unauthenticated request and its 401 challenge; the protected-resource metadata (the challenge's URL, \
+            path-aware and root, resource equal to the URL); each authorization server's metadata in the MCP \
+            discovery order (issuer exact, PKCE S256, registration or Client ID Metadata Documents, https, the \
+            token endpoint's JSON errors, the JWKS); CORS preflights with the MCP headers, without redirects; the \
+            servers' clocks. An endpoint that answers without a token is checked for its Origin validation and \
+            its tool names. Exit status 1 when any finding is an error. Findings: docs/doctor.md.
 
             `gatehouse doctor URL` is the same as `gatehouse doctor url URL`. With --config it checks this \
             Gatehouse's own settings (read like `gatehouse hub` reads them): the public base URL against what a running \

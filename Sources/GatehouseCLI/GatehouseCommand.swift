@@ -11,7 +11,15 @@ struct GatehouseCommand: AsyncParsableCommand {
             authorization server and per-user tools, for every protocol revision from 2024-11-05 to \
             2026-07-28. `gatehouse gateway` puts the same login in front of MCP servers you already have; \
             `gatehouse idp` runs the authorization server alone; `gatehouse login`, `tools` and `call` are a \
-            client for any OAuth-protected MCP server; `gatehouse doctor token` explains a refused token.
+            client for any OAuth-protected MCP server, and `gatehouse bridge` serves one over stdio to desktop \
+            clients; `gatehouse doctor` diagnoses a deployment or explains a refused token.
+
+            Shell completions: gatehouse --generate-completion-script bash|zsh|fish (see docs/deploy.md).
+
+            Example:
+              gatehouse hub
+              gatehouse gateway --upstream weather=http://127.0.0.1:8000/mcp
+              gatehouse doctor https://mcp.example.com/mcp
             """,
         version: Gatehouse.version,
         subcommands: [

@@ -33,6 +33,10 @@ struct HubCommand: AsyncParsableCommand {
             user without a page (loopback only). To use another provider set WORKOS_AUTHKIT_DOMAIN (AuthKit), \
             MCP_JWT_ISSUER (any JWT issuer), MCP_INTROSPECTION_URL (opaque tokens) or MCP_PROVIDER_TYPE=static \
             with MCP_STATIC_TOKENS; --provider none serves every caller anonymously.
+            
+            Example:
+              gatehouse hub
+              gatehouse hub --env WORKOS_AUTHKIT_DOMAIN=https://your-project-12345.authkit.app --base-url https://mcp.example.com
             """
     )
 

@@ -8,6 +8,11 @@ struct IdpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "idp",
         abstract: "Run the embedded authorization server alone, or manage its users.",
+        discussion: """
+            Example:
+              gatehouse idp --resource https://mcp.example.com/mcp
+              gatehouse idp add-user alice@example.com --name Alice
+            """,
         subcommands: [IdpServeCommand.self, IdpAddUserCommand.self],
         defaultSubcommand: IdpServeCommand.self
     )
@@ -22,6 +27,9 @@ struct IdpServeCommand: AsyncParsableCommand {
             issuer http://HOST:PORT (or --base-url). Tokens are issued only for the MCP servers named with \
             --resource; those servers verify them against the JWKS like any issuer's \
             (gatehouse hub --jwt-issuer ISSUER). Users sign in with accounts made by `gatehouse idp add-user`.
+            
+            Example:
+              gatehouse idp --port 9000 --resource https://mcp.example.com/mcp
             """
     )
 
@@ -62,7 +70,8 @@ struct IdpAddUserCommand: AsyncParsableCommand {
             the terminal. It is stored as an scrypt hash. An existing user is never changed by accident: \
             change their password (and name) with --update.
 
-            Example: gatehouse idp add-user alice@example.com --name Alice --database-path /var/lib/gatehouse/hub.db
+            Example:
+              gatehouse idp add-user alice@example.com --name Alice --database-path /var/lib/gatehouse/hub.db
             """
     )
 

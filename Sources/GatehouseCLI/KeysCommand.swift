@@ -7,6 +7,10 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage the embedded authorization server's signing keys.",
+        discussion: """
+            Example:
+              gatehouse keys rotate
+            """,
         subcommands: [KeysRotateCommand.self]
     )
 }
@@ -20,6 +24,9 @@ struct KeysRotateCommand: AsyncParsableCommand {
             lifetime plus a margin), so nobody is signed out. Running servers pick up the new key within \
             30 seconds. The key is stored sealed with GATEHOUSE_SECRET_KEY, else with the key file beside the \
             database (GATEHOUSE_KEY_FILE), exactly as the hub seals it.
+            
+            Example:
+              gatehouse keys rotate --database-path /var/lib/gatehouse/hub.db
             """
     )
 

@@ -6,6 +6,10 @@ struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
         abstract: "Show the hub's users.",
+        discussion: """
+            Example:
+              gatehouse users
+            """,
         subcommands: [UsersListCommand.self],
         defaultSubcommand: UsersListCommand.self
     )
@@ -14,7 +18,11 @@ struct UsersCommand: AsyncParsableCommand {
 struct UsersListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List every user the hub has provisioned, with their active tools.")
+        abstract: "List every user the hub has provisioned, with their active tools.",
+        discussion: """
+            Example:
+              gatehouse users list --database-path /var/lib/gatehouse/hub.db
+            """)
 
     @OptionGroup var store: StoreOptions
 
