@@ -92,12 +92,7 @@ public struct EgressClient: Sendable {
     public func send(
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: Data? = nil
     ) async throws(Failure) -> Response {
-        guard allows(url) else { throw .refusedURL(url) }
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: "gatehouse/\(Gatehouse.version)")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let request = try self.request(url, method: method, headers: headers, body: body)
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
             let collected = try await response.body.collect(upTo: maxBytes)
@@ -121,18 +116,26 @@ public struct EgressClient: Sendable {
     public func stream(
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: Data? = nil
     ) async throws(Failure) -> Stream {
-        guard allows(url) else { throw .refusedURL(url) }
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: "gatehouse/\(Gatehouse.version)")
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let request = try self.request(url, method: method, headers: headers, body: body)
         do {
             let response = try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
             return Stream(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
             throw .transport(url: url, reason: Self.reason(error))
         }
+    }
+
+    /// The request to send, once the policy allows `url`.
+    private func request(
+        _ url: String, method: HTTPMethod, headers: [(String, String)], body: Data?
+    ) throws(Failure) -> HTTPClientRequest {
+        guard allows(url) else { throw .refusedURL(url) }
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: "gatehouse/\(Gatehouse.version)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        return request
     }
 
     private func allows(_ url: String) -> Bool {

@@ -26,7 +26,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from conftest import GatehouseServer, PeerServer, start_extra_server
 from mcp_wire import LATEST_HANDSHAKE, MODERN
-from peers.oidc_upstream import chromium_browser, keep_to_loopback
+from browser import chromium_browser, keep_to_loopback
 from test_client import BINARY
 
 RUN_TIMEOUT_S = 60.0

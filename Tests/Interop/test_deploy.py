@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from conftest import REPO_ROOT, start_extra_server
+from conftest import REPO_ROOT, free_port, start_extra_server
 from test_client import BINARY
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -35,10 +34,6 @@ def tool(name: str) -> str:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_the_systemd_unit_verifies(tmp_path: Path) -> None:

@@ -24,14 +24,8 @@ import httpx2
 import jwt
 import pytest
 
-from peers.oidc_upstream import (
-    OidcUpstream,
-    chromium_browser,
-    complete_oidc_mock_sign_in,
-    deny_oidc_mock_sign_in,
-    keep_to_loopback,
-    oidc_upstream,
-)
+from browser import chromium_browser, keep_to_loopback
+from peers.oidc_upstream import OidcUpstream, complete_oidc_mock_sign_in, deny_oidc_mock_sign_in, oidc_upstream
 
 HTTP_TIMEOUT_S = 5.0
 CLIENT_ID = "gatehouse-test"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import tarfile
 import time
@@ -22,9 +21,8 @@ from typing import Any, Iterator
 
 import httpx2
 import pytest
-from mcp import Client
 
-from conftest import DEV_USER
+from conftest import DEV_USER, free_port
 from test_embedded_login import FileTokenStorage, HeadlessBrowser, Traffic, call_whoami
 from test_auth import make_provider as oauth_client_provider
 from test_auth import with_oauth_client
@@ -75,9 +73,7 @@ def test_the_binary_needs_no_toolchain_library(unpacked: Path) -> None:
 @pytest.fixture(scope="module")
 def released_hub(unpacked: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("release-hub")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = (workdir / "hub.log").open("wb")
     process = subprocess.Popen(
         without_toolchain([str(unpacked / "gatehouse"), "hub", "--port", str(port), "--dev-auto-approve",

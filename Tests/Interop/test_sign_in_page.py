@@ -34,10 +34,10 @@ import httpx2
 import jwt
 import pytest
 
+from browser import chromium_browser
 from conftest import REPO_ROOT, GatehouseServer, start_extra_server
 from mcp_wire import envelope, modern_headers
 
-CHROMIUM = os.environ.get("GATEHOUSE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT = REPO_ROOT / "docs" / "images" / "sign-in.png"
 VIEWPORT = {"width": 900, "height": 700}
 PAGE_TIMEOUT_MS = 10_000
@@ -227,33 +227,10 @@ def call_whoami(hub: GatehouseServer, access_token: str) -> dict[str, Any]:
 def browser():
     """Headless Chromium from the system (never a Playwright download). Fails, never skips."""
     try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        pytest.fail(f"Playwright is not installed ({error}); pip install -r Tests/Interop/requirements.txt", pytrace=False)
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install Debian's chromium package (scripts/interop.sh does, "
-            "with apt-get install chromium) or set GATEHOUSE_CHROMIUM to a Chromium binary",
-            pytrace=False,
-        )
-    playwright = sync_playwright().start()
-    try:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            # Loopback only: no proxy from the environment may sit between the browser and the hub.
-            args=["--no-proxy-server", "--disable-gpu", "--disable-dev-shm-usage"],
-            timeout=30_000,
-        )
-    except PlaywrightError as error:
-        playwright.stop()
-        pytest.fail(f"could not launch Chromium at {CHROMIUM} with Playwright:\n{error}", pytrace=False)
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-        playwright.stop()
+        with chromium_browser() as chromium:
+            yield chromium
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @dataclass

@@ -20,15 +20,15 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx2
 import pytest
-from mcp import Client
 from mcp.client.auth import AuthorizationCodeResult
 
 from conftest import GatehouseServer, start_extra_server
-from peers.oidc_upstream import chromium_browser, complete_oidc_mock_sign_in, deny_oidc_mock_sign_in, keep_to_loopback, oidc_upstream
+from browser import chromium_browser, keep_to_loopback
+from peers.oidc_upstream import complete_oidc_mock_sign_in, deny_oidc_mock_sign_in, oidc_upstream
 from test_client import BINARY
 from test_embedded_login import FileTokenStorage, Traffic, call_whoami, make_provider, run_sdk
 
@@ -137,19 +137,17 @@ def claims(token: str) -> dict[str, Any]:
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
-class ChromiumPerson:
-    """The SDK's redirect handler: a person who opens the authorization URL in headless Chromium,
-    consents on Gatehouse's page, signs in at the provider, and whose browser lands on the SDK's
-    redirect URI; the code, state and iss go to the SDK's callback handler."""
+class BrowserPerson:
+    """The SDK's redirect and callback handlers for a person in headless Chromium: `_sign_in` (per
+    provider) takes the browser from the authorization URL to the SDK's redirect URI, and the code,
+    state and iss there go to the SDK's callback handler."""
 
-    def __init__(self, sub: str, email: str, name: str) -> None:
-        self.sub, self.email, self.name = sub, email, name
+    def __init__(self) -> None:
         self.authorization_urls: list[str] = []
         self._pending: AuthorizationCodeResult | None = None
 
     def _sign_in(self, url: str) -> dict[str, str]:
-        with chromium_browser() as browser:
-            return browser_sign_in(browser, url, self.sub, self.email, self.name)
+        raise NotImplementedError
 
     async def redirect_handler(self, authorization_url: str) -> None:
         self.authorization_urls.append(authorization_url)
@@ -163,6 +161,18 @@ class ChromiumPerson:
         assert self._pending is not None, "callback_handler called before the sign-in"
         result, self._pending = self._pending, None
         return result
+
+
+class ChromiumPerson(BrowserPerson):
+    """Consents on Gatehouse's page and signs in at oidc-provider-mock as `sub`."""
+
+    def __init__(self, sub: str, email: str, name: str) -> None:
+        super().__init__()
+        self.sub, self.email, self.name = sub, email, name
+
+    def _sign_in(self, url: str) -> dict[str, str]:
+        with chromium_browser() as browser:
+            return browser_sign_in(browser, url, self.sub, self.email, self.name)
 
 
 # ======================================================================================

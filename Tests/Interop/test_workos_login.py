@@ -14,7 +14,6 @@ official MCP SDK client, headless Chromium.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 import subprocess
@@ -24,15 +23,14 @@ from urllib.parse import urlencode
 
 import httpx2
 import pytest
-from mcp.client.auth import AuthorizationCodeResult
 
 from conftest import GatehouseServer
-from peers.oidc_upstream import chromium_browser, keep_to_loopback
+from browser import chromium_browser, keep_to_loopback
 from peers.workos_emulator import RunningEmulator, workos_emulator
 from test_client import BINARY
 from test_embedded_login import FileTokenStorage, Traffic, call_whoami, make_provider, run_sdk
 from test_hub import RawUser
-from test_upstream_login import REDIRECT_URI, authorize_url, claims, pkce, query, redeem, register
+from test_upstream_login import REDIRECT_URI, BrowserPerson, authorize_url, claims, pkce, query, redeem, register
 
 HTTP_TIMEOUT_S = 10.0
 PAGE_TIMEOUT_MS = 15_000
@@ -260,16 +258,15 @@ def test_authkit_signs_a_one_organization_user_in_to_it(world: World) -> None:
         assert claims(tokens["access_token"])["name"] == "Ada Lovelace"
 
 
-class ChromiumWorkOSPerson:
+class ChromiumWorkOSPerson(BrowserPerson):
     """The SDK's redirect handler: a person who opens the authorization URL in headless Chromium,
     presses "Continue with WorkOS" on Gatehouse's consent page, picks their account on the
     emulator's sign-in form and presses Continue; the browser lands on the SDK's redirect URI."""
 
     def __init__(self, email: str) -> None:
+        super().__init__()
         self.email = email
-        self.authorization_urls: list[str] = []
         self.workos_urls: list[str] = []
-        self._pending: AuthorizationCodeResult | None = None
 
     def _sign_in(self, url: str) -> dict[str, str]:
         with chromium_browser() as browser:
@@ -290,18 +287,6 @@ class ChromiumWorkOSPerson:
             finally:
                 context.close()
 
-    async def redirect_handler(self, authorization_url: str) -> None:
-        self.authorization_urls.append(authorization_url)
-        # Playwright's synchronous API cannot run on the SDK's event loop: a worker thread drives it.
-        params = await asyncio.to_thread(self._sign_in, authorization_url)
-        if "code" not in params:
-            raise RuntimeError(f"the sign-in did not end with a code: {params}")
-        self._pending = AuthorizationCodeResult(code=params["code"], state=params.get("state"), iss=params.get("iss"))
-
-    async def callback_handler(self) -> AuthorizationCodeResult:
-        assert self._pending is not None, "callback_handler called before the sign-in"
-        result, self._pending = self._pending, None
-        return result
 
 
 def test_python_sdk_signs_in_through_workos_in_chromium(world: World, emulator: RunningEmulator, tmp_path: Path) -> None:

@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,20 +55,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx2
 
+from conftest import free_port, terminate
+
 STARTUP_TIMEOUT_S = 15.0
-SHUTDOWN_GRACE_S = 5.0
 HTTP_TIMEOUT_S = 5.0
 # Times the start is tried again when the port picked turned out to be taken meanwhile.
 PORT_ATTEMPTS = 3
 
-CHROMIUM = os.environ.get("GATEHOUSE_CHROMIUM", "/usr/bin/chromium")
 PAGE_TIMEOUT_MS = 10_000
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------
@@ -153,23 +147,11 @@ class OidcUpstream:
             return f"<could not read {self.log_path}: {error}>"
 
 
-def _stop(process: subprocess.Popen[bytes]) -> bool:
-    """SIGTERM, wait up to SHUTDOWN_GRACE_S, then SIGKILL; True when it had to kill."""
-    if process.poll() is not None:
-        return False
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=SHUTDOWN_GRACE_S)
-        return False
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_GRACE_S)
-        return True
 
 
 def _start(argv_options: list[str], log_path: Path, workdir: str, timeout_s: float) -> OidcUpstream:
     """One attempt on one port; raises _PortTaken or RuntimeError."""
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port), *argv_options]
     log = open(log_path, "ab")
     log.write(("$ " + " ".join(argv) + "\n").encode())
@@ -197,7 +179,7 @@ def _start(argv_options: list[str], log_path: Path, workdir: str, timeout_s: flo
         except (httpx2.HTTPError, ValueError) as error:
             last_error = repr(error)
         time.sleep(0.05)
-    _stop(process)
+    terminate(process)
     raise RuntimeError(
         f"oidc-provider-mock did not serve its discovery document within {timeout_s:.0f} s "
         f"(last: {last_error}).\n{upstream.log_text()}"
@@ -257,62 +239,13 @@ def oidc_upstream(
         yield upstream
     finally:
         if upstream is not None:
-            _stop(upstream.process)
+            terminate(upstream.process)
         workdir.cleanup()
 
 
 # --------------------------------------------------------------------------------------
 # The provider's sign-in form in a browser (Playwright, Debian's Chromium)
 # --------------------------------------------------------------------------------------
-
-
-@contextmanager
-def chromium_browser() -> Iterator[Any]:
-    """Headless Chromium from the system ($GATEHOUSE_CHROMIUM or /usr/bin/chromium, never a
-    Playwright download), launched as test_sign_in_page.py does. Raises RuntimeError with the
-    reason when Playwright or Chromium is missing or the browser cannot start."""
-    try:
-        from playwright.sync_api import Error as PlaywrightError
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        raise RuntimeError(f"Playwright is not installed ({error}); pip install -r Tests/Interop/requirements.txt") from error
-    if not os.access(CHROMIUM, os.X_OK):
-        raise RuntimeError(
-            f"Chromium not found at {CHROMIUM}: install Debian's chromium package (scripts/interop.sh does, "
-            "with apt-get install chromium) or set GATEHOUSE_CHROMIUM to a Chromium binary"
-        )
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            # Loopback only: no proxy from the environment may sit between the browser and the servers.
-            args=["--no-proxy-server", "--disable-gpu", "--disable-dev-shm-usage"],
-            timeout=30_000,
-        )
-    except PlaywrightError as error:
-        playwright.stop()
-        raise RuntimeError(f"could not launch Chromium at {CHROMIUM} with Playwright:\n{error}") from error
-    try:
-        yield browser
-    finally:
-        browser.close()
-        playwright.stop()
-
-
-def keep_to_loopback(target: Any) -> None:
-    """Aborts every request of a Playwright Page or BrowserContext that leaves 127.0.0.1/localhost.
-    The mock's pages link a stylesheet on cdn.jsdelivr.net; without network that request could
-    hold up the page's load event until the navigation times out."""
-
-    def route(route: Any) -> None:
-        host = urlsplit(route.request.url).hostname
-        if host in ("127.0.0.1", "localhost", "::1"):
-            route.continue_()
-        else:
-            route.abort()
-
-    target.route("**/*", route)
 
 
 def _on_sign_in_form(page: Any) -> tuple[str, str]:

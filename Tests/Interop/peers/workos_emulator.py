@@ -88,7 +88,6 @@ import html
 import json
 import logging
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -880,7 +879,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 INTEROP_DIR = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 15.0
-SHUTDOWN_GRACE_S = 5.0
 PORT_ATTEMPTS = 3
 
 
@@ -919,26 +917,8 @@ class RunningEmulator:
             return f"<could not read {self.log_path}: {error}>"
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen[bytes]) -> bool:
-    """SIGTERM, wait up to SHUTDOWN_GRACE_S, then SIGKILL; True when it had to kill."""
-    if process.poll() is not None:
-        return False
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=SHUTDOWN_GRACE_S)
-        return False
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=SHUTDOWN_GRACE_S)
-        return True
 
 
 class _PortTaken(RuntimeError):
@@ -946,7 +926,8 @@ class _PortTaken(RuntimeError):
 
 
 def _start_once(options: list[str], log_path: Path, api_key: str, client_id: str, timeout_s: float) -> RunningEmulator:
-    port = _free_port()
+    from conftest import free_port, terminate  # test helpers, imported only where a test starts the emulator
+    port = free_port()
     argv = [sys.executable, "-m", "peers.workos_emulator", "--port", str(port), *options]
     shown = [("<api key>" if previous == "--api-key" else arg) for previous, arg in zip([""] + argv, argv)]
     with open(log_path, "ab") as log:
@@ -971,7 +952,7 @@ def _start_once(options: list[str], log_path: Path, api_key: str, client_id: str
         except (OSError, ValueError) as error:
             last_error = repr(error)
         time.sleep(0.05)
-    _stop(process)
+    terminate(process)
     raise RuntimeError(f"workos-emulator did not answer GET /healthz within {timeout_s:.0f} s (last: {last_error}).\n{emulator.log_text()}")
 
 
@@ -990,6 +971,7 @@ def workos_emulator(
     """Starts the emulator on a free 127.0.0.1 port (the users handed over in a file, as @path),
     waits at most `startup_timeout_s` for GET /healthz, yields it and stops it at exit (SIGTERM,
     SIGKILL after 5 s). Raises RuntimeError, with the emulator's output, when it does not come up."""
+    from conftest import terminate  # a test helper, imported only where a test starts the emulator
     workdir = tempfile.TemporaryDirectory(prefix="workos-emulator-")
     users_path = Path(workdir.name) / "users.json"
     users_path.write_text(json.dumps(list(users)))
@@ -1016,7 +998,7 @@ def workos_emulator(
         yield emulator
     finally:
         if emulator is not None:
-            _stop(emulator.process)
+            terminate(emulator.process)
         workdir.cleanup()
 
 
