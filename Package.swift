@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
         .library(name: "GatehouseOAuth", targets: ["GatehouseOAuth"]),
         .library(name: "GatehouseSQLite", targets: ["GatehouseSQLite"]),
+        .library(name: "GatehousePostgres", targets: ["GatehousePostgres"]),
         .library(name: "GatehouseHub", targets: ["GatehouseHub"]),
         .library(name: "GatehouseServer", targets: ["GatehouseServer"]),
         .library(name: "GatehouseClient", targets: ["GatehouseClient"]),
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "4.1.0"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         .target(
@@ -111,6 +114,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehousePostgres",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseOAuth",
+                "GatehouseHub",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseHub",
             dependencies: [
                 "GatehouseCore",
@@ -165,6 +181,7 @@ let package = Package(
                 "GatehouseOAuth",
                 "GatehouseLogin",
                 "GatehouseSQLite",
+                "GatehousePostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -295,7 +312,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreConformanceTests",
-            dependencies: ["GatehouseSQLite", "GatehouseOAuth", "GatehouseHub"],
+            dependencies: ["GatehouseSQLite", "GatehousePostgres", "GatehouseCore", "GatehouseOAuth", "GatehouseHub"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

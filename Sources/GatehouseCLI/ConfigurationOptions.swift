@@ -50,6 +50,9 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "SQLite database of the store. [env: GATEHOUSE_DATABASE_PATH, HUB_DATABASE_PATH; default: hub_data/hub.db]")
     var databasePath: String?
 
+    @Option(help: "PostgreSQL store instead of SQLite: postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=…. [env: HUB_DATABASE_URL, GATEHOUSE_DATABASE_URL]")
+    var databaseURL: String?
+
     @Option(
         name: .customLong("resource"),
         help: "An MCP server URL the embedded authorization server issues tokens for; repeatable. [env: GATEHOUSE_IDP_RESOURCES]")
@@ -92,7 +95,7 @@ struct ConfigurationOptions: ParsableArguments {
             (.allowedOrigins, allowedOrigins), (.providerType, provider), (.authKitDomain, authkitDomain),
             (.jwtIssuer, jwtIssuer), (.jwtJWKSURI, jwtJwksUri), (.jwtAudience, jwtAudience), (.requiredScopes, requiredScopes),
             (.lazyProvider, lazyProvider ? "true" : nil), (.trustForwardedHeaders, trustForwardedHeaders ? "true" : nil),
-            (.databasePath, databasePath), (.devAutoApprove, devAutoApprove ? "true" : nil),
+            (.databasePath, databasePath), (.databaseURL, databaseURL), (.devAutoApprove, devAutoApprove ? "true" : nil),
             (.extraResources, resources.isEmpty ? nil : resources.joined(separator: ",")), (.idpScopes, scopes),
             (.loginMethod, login), (.upstreamIssuer, upstreamIssuer), (.upstreamClientID, upstreamClientId),
             (.upstreamScopes, upstreamScopes),

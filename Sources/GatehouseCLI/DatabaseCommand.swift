@@ -25,7 +25,7 @@ struct DatabaseMigrateCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let opened = try store.open().administration
+        let opened = try await store.open().administration
         print("\(opened.location): schema \(try await opened.appliedMigrations().joined(separator: ", "))")
     }
 }
@@ -48,7 +48,7 @@ struct DatabaseBackupCommand: AsyncParsableCommand {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw ValidationError("\(path) exists; choose a new file so nothing is overwritten")
         }
-        let opened = try store.open().administration
+        let opened = try await store.open().administration
         try opened.backup(to: path)
         print("backed up \(opened.location) to \(path)")
     }

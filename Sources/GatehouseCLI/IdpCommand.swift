@@ -95,7 +95,7 @@ struct IdpAddUserCommand: AsyncParsableCommand {
         }
         let password = try readPassword()
         guard password.count >= 8 else { throw ValidationError("the password must have at least 8 characters") }
-        let users = LocalUsers(store: try store.open().authorization)
+        let users = LocalUsers(store: try await store.open().authorization)
         if update {
             guard let user = try await users.update(email: email, name: name, password: password) else {
                 throw ValidationError("there is no user \(email); leave out --update to create one")

@@ -36,7 +36,7 @@ struct KeysRotateCommand: AsyncParsableCommand {
     var accessTokenTTL: Int = 900
 
     func run() async throws {
-        let ring = KeyRing(store: try store.open().authorization, secrets: try store.authorizationSecrets(), publishFor: TimeInterval(accessTokenTTL) + 90)
+        let ring = KeyRing(store: try await store.open().authorization, secrets: try store.authorizationSecrets(), publishFor: TimeInterval(accessTokenTTL) + 90)
         let key: SigningKey
         do {
             key = try await ring.rotate()

@@ -11,6 +11,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "SQLite database of the store. [env: GATEHOUSE_DATABASE_PATH, HUB_DATABASE_PATH; default: hub_data/hub.db]")
     var databasePath: String?
 
+    @Option(help: "PostgreSQL store instead of SQLite: postgres://USER:PASSWORD@HOST:PORT/DATABASE. [env: HUB_DATABASE_URL, GATEHOUSE_DATABASE_URL]")
+    var databaseURL: String?
+
     @Option(help: "Read settings from this file of KEY=VALUE lines. [default: .env in the working directory, if present]")
     var envFile: String?
 
@@ -18,7 +21,7 @@ struct StoreOptions: ParsableArguments {
     func configuration() throws -> GatehouseConfiguration {
         do {
             let sources = ConfigurationSources(
-                flags: databasePath.map { [Setting.databasePath.name: $0] } ?? [:],
+                flags: [Setting.databasePath.name: databasePath, Setting.databaseURL.name: databaseURL].compactMapValues { $0 },
                 environment: ProcessInfo.processInfo.environment, dotEnv: try readDotEnv(envFile))
             return try GatehouseConfiguration.load(from: sources).0
         } catch {
@@ -28,9 +31,9 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the configured store, as the hub does (exit 1 when it cannot be).
-    func open() throws -> Stores {
+    func open() async throws -> Stores {
         do {
-            return try StoreBackend.open(try configuration())
+            return try await StoreBackend.open(try configuration())
         } catch let problem as StartupProblem {
             printError("gatehouse: \(problem)")
             throw ExitCode.failure

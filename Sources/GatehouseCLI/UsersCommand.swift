@@ -27,7 +27,7 @@ struct UsersListCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let opened = try store.open().hub
+        let opened = try await store.open().hub
         let users = try await opened.users()
         guard !users.isEmpty else {
             print("no users yet: they are created when they first sign in")

@@ -62,8 +62,8 @@ public final class Hub: ToolSource {
         return try await users.user(for: principal).id
     }
 
-    /// Forgets the cached tools of `userID` after a change.
-    func invalidate(userID: Int64) {
+    /// Forgets the cached tools of `userID` after a change (here, or on another instance).
+    public func invalidate(userID: Int64) {
         _ = cache.withLock { $0.removeValue(forKey: userID) }
     }
 

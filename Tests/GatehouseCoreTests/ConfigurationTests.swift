@@ -73,10 +73,20 @@ struct ConfigurationTests {
         }
     }
 
-    @Test func postgresSettingOnlyWarns() throws {
-        let (_, warnings) = try GatehouseConfiguration.load(
-            from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://localhost/hub"]))
-        #expect(warnings == ["HUB_DATABASE_URL (from environment) is not used by this version of gatehouse yet"])
+    @Test func seedZerosDatabaseURLSelectsPostgreSQL() throws {
+        let (config, warnings) = try GatehouseConfiguration.load(
+            from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://hub:s%40cret@localhost:5433/hub"]))
+        #expect(warnings.isEmpty)
+        let postgres = try #require(config.postgres)
+        #expect(postgres.host == "localhost" && postgres.port == 5433 && postgres.user == "hub" && postgres.database == "hub")
+        #expect(postgres.password?.value == "s@cret" && postgres.sslMode == .disable)
+        #expect(postgres.redactedURL == "postgres://hub@localhost:5433/hub")
+        #expect(throws: ConfigurationError.self) {
+            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "mysql://x/y"]))
+        }
+        #expect(throws: ConfigurationError.self) {
+            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://h/d?sslmode=verify-full"]))
+        }
     }
 
     @Test func databasePathComesFromTheSeedName() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import GatehouseHub
+import GatehouseCore
 import GatehouseOAuth
+import GatehousePostgres
 import GatehouseSQLite
 import Testing
 
@@ -19,7 +21,17 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
         return try SQLiteStore(path: directory.appendingPathComponent("hub.db").path)
     }
 
-    static let all: [StoreBackend] = [.sqlite]
+    /// PostgreSQL when `GATEHOUSE_TEST_POSTGRES_URL` names a server (scripts/test.sh starts one):
+    /// each store gets a schema of its own in that database.
+    static let postgres: StoreBackend? = ProcessInfo.processInfo.environment["GATEHOUSE_TEST_POSTGRES_URL"].map { url in
+        StoreBackend(name: "PostgreSQL") {
+            let schema = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            let settings = try PostgresSettings(url: url + (url.contains("?") ? "&" : "?") + "schema=" + schema)
+            return try await PostgresStore.open(settings)
+        }
+    }
+
+    static let all: [StoreBackend] = [.sqlite] + (postgres.map { [$0] } ?? [])
 }
 
 /// Runs `count` copies of `body` at once and collects their results.

@@ -32,8 +32,10 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var authorizationServer = EmbeddedAuthorizationSettings()
     /// The upstream identity provider people sign in with; `nil` for local passwords.
     public var upstreamLogin: UpstreamLoginSettings?
-    /// The SQLite database of the store.
+    /// The SQLite database of the store, unless ``postgres`` is set.
     public var databasePath = "hub_data/hub.db"
+    /// The PostgreSQL store, when `HUB_DATABASE_URL` names one.
+    public var postgres: PostgresSettings?
     /// The key file that seals the authorization server's signing keys when no
     /// `GATEHOUSE_SECRET_KEY` is set; `nil` is `gatehouse.key` beside the database.
     public var keyFilePath: String?
@@ -71,7 +73,7 @@ extension GatehouseConfiguration {
     /// - Returns: the configuration and human-readable warnings to log at start-up.
     /// - Throws: the first ``ConfigurationError`` found, naming the setting and the problem.
     public static func load(from sources: ConfigurationSources) throws(ConfigurationError) -> (GatehouseConfiguration, warnings: [String]) {
-        let warnings = try checkReservedSettings(in: sources)
+        try checkKnownSettings(in: sources)
         var config = GatehouseConfiguration()
         let read = SettingReader(sources: sources)
         if let host = try read(.host, { $0.trimmingCharacters(in: .whitespaces) }) {
@@ -104,18 +106,19 @@ extension GatehouseConfiguration {
         config.upstreamLogin = try UpstreamLoginSettings.load(from: sources)
         if let path = try read(.databasePath, { $0.isEmpty ? nil : $0 }) { config.databasePath = path }
         config.keyFilePath = try read(.keyFile, { $0.isEmpty ? nil : $0 })
+        config.postgres = try PostgresSettings.load(from: sources)
         config.hub = try HubSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
-        var allWarnings = warnings
+        var warnings: [String] = []
         if let upstream = config.upstreamLogin {
             if config.auth.provider != .embedded {
-                allWarnings.append(
+                warnings.append(
                     "\(upstream.clientID) is configured for sign-in through \(upstream.displayName), but tokens come from the \(config.auth.providerKind) provider: upstream sign-in applies to the embedded authorization server only")
             } else if config.authorizationServer.devAutoApprove {
                 throw read.error(.devAutoApprove, "auto-approval signs people in without the upstream provider; use one or the other")
             }
         }
-        return (config, allWarnings)
+        return (config, warnings)
     }
 
     /// Tokens are checked against an audience fixed at start-up. When public URLs come from
@@ -137,23 +140,17 @@ extension GatehouseConfiguration {
         }
     }
 
-    private static func checkReservedSettings(in sources: ConfigurationSources) throws(ConfigurationError) -> [String] {
+    /// `--env` names no setting has are refused as probable typos.
+    private static func checkKnownSettings(in sources: ConfigurationSources) throws(ConfigurationError) {
         let known = Set(
             (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
-                + Setting.upstreamLoginSettings)
+                + Setting.upstreamLoginSettings + Setting.postgresSettings)
                 .flatMap(\.environmentNames))
-            .union(ReservedSetting.all.map(\.environmentName))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(
                 key: key, layer: .envOverride,
                 problem: "unknown setting; see `gatehouse hub --help` for the names Gatehouse reads")
         }
-        var warnings: [String] = []
-        for reserved in ReservedSetting.all {
-            guard let found = sources.lookup(reserved.setting) else { continue }
-            warnings.append("\(found.key) (from \(found.layer)) is not used by this version of gatehouse yet")
-        }
-        return warnings
     }
 }
 

@@ -12,7 +12,7 @@ extension GatehouseServer {
         configuration: GatehouseConfiguration, upstreams: [UpstreamSpec], logger: Logger
     ) async throws(StartupProblem) -> GatehouseServer {
         let needsStore = configuration.auth.provider == .embedded || GatewayMount.mintsTokens(upstreams)
-        let stores = needsStore ? try StoreBackend.open(configuration) : nil
+        let stores = needsStore ? try await StoreBackend.open(configuration, logger: logger) : nil
         // Every scope a rule names is advertised, so clients can ask for it.
         let ruleScopes = upstreams.flatMap { [$0.access] + $0.toolAccess.values }.flatMap(\.requiredScopes)
         let scopes = Set(configuration.auth.requiredScopes).union(ruleScopes).sorted()
@@ -30,7 +30,7 @@ extension GatehouseServer {
             mcp: MCPEndpointMount(
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
                 originPolicy: OriginPolicy(configuration: configuration), protection: protection),
-            hub: nil, gateway: gateway)
+            hub: nil, gateway: gateway, stores: stores)
     }
 }
 

@@ -29,13 +29,16 @@ public struct GatehouseServer: Sendable {
     public let hub: HubMount?
     /// The gateway to upstream MCP servers (`gatehouse gateway`); then the endpoint serves it.
     public let gateway: GatewayMount?
+    /// The store the parts share, kept open while the server runs.
+    public let stores: Stores?
 
     /// Assembles the parts given. With a `hub`, its management tools join `tools` and it becomes
     /// the endpoint's source of per-user tools; with an `authenticator`, the endpoint is a
-    /// protected resource.
+    /// protected resource; `stores` are followed (other instances' changes) and closed with it.
     public init(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
-        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServerMount? = nil, hub: HubMount? = nil
+        authenticator: Authenticator? = nil, authorizationServer: AuthorizationServerMount? = nil, hub: HubMount? = nil,
+        stores: Stores? = nil
     ) {
         let registry = ToolRegistry(tools + (hub?.managementTools ?? []))
         let protection = authenticator.map {
@@ -51,12 +54,12 @@ public struct GatehouseServer: Sendable {
             mcp: MCPEndpointMount(
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
                 originPolicy: OriginPolicy(configuration: configuration), protection: protection),
-            hub: hub, gateway: nil)
+            hub: hub, gateway: nil, stores: stores)
     }
 
     init(
         configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
-        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, gateway: GatewayMount?
+        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, gateway: GatewayMount?, stores: Stores?
     ) {
         self.configuration = configuration
         self.authorizationServer = authorizationServer
@@ -64,6 +67,7 @@ public struct GatehouseServer: Sendable {
         self.mcp = mcp
         self.hub = hub
         self.gateway = gateway
+        self.stores = stores
     }
 
     /// The hub (`gatehouse hub`): opens the store, builds the per-user tools hub, and protects
@@ -77,14 +81,14 @@ public struct GatehouseServer: Sendable {
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, withHub: Bool = true, logger: Logger
     ) async throws(StartupProblem) -> GatehouseServer {
         let embedded = configuration.auth.provider == .embedded
-        let stores = withHub || embedded ? try StoreBackend.open(configuration) : nil
+        let stores = withHub || embedded ? try await StoreBackend.open(configuration, logger: logger) : nil
         let hub = withHub ? stores.map { HubMount(configuration: configuration, store: $0.hub) } : nil
         let scopes = scopesSupported(configuration: configuration, tools: tools + (hub?.managementTools ?? []))
         let (authorizationServer, authenticator) = try await authentication(
             configuration: configuration, stores: stores, scopesSupported: scopes, logger: logger)
         return GatehouseServer(
             configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: authorizationServer,
-            hub: hub)
+            hub: hub, stores: stores)
     }
 
     /// The authorization server alone (`gatehouse idp`), for MCP servers elsewhere; the
@@ -94,12 +98,13 @@ public struct GatehouseServer: Sendable {
             throw StartupProblem(
                 "name the MCP servers tokens are for with --resource URL (or GATEHOUSE_IDP_RESOURCES), e.g. --resource https://mcp.example.com/mcp")
         }
+        let stores = try await StoreBackend.open(configuration, logger: logger)
         let authorizationServer = try await AuthorizationServerMount.make(
-            configuration: configuration, store: try StoreBackend.open(configuration).authorization,
+            configuration: configuration, store: stores.authorization,
             scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, logger: logger)
         return GatehouseServer(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil,
-            gateway: nil)
+            gateway: nil, stores: stores)
     }
 
     /// The embedded authorization server (when it is the provider, on `stores`) and the
@@ -120,7 +125,7 @@ public struct GatehouseServer: Sendable {
     /// authorization server's, on its store, or the configured provider's); `nil` with
     /// `--provider none`. `gatehouse doctor token` asks it, so its verdict is the server's.
     public static func tokenAuthenticator(configuration: GatehouseConfiguration, logger: Logger) async throws(StartupProblem) -> Authenticator? {
-        let stores = configuration.auth.provider == .embedded ? try StoreBackend.open(configuration) : nil
+        let stores = configuration.auth.provider == .embedded ? try await StoreBackend.open(configuration, logger: logger) : nil
         return try await authentication(
             configuration: configuration, stores: stores, scopesSupported: configuration.auth.requiredScopes, logger: logger
         ).1
@@ -154,7 +159,9 @@ public struct GatehouseServer: Sendable {
     }
 
     /// Background work the parts need while they run.
-    public var services: [any Service] { (authorizationServer?.services ?? []) + (gateway?.services ?? []) }
+    public var services: [any Service] {
+        (authorizationServer?.services ?? []) + (gateway?.services ?? []) + (stores.map { [StoreLifecycle(stores: $0, hub: hub?.hub)] } ?? [])
+    }
 
     /// The runnable application on the guarded listener (deadlines, the connection cap);
     /// `onRunning` receives the bound port once it listens.

@@ -2,24 +2,40 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
 import GatehouseOAuth
+import GatehousePostgres
 import GatehouseSQLite
+import Logging
 
 /// One opened store, as the ports its users take: the authorization server's, the hub's, and
-/// the operator's.
+/// the operator's; with what a shared store tells instances about each other's changes.
 public struct Stores: Sendable {
     public let authorization: any AuthorizationStore
     public let hub: any HubStore
     public let administration: any StoreAdministration
+    /// Changes made on other instances (PostgreSQL's LISTEN/NOTIFY); `nil` for a store only
+    /// this process writes.
+    public let changeFeed: (any HubChangeFeed)?
+    /// Ends the store's connections (a no-op for SQLite).
+    public let close: @Sendable () async -> Void
 }
 
-/// The one place that opens the store a configuration names (today SQLite at
-/// `GATEHOUSE_DATABASE_PATH`), for the servers and the store commands alike.
+/// The one place that opens the store a configuration names: PostgreSQL when `HUB_DATABASE_URL`
+/// is set, else SQLite at `GATEHOUSE_DATABASE_PATH`; for the servers and the store commands alike.
 public enum StoreBackend {
     /// Opens (creating and migrating when needed) the configured store.
-    public static func open(_ configuration: GatehouseConfiguration) throws(StartupProblem) -> Stores {
+    public static func open(_ configuration: GatehouseConfiguration, logger: Logger = Logger(label: "gatehouse.store")) async throws(StartupProblem) -> Stores {
+        if let postgres = configuration.postgres {
+            do {
+                let store = try await PostgresStore.open(postgres, logger: logger)
+                return Stores(authorization: store, hub: store, administration: store, changeFeed: store, close: { await store.close() })
+            } catch {
+                throw StartupProblem(
+                    "cannot open the PostgreSQL store \(postgres.redactedURL): \(String(reflecting: error)); check HUB_DATABASE_URL and that the server accepts connections")
+            }
+        }
         do {
             let store = try SQLiteStore(path: configuration.databasePath)
-            return Stores(authorization: store, hub: store, administration: store)
+            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, close: {})
         } catch {
             throw StartupProblem(
                 "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")

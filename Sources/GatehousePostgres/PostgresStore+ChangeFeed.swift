@@ -1,0 +1,37 @@
+import GatehouseHub
+import Logging
+import PostgresNIO
+
+extension PostgresStore: HubChangeFeed {
+    /// The LISTEN/NOTIFY channel of hub tool changes; the payload is the user id.
+    static let toolChannel = "gatehouse_tool_changes"
+
+    /// Tells every instance (LISTEN/NOTIFY) that `userID`'s tools changed.
+    func notifyToolsChanged(userID: Int64) async throws {
+        try await execute("SELECT pg_notify(\(Self.toolChannel), \(String(userID)))")
+    }
+
+    /// Listens on one pooled connection, and listens again (after 1 s, doubling to 30 s) when the
+    /// connection or the database goes away; stops when the task is cancelled.
+    public func followToolChanges(_ changed: @escaping @Sendable (Int64) -> Void) async {
+        var delay = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.toolChannel) { notifications in
+                        delay = .seconds(1)
+                        for try await notification in notifications {
+                            if let userID = Int64(notification.payload) { changed(userID) }
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning(
+                    "not following hub tool changes; trying again", metadata: ["error": "\(String(reflecting: error))", "in": "\(delay)"])
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(30))
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import GatehouseCore
+import GatehouseHub
+import GatehouseOAuth
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+
+/// The store on PostgreSQL, for several Gatehouse instances behind a load balancer.
+///
+/// Every rule a backend must apply atomically (a code redeemed once, one successor per refresh,
+/// idempotent key rotation, quotas) runs in one transaction that first locks what it decides on
+/// (`SELECT … FOR UPDATE`, or a transaction-scoped advisory lock), then applies the rule value
+/// from the engine, so instances racing on the same row are decided one after another, exactly
+/// as the SQLite store's IMMEDIATE transactions decide them in one process.
+///
+/// The connection pool runs from ``open(_:logger:)`` until ``close()``.
+public final class PostgresStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+    private let running: Task<Void, Never>
+    /// Where it connects, without the password: `postgres://user@host:port/database`.
+    public let location: String
+
+    private init(client: PostgresClient, location: String, logger: Logger) {
+        self.client = client
+        self.location = location
+        self.logger = logger
+        running = Task { await client.run() }
+    }
+
+    /// Connects to `settings.url` and applies the pending migrations.
+    public static func open(_ settings: PostgresSettings, logger: Logger = Logger(label: "gatehouse.postgres")) async throws -> PostgresStore {
+        var configuration = PostgresClient.Configuration(
+            host: settings.host, port: settings.port, username: settings.user, password: settings.password.map(\.value),
+            database: settings.database, tls: Self.tls(settings.sslMode))
+        configuration.options.maximumConnections = settings.poolSize
+        configuration.options.connectTimeout = settings.connectTimeout
+        if let schema = settings.schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
+        let store = PostgresStore(
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), location: settings.redactedURL, logger: logger)
+        do {
+            if let schema = settings.schema { try await store.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)") }
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    /// libpq's `sslmode` as PostgresNIO's TLS setting; `require` verifies the server's certificate.
+    static func tls(_ mode: PostgresSettings.SSLMode) -> PostgresClient.Configuration.TLS {
+        switch mode {
+        case .disable: .disable
+        case .prefer: .prefer(.makeClientConfiguration())
+        case .require: .require(.makeClientConfiguration())
+        }
+    }
+
+    /// Stops the connection pool.
+    public func close() async {
+        running.cancel()
+        _ = await running.value
+    }
+
+    /// Runs `body` in a transaction (`BEGIN` … `COMMIT`, rolled back when it throws).
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    }
+
+    /// The rows of `query`, with their columns by name.
+    func rows(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [PostgresRandomAccessRow] {
+        let sequence = try await run(query, on: connection)
+        var rows: [PostgresRandomAccessRow] = []
+        for try await row in sequence { rows.append(row.makeRandomAccess()) }
+        return rows
+    }
+
+    /// Runs a statement.
+    func execute(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws {
+        for try await _ in try await run(query, on: connection) {}
+    }
+
+    private func run(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {
+        if let connection { return try await connection.query(query, logger: logger) }
+        return try await client.query(query, logger: logger)
+    }
+
+    /// Runs a statement with `RETURNING 1` semantics: true when it changed a row.
+    func changed(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> Bool {
+        !(try await rows(query, on: connection)).isEmpty
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        try self[column].decode(T.self)
+    }
+
+    func date(_ column: String) throws -> Date { Date(timeIntervalSince1970: try value(column, as: Double.self)) }
+
+    func optionalDate(_ column: String) throws -> Date? {
+        try value(column, as: Double?.self).map(Date.init(timeIntervalSince1970:))
+    }
+}
+
+extension Date {
+    /// Seconds since 1970, as the store keeps instants (the same as the SQLite store).
+    var storeValue: Double { timeIntervalSince1970 }
+}
+
+extension PostgresStore: StoreAdministration {
+    public func appliedMigrations() async throws -> [String] {
+        try await rows("SELECT name FROM gatehouse_migrations ORDER BY applied_order").map { try $0.value("name") }
+    }
+
+    public func backup(to destination: String) throws {
+        throw PostgresStoreError("back up PostgreSQL with its own tools: pg_dump \(location) > \(destination)")
+    }
+}
+
+/// A store operation PostgreSQL cannot do as asked, said in words.
+public struct PostgresStoreError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
