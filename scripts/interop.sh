@@ -3,7 +3,8 @@
 # SDK and Playwright (from PyPI, pinned in Tests/Interop/requirements.txt) against real `gatehouse`
 # processes; nginx, caddy and systemd-analyze check deploy/ (Debian packages); Playwright drives
 # Debian's headless Chromium through the sign-in page (installed here when it is missing); the hub
-# tests also need the sqlite3 CLI (Debian's sqlite3 package, installed here when it is missing).
+# tests also need the sqlite3 CLI (Debian's sqlite3 package, installed here when it is missing), the
+# PostgreSQL store's tests Debian's PostgreSQL server (the postgresql package, likewise).
 # Creates .venv-interop on first use; reuses it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,11 @@ fi
 if ! command -v sqlite3 >/dev/null 2>&1; then
     echo "interop: the sqlite3 CLI is missing; installing Debian's sqlite3 package" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null
+fi
+# The PostgreSQL store's tests run throwaway clusters of Debian's server (scripts/postgres.sh).
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+    echo "interop: PostgreSQL is missing; installing Debian's postgresql package" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 # The deployment examples (deploy/) are checked by the tools that read them.
 for tool in nginx:nginx caddy:caddy systemd-analyze:systemd openssl:openssl; do

@@ -40,6 +40,8 @@ public final class PostgresStore: Sendable {
         if let schema = settings.schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
         let store = PostgresStore(
             client: PostgresClient(configuration: configuration, backgroundLogger: logger), location: settings.redactedURL, logger: logger)
+        // The pool starts on its own task; a first query before it runs would wait with a warning.
+        try? await Task.sleep(for: .milliseconds(20))
         do {
             if let schema = settings.schema { try await store.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)") }
             try await store.migrate()

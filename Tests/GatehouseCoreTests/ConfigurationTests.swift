@@ -1,4 +1,5 @@
 import GatehouseCore
+import Foundation
 import Testing
 
 @Suite("Configuration loading")
@@ -74,18 +75,23 @@ struct ConfigurationTests {
     }
 
     @Test func seedZerosDatabaseURLSelectsPostgreSQL() throws {
+        let key = Data(repeating: 7, count: 32).base64EncodedString()
+        #expect(throws: ConfigurationError.self, "instances sharing PostgreSQL need one secret key") {
+            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://localhost/hub"]))
+        }
         let (config, warnings) = try GatehouseConfiguration.load(
-            from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://hub:s%40cret@localhost:5433/hub"]))
+            from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://hub:s%40cret@localhost:5433/hub", "GATEHOUSE_SECRET_KEY": key]))
         #expect(warnings.isEmpty)
         let postgres = try #require(config.postgres)
         #expect(postgres.host == "localhost" && postgres.port == 5433 && postgres.user == "hub" && postgres.database == "hub")
         #expect(postgres.password?.value == "s@cret" && postgres.sslMode == .disable)
         #expect(postgres.redactedURL == "postgres://hub@localhost:5433/hub")
         #expect(throws: ConfigurationError.self) {
-            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "mysql://x/y"]))
+            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "mysql://x/y", "GATEHOUSE_SECRET_KEY": key]))
         }
         #expect(throws: ConfigurationError.self) {
-            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://h/d?sslmode=verify-full"]))
+            try GatehouseConfiguration.load(
+                from: ConfigurationSources(environment: ["HUB_DATABASE_URL": "postgres://h/d?sslmode=verify-full", "GATEHOUSE_SECRET_KEY": key]))
         }
     }
 

@@ -109,6 +109,12 @@ extension GatehouseConfiguration {
         config.postgres = try PostgresSettings.load(from: sources)
         config.hub = try HubSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
+        if config.postgres != nil, config.hub.secretKey == nil {
+            // Every instance must open what any instance sealed: signing keys, pages, sessions.
+            throw read.error(
+                .databaseURL,
+                "a PostgreSQL store is shared by instances, so they need the same GATEHOUSE_SECRET_KEY (openssl rand -base64 32); a key file beside a database cannot be shared")
+        }
         var warnings: [String] = []
         if let upstream = config.upstreamLogin {
             if config.auth.provider != .embedded {
