@@ -119,6 +119,7 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseOAuth",
                 "GatehouseHub",
+                "GatehouseMCP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -30,7 +30,7 @@ struct Banner {
         if configuration.auth.provider == .embedded {
             lines.append("  issuer        \(configuration.issuerURL) (clients open its sign-in page themselves)")
             let sealing = configuration.hub.secretKey == nil ? configuration.sealingKeyFile : "GATEHOUSE_SECRET_KEY"
-            lines.append("  store         \(configuration.databasePath) (signing keys sealed with \(sealing))")
+            lines.append("  store         \(configuration.storeLocation) (signing keys sealed with \(sealing))")
             lines.append(
                 configuration.authorizationServer.devAutoApprove
                     ? "  dev mode      every sign-in is approved as \(configuration.authorizationServer.devUser) without a page"

@@ -51,7 +51,7 @@ struct IdpServeCommand: AsyncParsableCommand {
                   issuer        \(base)
                   metadata      \(base.origin)/.well-known/oauth-authorization-server\(base.pathPrefix)
                   resources     \(configuration.authorizationServer.extraResources.joined(separator: ", "))
-                  store         \(configuration.databasePath)
+                  store         \(configuration.storeLocation)
                 Press Ctrl-C to stop.
 
                 """

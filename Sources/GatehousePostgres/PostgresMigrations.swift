@@ -108,6 +108,18 @@ enum PostgresMigrations {
                 "ALTER TABLE oauth_refresh_families ADD COLUMN login_session_id text",
             ]
         ),
+        (
+            // PostgreSQL only: session-era MCP sessions every instance behind a balancer finds
+            // (by the SHA-256 of the id; the id itself is never stored).
+            "v5-shared-mcp-sessions",
+            [
+                """
+                CREATE TABLE mcp_sessions (
+                    id_hash text PRIMARY KEY, protocol_version text NOT NULL, owner_issuer text, owner_subject text,
+                    client_capabilities text NOT NULL, last_seen double precision NOT NULL)
+                """
+            ]
+        ),
     ]
 }
 

@@ -253,6 +253,8 @@ extension PostgresStore: AuthorizationStore {
             try await self.execute("DELETE FROM idp_pending_logins WHERE expires_at < \(expired)", on: connection)
             try await self.execute(
                 "DELETE FROM idp_login_sessions WHERE created_at < \(cutoffs.loginSessionsCreatedBefore.storeValue)", on: connection)
+            // MCP sessions unused for a week are past any idle timeout.
+            try await self.execute("DELETE FROM mcp_sessions WHERE last_seen < \(expired - 7 * 86_400)", on: connection)
         }
     }
 }

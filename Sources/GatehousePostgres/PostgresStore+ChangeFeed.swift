@@ -11,24 +11,28 @@ extension PostgresStore: HubChangeFeed {
         try await execute("SELECT pg_notify(\(Self.toolChannel), \(String(userID)))")
     }
 
-    /// Listens on one pooled connection, and listens again (after 1 s, doubling to 30 s) when the
-    /// connection or the database goes away; stops when the task is cancelled.
     public func followToolChanges(_ changed: @escaping @Sendable (Int64) -> Void) async {
+        await follow(Self.toolChannel) { payload in
+            if let userID = Int64(payload) { changed(userID) }
+        }
+    }
+
+    /// Listens on `channel` on one pooled connection, and listens again (after 1 s, doubling to
+    /// 30 s) when the connection or the database goes away; stops when the task is cancelled.
+    func follow(_ channel: String, _ received: @escaping @Sendable (String) -> Void) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
-                    try await connection.listen(on: Self.toolChannel) { notifications in
+                    try await connection.listen(on: channel) { notifications in
                         delay = .seconds(1)
-                        for try await notification in notifications {
-                            if let userID = Int64(notification.payload) { changed(userID) }
-                        }
+                        for try await notification in notifications { received(notification.payload) }
                     }
                 }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning(
-                    "not following hub tool changes; trying again", metadata: ["error": "\(String(reflecting: error))", "in": "\(delay)"])
+                    "not following \(channel); trying again", metadata: ["error": "\(String(reflecting: error))", "in": "\(delay)"])
             }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(30))

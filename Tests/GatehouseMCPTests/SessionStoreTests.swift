@@ -16,49 +16,50 @@ struct SessionStoreTests {
     static let alice = SessionStore.Owner(Principal(subject: "alice", issuer: "https://issuer.test"))
     static let bob = SessionStore.Owner(Principal(subject: "bob", issuer: "https://issuer.test"))
 
-    @Test func sessionsBelongToTheirOwner() {
+    @Test func sessionsBelongToTheirOwner() async throws {
         let store = SessionStore(idleTimeout: .seconds(100), capacity: 10)
-        let session = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
-        #expect(store.touch(session.id, owner: Self.bob) == nil)
-        #expect(!store.remove(session.id, owner: Self.bob))
-        #expect(store.touch(session.id, owner: SessionStore.Owner(.anonymous)) == nil)
-        #expect(store.touch(session.id, owner: Self.alice) != nil)
-        #expect(store.remove(session.id, owner: Self.alice))
+        let session = try await store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        #expect(await store.touch(session.id, owner: Self.bob) == nil)
+        #expect(await !store.remove(session.id, owner: Self.bob))
+        #expect(await store.touch(session.id, owner: SessionStore.Owner(.anonymous)) == nil)
+        #expect(await store.touch(session.id, owner: Self.alice) != nil)
+        #expect(await store.remove(session.id, owner: Self.alice))
     }
 
-    @Test func idsAreUniqueVisibleASCII() {
+    @Test func idsAreUniqueVisibleASCII() async throws {
         let store = SessionStore(idleTimeout: .seconds(60), capacity: 1000)
-        let ids = (0..<500).map { _ in store.create(protocolVersion: .v2025_11_25, owner: Self.alice).id }
+        var ids: [String] = []
+        for _ in 0..<500 { ids.append(try await store.create(protocolVersion: .v2025_11_25, owner: Self.alice).id) }
         #expect(Set(ids).count == 500)
         #expect(ids.allSatisfy { $0.count == 43 && $0.unicodeScalars.allSatisfy { (0x21...0x7E).contains($0.value) } })
     }
 
-    @Test func idleSessionsExpire() {
+    @Test func idleSessionsExpire() async throws {
         let clock = ManualClock()
         let store = SessionStore(idleTimeout: .seconds(10), capacity: 10, now: { clock.now })
-        let session = store.create(protocolVersion: .v2025_06_18, owner: Self.alice)
+        let session = try await store.create(protocolVersion: .v2025_06_18, owner: Self.alice)
         clock.advance(.seconds(9))
-        #expect(store.touch(session.id, owner: Self.alice)?.protocolVersion == .v2025_06_18)
+        #expect(await store.touch(session.id, owner: Self.alice)?.protocolVersion == .v2025_06_18)
         clock.advance(.seconds(9))
-        #expect(store.touch(session.id, owner: Self.alice) != nil, "touching renews the idle timer")
+        #expect(await store.touch(session.id, owner: Self.alice) != nil, "touching renews the idle timer")
         clock.advance(.seconds(11))
-        #expect(store.touch(session.id, owner: Self.alice) == nil)
+        #expect(await store.touch(session.id, owner: Self.alice) == nil)
         #expect(store.count == 0)
     }
 
-    @Test func fullStoreEvictsTheLeastRecentlyUsed() {
+    @Test func fullStoreEvictsTheLeastRecentlyUsed() async throws {
         let clock = ManualClock()
         let store = SessionStore(idleTimeout: .seconds(100), capacity: 2, now: { clock.now })
-        let first = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        let first = try await store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         clock.advance(.seconds(1))
-        let second = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        let second = try await store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         clock.advance(.seconds(1))
-        _ = store.touch(first.id, owner: Self.alice)
+        _ = await store.touch(first.id, owner: Self.alice)
         clock.advance(.seconds(1))
-        let third = store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        let third = try await store.create(protocolVersion: .v2025_11_25, owner: Self.alice)
         #expect(store.count == 2)
-        #expect(store.touch(second.id, owner: Self.alice) == nil)
-        #expect(store.touch(first.id, owner: Self.alice) != nil)
-        #expect(store.touch(third.id, owner: Self.alice) != nil)
+        #expect(await store.touch(second.id, owner: Self.alice) == nil)
+        #expect(await store.touch(first.id, owner: Self.alice) != nil)
+        #expect(await store.touch(third.id, owner: Self.alice) != nil)
     }
 }

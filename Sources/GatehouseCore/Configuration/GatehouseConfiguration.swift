@@ -54,6 +54,9 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     /// The embedded authorization server's issuer: the public base URL, path prefix included.
     public var issuerURL: String { baseURL().description }
 
+    /// Where the store is, for messages: the PostgreSQL URL (without password) or the SQLite file.
+    public var storeLocation: String { postgres?.redactedURL ?? databasePath }
+
     /// The key file the authorization server seals its secrets with when no secret key is set.
     public var sealingKeyFile: String {
         keyFilePath ?? ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("gatehouse.key")

@@ -3,7 +3,8 @@ import GatehouseCore
 import MCP
 import Synchronization
 
-/// The session-era MCP sessions this process holds, with idle expiry and a size bound.
+/// The session-era MCP sessions this process holds, with idle expiry and a size bound; with
+/// ``SharedSessions``, also the sessions other instances opened.
 ///
 /// Streamable HTTP (2025-11-25, "Session Management"): the session id SHOULD be
 /// globally unique and cryptographically secure and MUST contain only visible ASCII;
@@ -30,6 +31,8 @@ public final class SessionStore: Sendable {
         /// The capabilities the client declared in `initialize`.
         public let clientCapabilities: JSONValue
         var lastSeen: ContinuousClock.Instant
+        /// When the shared copy was last told the session was used.
+        var sharedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -40,57 +43,106 @@ public final class SessionStore: Sendable {
     private let idleTimeout: Duration
     private let capacity: Int
     private let now: @Sendable () -> ContinuousClock.Instant
+    /// Where other instances' sessions are; `nil` for a server that runs alone.
+    public let shared: (any SharedSessions)?
+
+    /// How often the shared copy hears that a session is still in use.
+    static let sharedTouchInterval: Duration = .seconds(60)
 
     /// - Parameters:
     ///   - idleTimeout: a session unused for this long is forgotten.
     ///   - capacity: most sessions kept; creating one more evicts the least recently used.
+    ///   - shared: sessions shared with other instances.
     ///   - now: the clock, replaceable in tests.
     public init(
-        idleTimeout: Duration, capacity: Int,
+        idleTimeout: Duration, capacity: Int, shared: (any SharedSessions)? = nil,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
         precondition(capacity > 0, "session capacity must be positive")
         self.idleTimeout = idleTimeout
         self.capacity = capacity
+        self.shared = shared
         self.now = now
     }
 
-    /// Starts a session for `version`, owned by `owner`, and returns it.
-    public func create(protocolVersion: ProtocolVersion, owner: Owner, clientCapabilities: JSONValue = .object([:])) -> Session {
+    /// Starts a session for `version`, owned by `owner`, and returns it (saved for the other
+    /// instances first, when shared).
+    public func create(
+        protocolVersion: ProtocolVersion, owner: Owner, clientCapabilities: JSONValue = .object([:])
+    ) async throws -> Session {
         let instant = now()
         let session = Session(
             id: Self.makeID(), protocolVersion: protocolVersion, owner: owner, clientCapabilities: clientCapabilities,
-            lastSeen: instant)
-        state.withLock { state in
-            if state.sessions.count >= capacity { evict(from: &state, at: instant) }
-            state.sessions[session.id] = session
+            lastSeen: instant, sharedAt: instant)
+        if let shared {
+            var writer = JSONWriter()
+            writer.value(clientCapabilities)
+            try await shared.save(
+                SharedSession(
+                    id: session.id, protocolVersion: protocolVersion.rawValue, ownerIssuer: owner.issuer, ownerSubject: owner.subject,
+                    clientCapabilities: String(decoding: writer.bytes, as: UTF8.self), lastSeen: Date()))
         }
+        keep(session, at: instant)
         return session
     }
 
     /// The live session with `id` owned by `owner`, marked as just used; `nil` when unknown,
-    /// ended, expired or owned by someone else.
-    public func touch(_ id: String, owner: Owner) -> Session? {
+    /// ended, expired or owned by someone else. A session another instance opened is looked up
+    /// in the shared store and kept here from then on.
+    public func touch(_ id: String, owner: Owner) async -> Session? {
         let instant = now()
-        return state.withLock { state in
-            guard var session = state.sessions[id], session.owner == owner else { return nil }
+        enum Lookup { case missing, refused, found(Session) }
+        let lookup = state.withLock { state -> Lookup in
+            guard var session = state.sessions[id] else { return .missing }
+            guard session.owner == owner else { return .refused }
             guard instant - session.lastSeen < idleTimeout else {
                 state.sessions[id] = nil
-                return nil
+                return .missing
             }
             session.lastSeen = instant
             state.sessions[id] = session
-            return session
+            return .found(session)
         }
+        switch lookup {
+        case .refused: return nil
+        case .missing: break
+        case .found(let local):
+            if let shared, instant - local.sharedAt >= Self.sharedTouchInterval {
+                state.withLock { $0.sessions[id]?.sharedAt = instant }
+                try? await shared.touch(id: id, lastSeen: Date())
+            }
+            return local
+        }
+        guard let shared, let record = try? await shared.session(id: id),
+            Date().timeIntervalSince(record.lastSeen) < idleTimeout.inSeconds,
+            record.ownerIssuer == owner.issuer, record.ownerSubject == owner.subject
+        else { return nil }
+        let adopted = Session(
+            id: id, protocolVersion: ProtocolVersion(rawValue: record.protocolVersion), owner: owner,
+            clientCapabilities: (try? JSONValue.parse(Array(record.clientCapabilities.utf8))) ?? [:], lastSeen: instant, sharedAt: instant)
+        keep(adopted, at: instant)
+        try? await shared.touch(id: id, lastSeen: Date())
+        return adopted
     }
 
-    /// Ends session `id` of `owner`; returns false when `owner` has no such session.
-    @discardableResult
-    public func remove(_ id: String, owner: Owner) -> Bool {
+    /// Ends session `id` of `owner`, here and for the other instances; returns false when
+    /// `owner` has no such session.
+    public func remove(_ id: String, owner: Owner) async -> Bool {
+        guard await touch(id, owner: owner) != nil else { return false }
+        state.withLock { $0.sessions[id] = nil }
+        try? await shared?.end(id: id)
+        return true
+    }
+
+    /// Drops this instance's copy of a session another instance ended.
+    public func forget(_ id: String) {
+        state.withLock { $0.sessions[id] = nil }
+    }
+
+    private func keep(_ session: Session, at instant: ContinuousClock.Instant) {
         state.withLock { state in
-            guard state.sessions[id]?.owner == owner else { return false }
-            state.sessions[id] = nil
-            return true
+            if state.sessions.count >= capacity { evict(from: &state, at: instant) }
+            state.sessions[session.id] = session
         }
     }
 

@@ -185,7 +185,7 @@ public struct StreamableHTTPEndpoint: Sendable {
             return .failure(.badRequest, error)
         }
         if case .request(let rpc) = message, rpc.method == "initialize" {
-            return initialize(rpc, owner: request.principal, format: format.response, logger: logger)
+            return await initialize(rpc, owner: request.principal, format: format.response, logger: logger)
         }
         return await inSession(request, headerVersion: headerVersion, logger: logger) { environment in
             switch message {
@@ -208,7 +208,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         _ request: MCPHTTPRequest, headerVersion: ProtocolVersion?, logger: Logger,
         _ body: (MCPRequestEnvironment) async -> MCPHTTPResponse
     ) async -> MCPHTTPResponse {
-        switch resolveSession(request.headerFields, headerVersion: headerVersion, principal: request.principal) {
+        switch await resolveSession(request.headerFields, headerVersion: headerVersion, principal: request.principal) {
         case .failure(let refusal):
             return refusal.response
         case .success(let session):
@@ -258,14 +258,20 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
     }
 
-    private func initialize(_ rpc: JSONRPCRequest, owner: Principal, format: ResponseFormat, logger: Logger) -> MCPHTTPResponse {
+    private func initialize(_ rpc: JSONRPCRequest, owner: Principal, format: ResponseFormat, logger: Logger) async -> MCPHTTPResponse {
         guard case .string(let requested)? = rpc.params["protocolVersion"] else {
             let error = JSONRPCError.invalidParams("initialize needs params.protocolVersion, a string such as \"2025-11-25\"")
             return .message(JSONRPCResponse(id: rpc.id, error: error).encoded(), format: format)
         }
         let version = ProtocolVersion.negotiateInitialize(requested: requested)
-        let session = sessions.create(
-            protocolVersion: version, owner: SessionStore.Owner(owner), clientCapabilities: rpc.params["capabilities"] ?? [:])
+        let session: SessionStore.Session
+        do {
+            session = try await sessions.create(
+                protocolVersion: version, owner: SessionStore.Owner(owner), clientCapabilities: rpc.params["capabilities"] ?? [:])
+        } catch {
+            logger.error("cannot save a new MCP session", metadata: ["error": "\(error)"])
+            return .failure(.serviceUnavailable, .internalError("the session cannot be stored right now; try again shortly"))
+        }
         logger.debug("MCP session opened", metadata: ["mcp.protocol": "\(version)"])
         let response = JSONRPCResponse(id: rpc.id, result: service.initializeResult(version: version))
         var http = MCPHTTPResponse.message(response.encoded(), format: format)
@@ -276,7 +282,7 @@ public struct StreamableHTTPEndpoint: Sendable {
     /// Finds the session a session-era request names, or the response that refuses it.
     private func resolveSession(
         _ headers: HTTPFields, headerVersion: ProtocolVersion?, principal: Principal
-    ) -> Result<SessionStore.Session, MCPResponseError> {
+    ) async -> Result<SessionStore.Session, MCPResponseError> {
         guard let id = headers[.mcpSessionID] else {
             // Streamable HTTP (2025-11-25, "Session Management" 2): servers that require a
             // session id SHOULD answer requests without one (other than initialize) with 400.
@@ -285,7 +291,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         }
         // Security best practices (2025-06-18, "Session Hijacking"): a session is bound to the
         // user who opened it; another user's request is answered as if the session did not exist.
-        guard let session = sessions.touch(id, owner: SessionStore.Owner(principal)) else {
+        guard let session = await sessions.touch(id, owner: SessionStore.Owner(principal)) else {
             // Streamable HTTP (2025-11-25, "Session Management" 3): a terminated session MUST get 404.
             return .failure(MCPResponseError(.failure(
                 .notFound, .invalidRequest("session not found; it ended or expired, so send initialize again"))))
@@ -306,7 +312,7 @@ public struct StreamableHTTPEndpoint: Sendable {
         guard let id = headers[.mcpSessionID] else {
             return .failure(.badRequest, .invalidRequest("DELETE needs the Mcp-Session-Id header of the session to end"))
         }
-        guard sessions.remove(id, owner: SessionStore.Owner(principal)) else {
+        guard await sessions.remove(id, owner: SessionStore.Owner(principal)) else {
             return .failure(.notFound, .invalidRequest("session not found; it already ended or expired"))
         }
         await service.sessionEnded(id)

@@ -24,7 +24,9 @@ extension GatehouseServer {
             ProtectedResourceMount(authenticator: $0, configuration: configuration, scopesSupported: scopes)
         }
         let endpoint = StreamableHTTPEndpoint(
-            service: gateway.service, sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
+            service: gateway.service,
+            sessions: SessionStore(
+                idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions, shared: stores?.sharedSessions))
         return GatehouseServer(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
             mcp: MCPEndpointMount(

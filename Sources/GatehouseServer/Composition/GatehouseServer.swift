@@ -48,7 +48,8 @@ public struct GatehouseServer: Sendable {
         }
         let endpoint = StreamableHTTPEndpoint(
             service: MCPMethodHandler(serverInfo: serverInfo, tools: registry, toolSource: hub?.hub),
-            sessions: SessionStore(idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions))
+            sessions: SessionStore(
+                idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions, shared: stores?.sharedSessions))
         self.init(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
             mcp: MCPEndpointMount(
@@ -160,7 +161,8 @@ public struct GatehouseServer: Sendable {
 
     /// Background work the parts need while they run.
     public var services: [any Service] {
-        (authorizationServer?.services ?? []) + (gateway?.services ?? []) + (stores.map { [StoreLifecycle(stores: $0, hub: hub?.hub)] } ?? [])
+        (authorizationServer?.services ?? []) + (gateway?.services ?? [])
+            + (stores.map { [StoreLifecycle(stores: $0, hub: hub?.hub, sessions: mcp?.endpoint.sessions)] } ?? [])
     }
 
     /// The runnable application on the guarded listener (deadlines, the connection cap);

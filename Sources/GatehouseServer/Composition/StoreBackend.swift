@@ -1,6 +1,7 @@
 import GatehouseAuth
 import GatehouseCore
 import GatehouseHub
+import GatehouseMCP
 import GatehouseOAuth
 import GatehousePostgres
 import GatehouseSQLite
@@ -15,6 +16,8 @@ public struct Stores: Sendable {
     /// Changes made on other instances (PostgreSQL's LISTEN/NOTIFY); `nil` for a store only
     /// this process writes.
     public let changeFeed: (any HubChangeFeed)?
+    /// Session-era MCP sessions shared by the instances; `nil` when each keeps its own.
+    public let sharedSessions: (any SharedSessions)?
     /// Ends the store's connections (a no-op for SQLite).
     public let close: @Sendable () async -> Void
 }
@@ -27,7 +30,9 @@ public enum StoreBackend {
         if let postgres = configuration.postgres {
             do {
                 let store = try await PostgresStore.open(postgres, logger: logger)
-                return Stores(authorization: store, hub: store, administration: store, changeFeed: store, close: { await store.close() })
+                return Stores(
+                    authorization: store, hub: store, administration: store, changeFeed: store, sharedSessions: store,
+                    close: { await store.close() })
             } catch {
                 throw StartupProblem(
                     "cannot open the PostgreSQL store \(postgres.redactedURL): \(String(reflecting: error)); check HUB_DATABASE_URL and that the server accepts connections")
@@ -35,7 +40,7 @@ public enum StoreBackend {
         }
         do {
             let store = try SQLiteStore(path: configuration.databasePath)
-            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, close: {})
+            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, sharedSessions: nil, close: {})
         } catch {
             throw StartupProblem(
                 "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")

@@ -87,7 +87,7 @@ public struct AuthorizationServerMount: Sendable {
             _ = try await server.keys.activeKey()
             try await server.purgeExpired()
         } catch {
-            throw StartupProblem("cannot prepare the signing key in \(configuration.databasePath): \(error)")
+            throw StartupProblem("cannot prepare the signing key in \(configuration.storeLocation): \(error)")
         }
     }
 

@@ -44,7 +44,7 @@ public struct GatewayMount: Sendable {
             do {
                 _ = try await keys.activeKey()
             } catch {
-                throw StartupProblem("cannot prepare the key that signs upstream tokens in \(configuration.databasePath): \(error)")
+                throw StartupProblem("cannot prepare the key that signs upstream tokens in \(configuration.storeLocation): \(error)")
             }
             minter = KeyRingMinter(keys: keys, issuer: configuration.issuerURL)
         }

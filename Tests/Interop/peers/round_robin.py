@@ -46,7 +46,7 @@ from typing import Iterator, Sequence
 
 import httpx2
 
-from conftest import free_port, terminate
+from conftest import _RUNNING, free_port, terminate
 
 NGINX = "/usr/sbin/nginx"
 STARTUP_TIMEOUT_S = 10.0
@@ -106,7 +106,7 @@ class RoundRobin(str):
         except OSError as error:
             return f"<could not read the error log: {error}>"
 
-    def log_text(self) -> str:  # for failing test reports, like the servers' output
+    def log_text(self) -> str:  # attached to failing tests' reports (conftest), like the servers' output
         return "--- error.log ---\n" + self.error_log_text() + "\n--- access.log ---\n" + "\n".join(self.access_log())
 
     @property
@@ -246,8 +246,11 @@ def nginx_round_robin(
                     raise RuntimeError(f"nginx found its port taken {PORT_ATTEMPTS} times.\n"
                                        f"{(directory / 'error.log').read_text(errors='replace')}") from None
         assert balancer is not None
+        _RUNNING.append(balancer)  # type: ignore[arg-type]  # duck-typed: name and log_text()
         yield balancer
     finally:
         if balancer is not None:
+            if balancer in _RUNNING:
+                _RUNNING.remove(balancer)  # type: ignore[arg-type]
             terminate(balancer.process)
         shutil.rmtree(directory, ignore_errors=True)
