@@ -13,6 +13,14 @@ if [ ! -f /usr/include/sqlite3.h ]; then
 fi
 
 swift build --build-tests
+# A throwaway PostgreSQL (Debian's package, installed when missing): the store conformance suite and
+# the scaling tests run on it as well as on SQLite. Stopped and removed on exit.
+pg_dir="$(mktemp -d /tmp/gatehouse-pg.XXXXXX)"
+chmod 0711 "$pg_dir"
+trap 'scripts/postgres.sh stop "$pg_dir/cluster" >/dev/null 2>&1 || true; rm -rf "$pg_dir"' EXIT
+pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+GATEHOUSE_TEST_POSTGRES_URL="$(scripts/postgres.sh start "$pg_dir/cluster" "$pg_port" | tail -n 1)"
+export GATEHOUSE_TEST_POSTGRES_URL
 swift test --skip-build
 # The release archive, so the interop tests can run it with the Swift toolchain out of reach.
 archive="$(scripts/release.sh | tail -n 1)"

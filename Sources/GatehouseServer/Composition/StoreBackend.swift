@@ -47,3 +47,25 @@ public enum StoreBackend {
         }
     }
 }
+
+extension StoreBackend {
+    /// `gatehouse db copy`: every table of the SQLite store at `path` into the empty PostgreSQL
+    /// store `target`, in one transaction; returns the rows copied per table. Sealed values
+    /// (signing keys, upstream tokens, tools' secrets) move as they are: the instances that use
+    /// the copy need the key they were sealed with (``SecretBox`` opens with it and seals again).
+    public static func copy(
+        fromSQLite path: String, to target: PostgresSettings, logger: Logger = Logger(label: "gatehouse.store")
+    ) async throws -> [(String, Int)] {
+        let source = try SQLiteStore(path: path)
+        let tables = try await source.exportTables()
+        let destination = try await PostgresStore.open(target, logger: logger)
+        do {
+            let copied = try await destination.importTables(tables)
+            await destination.close()
+            return copied
+        } catch {
+            await destination.close()
+            throw error
+        }
+    }
+}
