@@ -19,13 +19,17 @@ import PostgresNIO
 public final class PostgresStore: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// The longest one store operation may take, waiting for a connection included: during a
+    /// database outage, requests fail (503) after this instead of waiting for the database.
+    let deadline: Duration
     private let running: Task<Void, Never>
     /// Where it connects, without the password: `postgres://user@host:port/database`.
     public let location: String
 
-    private init(client: PostgresClient, location: String, logger: Logger) {
+    private init(client: PostgresClient, location: String, deadline: Duration, logger: Logger) {
         self.client = client
         self.location = location
+        self.deadline = deadline
         self.logger = logger
         running = Task { await client.run() }
     }
@@ -39,7 +43,8 @@ public final class PostgresStore: Sendable {
         configuration.options.connectTimeout = settings.connectTimeout
         if let schema = settings.schema { configuration.options.additionalStartupParameters = [("search_path", schema)] }
         let store = PostgresStore(
-            client: PostgresClient(configuration: configuration, backgroundLogger: logger), location: settings.redactedURL, logger: logger)
+            client: PostgresClient(configuration: configuration, backgroundLogger: logger), location: settings.redactedURL,
+            deadline: settings.connectTimeout + .seconds(5), logger: logger)
         // The pool starts on its own task; a first query before it runs would wait with a warning.
         try? await Task.sleep(for: .milliseconds(20))
         do {
@@ -67,13 +72,36 @@ public final class PostgresStore: Sendable {
         _ = await running.value
     }
 
-    /// Runs `body` in a transaction (`BEGIN` … `COMMIT`, rolled back when it throws).
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+    /// Runs `body` in a transaction (`BEGIN` … `COMMIT`, rolled back when it throws), within the
+    /// deadline.
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await bounded { try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) } }
+    }
+
+    /// `operation`, or ``PostgresStoreError`` when it takes longer than the deadline (it is cancelled).
+    func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: self.deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else {
+                throw PostgresStoreError("PostgreSQL did not answer within \(self.deadline) (is it down?)")
+            }
+            return result
+        }
     }
 
     /// The rows of `query`, with their columns by name.
     func rows(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws -> [PostgresRandomAccessRow] {
+        // Inside a transaction the transaction's deadline applies; alone, its own.
+        guard let connection else { return try await bounded { try await self.collect(query, on: nil) } }
+        return try await collect(query, on: connection)
+    }
+
+    private func collect(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRandomAccessRow] {
         let sequence = try await run(query, on: connection)
         var rows: [PostgresRandomAccessRow] = []
         for try await row in sequence { rows.append(row.makeRandomAccess()) }
@@ -82,7 +110,7 @@ public final class PostgresStore: Sendable {
 
     /// Runs a statement.
     func execute(_ query: PostgresQuery, on connection: PostgresConnection? = nil) async throws {
-        for try await _ in try await run(query, on: connection) {}
+        _ = try await rows(query, on: connection)
     }
 
     private func run(_ query: PostgresQuery, on connection: PostgresConnection?) async throws -> PostgresRowSequence {

@@ -163,12 +163,14 @@ extension AuthorizationServer {
         return body
     }
 
-    /// Runs a store operation; a failing store is `server_error`, never a crash or a hang.
+    /// Runs a store operation; a failing store (a database outage) is `temporarily_unavailable`,
+    /// answered 503 with `Retry-After`, never a crash or a hang.
     func storeCall<T: Sendable>(_ operation: () async throws -> T) async throws(OAuthError) -> T {
         do {
             return try await operation()
         } catch {
-            throw OAuthError(.serverError, "the authorization server cannot reach its store; try again")
+            logger.error("the authorization server cannot reach its store", metadata: ["error": "\(String(reflecting: error))"])
+            throw OAuthError(.temporarilyUnavailable, "the authorization server cannot reach its store; try again in a few seconds")
         }
     }
 }

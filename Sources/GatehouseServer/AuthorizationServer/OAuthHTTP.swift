@@ -32,7 +32,9 @@ enum OAuthHTTP {
             status = .unauthorized
             headers[.wwwAuthenticate] = #"Basic realm="gatehouse""#
         case .serverError: status = .internalServerError
-        case .temporarilyUnavailable: status = .serviceUnavailable
+        case .temporarilyUnavailable:
+            status = .serviceUnavailable
+            headers[.retryAfter] = "5"
         default: status = .badRequest
         }
         return json(error.json, status: status, headers: headers)

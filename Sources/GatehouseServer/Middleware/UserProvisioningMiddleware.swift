@@ -4,7 +4,8 @@ import Hummingbird
 
 /// Provisions the caller as a hub user on their first authenticated request (and records
 /// when they were last seen, at most once a minute), and carries the user in the context so
-/// nothing later in the request resolves it again. Runs after authentication.
+/// nothing later in the request resolves it again; 503 with `Retry-After` when the store cannot
+/// be reached. Runs after authentication.
 struct UserProvisioningMiddleware<Context: GatehouseContext>: RouterMiddleware {
     let users: UserDirectory
 
@@ -17,8 +18,14 @@ struct UserProvisioningMiddleware<Context: GatehouseContext>: RouterMiddleware {
             context.gatehouse.hubUser = user
             context.gatehouse.principal.accountID = user.id
         } catch {
-            // The request still runs: tools that need the store fail on their own with a clear error.
-            context.logger.error("cannot provision the caller as a hub user", metadata: ["error": "\(error)"])
+            // The store is down (a database outage): every hub request needs it, so the client is
+            // told to come back rather than served half a hub.
+            context.logger.error("cannot provision the caller as a hub user", metadata: ["error": "\(String(reflecting: error))"])
+            var response = JSONResponse.make(
+                ["jsonrpc": "2.0", "id": .null, "error": ["code": -32603, "message": "the hub's store cannot be reached; try again in a few seconds"]],
+                status: .serviceUnavailable)
+            response.headers[.retryAfter] = "5"
+            return response
         }
         return try await next(request, context)
     }
