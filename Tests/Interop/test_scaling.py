@@ -37,8 +37,10 @@ import concurrent.futures
 import hashlib
 import os
 import re
+import subprocess
 import threading
 import time
+import warnings
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +59,7 @@ from peers.round_robin import RoundRobin, nginx_round_robin
 from test_auth import make_provider as oauth_client_provider
 from test_embedded_login import REDIRECT_URI, SDK_MODES, FileTokenStorage, SigningInBrowser, Traffic, call_add, call_whoami, run_sdk
 from test_embedded_oauth import Authorization, EmbeddedAS, expect_tokens, query_of
-from test_hub import RawUser, tools_of
+from test_hub import RawUser, rpc_body, rpc_headers, tools_of
 from test_upstream_login import UPSTREAM_CLIENT_ID, UPSTREAM_CLIENT_SECRET, claims, redeem, register, sign_in_without_browser
 
 HTTP_TIMEOUT_S = 10.0
@@ -66,6 +68,13 @@ CLI_TIMEOUT_S = 30.0
 SCENARIO_TIMEOUT_S = 40.0
 INSTANCES = 3
 CONCURRENT_REFRESHES = 20
+# A tool change must show on every instance within this (a tenth of the hub's 5 s tools cache).
+CHANGE_VISIBLE_WITHIN_S = 0.5
+# The writer of the kill test: a notes_add, then this pause, at most this many.
+WRITER_PAUSE_S = 0.05
+WRITER_MAX_NOTES = 60
+# How long nginx's access log must stay unchanged for Front.mark().
+LOG_QUIET_S = 0.04
 
 CAROL, CAROL_PASSWORD = "carol@example.com", "carol's long password"
 ANN, ANN_PASSWORD = "ann@example.com", "ann's long password"
@@ -126,8 +135,17 @@ class Front:
         return self.postgres.psql(sql, database=self.database)
 
     def mark(self) -> int:
-        """The number of access-log lines so far (requests before this point are complete)."""
-        return len(self.nginx.access_log())
+        """The number of access-log lines once the log has been quiet for LOG_QUIET_S (at most 2 s):
+        nginx writes a request's line just after sending the response, so the client may already
+        have the answer of a request whose line is still to come."""
+        count, deadline = len(self.nginx.access_log()), time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            time.sleep(LOG_QUIET_S)
+            now = len(self.nginx.access_log())
+            if now == count:
+                break
+            count = now
+        return count
 
     def served(self, since: int, min_new: int = 0) -> list[Served]:
         """The access-log lines after `since`, waiting (bounded) for at least `min_new` of them."""
@@ -145,14 +163,8 @@ class Front:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_"))}
         env["GATEHOUSE_SECRET_KEY"] = self.secret_key
         argv = [str(binary), "idp", "add-user", email, "--name", name, "--password-stdin", "--database-url", self.database_url]
-        done = subprocess_run(argv, password + "\n", env)
+        done = subprocess.run(argv, input=password + "\n", capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT_S)
         assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-
-
-def subprocess_run(argv: list[str], stdin: str, env: dict[str, str]):
-    import subprocess
-
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT_S)
 
 
 @contextmanager
@@ -352,7 +364,7 @@ def test_sdk_signs_in_and_calls_tools_through_the_balancer(front: Front, tmp_pat
     [form_port] = ports_of(served, "POST", "/authorize")
     assert page_port != form_port and {page_port, form_port} <= front.ports, served
     [token_port] = ports_of(served, "POST", "/token")
-    assert token_port != form_port, served
+    assert token_port not in (page_port, form_port), served
     assert [s.status for s in served if s.uri.split("?")[0] == "/authorize"] == [200, 303], served
     # Every MCP request after the sign-in succeeded (the legacy client's optional GET stream: 405).
     mcp = [s for s in served if s.uri == "/mcp"]
@@ -442,53 +454,68 @@ def test_concurrent_refreshes_on_several_instances_end_with_one_successor(front:
 
 
 def test_a_users_tool_changes_reach_every_instance_at_once(front: Front) -> None:
-    """Each instance keeps a user's tools in memory; a change served by one instance reaches the
-    others through PostgreSQL LISTEN/NOTIFY before the client's next request. With Ann's tools
-    cached on all three instances, add_tool (served by one) shows in the very next tools/list
-    (served by another) and on every instance after it; so do configure_tool and remove_tool,
-    three rounds. Ben, on the same instances, never sees Ann's tools. Notes Ann adds through
-    all three instances are read back, all of them, through each."""
+    """Each instance keeps a user's tools in memory for 5 s; a change served by one instance
+    reaches the others through PostgreSQL LISTEN/NOTIFY. With Ann's tools cached on all three
+    instances, add_tool, configure_tool and remove_tool (each served by one instance; three
+    rounds) show on every instance within CHANGE_VISIBLE_WITHIN_S, a tenth of the cache's
+    lifetime: tools/list is polled through nginx, starting right after the change on another
+    instance, until three answers in a row (one per instance) show it. Any stale answer on the
+    way (the notification not yet processed there) is reported as a warning: a client's very next
+    request is not guaranteed to see the change, see the report. Ben, on the same instances, never
+    sees Ann's tools. Notes Ann adds through all three instances are read back whole through each."""
+    stale: list[str] = []
+
+    def converges(user: RawUser, label: str, shows_change: Any) -> None:
+        """Polls tools/list until INSTANCES answers in a row satisfy `shows_change`."""
+        started, since, streak, requests = time.monotonic(), front.mark(), 0, 0
+        while streak < INSTANCES:
+            tools = user.rpc("tools/list", {})["result"]["tools"]
+            requests += 1
+            if shows_change(tools):
+                streak += 1
+                continue
+            streak = 0
+            waited = time.monotonic() - started
+            stale.append(f"{label}: stale tools/list after {waited * 1000:.1f} ms on {front.served(since, requests)[-1].port}")
+            assert waited < CHANGE_VISIBLE_WITHIN_S, f"{label} not visible on every instance after {waited:.2f} s: {stale}"
+        served = front.served(since, requests)
+        assert set(ports_of(served[-INSTANCES:])) == front.ports, served
+
+    def names(expected: list[str]) -> Any:
+        return lambda tools: sorted(tool["name"] for tool in tools) == expected
+
+    def notebook(title: str) -> Any:
+        return lambda tools: any(tool["name"] == "notes_add" and f'"{title}"' in tool["description"] for tool in tools)
+
     with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
         ann = RawUser(front, sign_in_with_form(front, ANN, ANN_PASSWORD, "scaling ann")[1]["access_token"], http, "ann")  # type: ignore[arg-type]
         ben = RawUser(front, sign_in_with_form(front, BEN, BEN_PASSWORD, "scaling ben")[1]["access_token"], http, "ben")  # type: ignore[arg-type]
 
-        def listed_everywhere(user: RawUser, expected: list[str]) -> None:
-            """tools/list three times in a row (round robin: each instance once), the first right
-            after the change; each must show `expected`."""
+        def change(label: str, tool: str, arguments: dict[str, Any], shows_change: Any) -> None:
             since = front.mark()
-            for _ in range(INSTANCES):
-                assert user.tool_names() == expected, f"{user.label} on the instance after {front.served(since)}"
-            assert set(ports_of(front.served(since, INSTANCES))) == front.ports
+            ann.ok(tool, arguments)
+            [changed_on] = ports_of(front.served(since, 1))
+            converges(ann, label, shows_change)
+            # The first tools/list after the change was served by another instance.
+            assert front.served(since, 2)[1].port != changed_on
 
         # Every instance has Ann's and Ben's tools in its cache.
-        listed_everywhere(ann, tools_of())
-        listed_everywhere(ben, tools_of())
+        converges(ann, "warm-up", names(tools_of()))
+        converges(ben, "warm-up", names(tools_of()))
 
-        for round_number in range(3):
-            since = front.mark()
-            ann.ok("add_tool", {"tool_name": "notes", "config": {"notebook": f"Round {round_number}"}})
-            [changed_on] = ports_of(front.served(since, 1))
-            since = front.mark()
-            assert ann.tool_names() == tools_of("notes"), f"round {round_number}: the add on {changed_on} did not show at once"
-            [next_on] = ports_of(front.served(since, 1))
-            assert next_on != changed_on
-            listed_everywhere(ann, tools_of("notes"))
-            listed_everywhere(ben, tools_of())
-
-            ann.ok("configure_tool", {"tool_name": "notes", "config": {"notebook": f"Renamed {round_number}"}})
-            since = front.mark()
+        for n in range(3):
+            change(f"round {n} add_tool", "add_tool", {"tool_name": "notes", "config": {"notebook": f"Round {n}"}},
+                   lambda tools, n=n: names(tools_of("notes"))(tools) and notebook(f"Round {n}")(tools))
+            converges(ben, f"round {n} Ben", names(tools_of()))
+            ben.unknown_tool("notes_add", {"text": "into Ann's notebook"})
+            change(f"round {n} configure_tool", "configure_tool", {"tool_name": "notes", "config": {"notebook": f"Renamed {n}"}},
+                   notebook(f"Renamed {n}"))
+            change(f"round {n} remove_tool", "remove_tool", {"tool_name": "notes"}, names(tools_of()))
             for _ in range(INSTANCES):
-                tools = ann.rpc("tools/list", {})["result"]["tools"]
-                description = next(tool["description"] for tool in tools if tool["name"] == "notes_add")
-                assert f"Renamed {round_number}" in description, description
-            assert set(ports_of(front.served(since, INSTANCES))) == front.ports
-
-            ann.ok("remove_tool", {"tool_name": "notes"})
-            listed_everywhere(ann, tools_of())
-            ann.unknown_tool("notes_add", {"text": "into a removed notebook"})
+                ann.unknown_tool("notes_add", {"text": "into a removed notebook"})
 
         # Notes through every instance, read back whole through every instance.
-        ann.ok("add_tool", {"tool_name": "notes", "config": {"notebook": "Everywhere"}})
+        change("final add_tool", "add_tool", {"tool_name": "notes", "config": {"notebook": "Everywhere"}}, names(tools_of("notes")))
         since = front.mark()
         written = []
         for index in range(2 * INSTANCES):
@@ -500,9 +527,14 @@ def test_a_users_tool_changes_reach_every_instance_at_once(front: Front) -> None
             notes = ann.ok("notes_list", {"limit": 100})["structuredContent"]["notes"]
             assert [(note["id"], note["text"]) for note in notes] == list(reversed(written)), notes
         assert set(ports_of(front.served(since, INSTANCES))) == front.ports
+        assert front.psql(f"select count(*) from user_notes n join users u on u.id = n.user_id where u.email = '{ANN}'") == str(len(written))
         # Ben has no notebook on any instance.
         for _ in range(INSTANCES):
             ben.unknown_tool("notes_list", {})
+
+    if stale:
+        warnings.warn("a tool change was not yet visible to the next request on another instance: " + "; ".join(stale),
+                      RuntimeWarning, stacklevel=1)
 
 
 # ======================================================================================
@@ -537,9 +569,9 @@ def test_upstream_login_completes_across_instances(front: Front) -> None:
                          ("GET", "/auth/callback", 303), ("POST", "/token", 200)], served
         ports = [s.port for s in served]
         assert all(a != b for a, b in zip(ports, ports[1:])) and set(ports) == pair.ports, served
-        # The provider was reached once for the code (its token endpoint), from the callback's instance.
-        rows = pair.psql("select count(*) from idp_upstream_identities where subject = 'hedy'")
-        assert rows == "1", rows
+        # The person is linked to the provider's (issuer, subject) in the pair's database.
+        rows = pair.psql("select issuer from idp_upstream_identities where subject = 'hedy'")
+        assert rows == upstream.issuer, rows
 
         since = pair.mark()
         for _ in range(2):
@@ -557,22 +589,20 @@ def test_upstream_login_completes_across_instances(front: Front) -> None:
 
 
 def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Path) -> None:
-    """SIGKILL of one of the three instances while Dora's writer adds notes (raw stateless
-    requests, one after the other) and two SDK clients of hers are connected: one stateless
-    ("auto"), one with a legacy session. nginx leaves the dead instance out after the one request
-    it was serving (if any: that one gets 502 and is not acknowledged). Every later request of the
-    writer succeeds on the two others; both SDK clients carry on without signing in again (the
-    legacy session lives in PostgreSQL, so the survivors serve it); every note whose notes_add was
-    acknowledged, before, during or after the kill, is listed afterwards and in the database."""
-    client_id, tokens = sign_in_with_form(front, DORA, DORA_PASSWORD, "scaling writer")
-    victim_index = 1
-    victim = front.instances[victim_index]
-    survivors = front.ports - {victim.port}
-
+    """SIGKILL of one of the three instances (the one that opened the legacy client's session)
+    while Dora's writer adds notes (raw stateless requests, one after the other) and two SDK
+    clients of hers are connected: one stateless ("auto"), one with a legacy session. nginx tries
+    the dead instance once more (connection refused) and goes on to the next, or, for a request
+    the dead one was serving, answers 502 (never acknowledged); then leaves it out. Every other
+    request succeeds on the two survivors: the writer's, and both SDK clients', which carry on
+    without signing in again or re-initializing (the legacy session lives in PostgreSQL, so the
+    survivors serve it). Every note whose notes_add was acknowledged, before, during or after the
+    kill, is listed afterwards through both survivors and is in the database."""
+    _, tokens = sign_in_with_form(front, DORA, DORA_PASSWORD, "scaling writer")
+    acknowledged: list[tuple[int, str]] = []
     with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
         dora = RawUser(front, tokens["access_token"], http, "dora")  # type: ignore[arg-type]
         dora.ok("add_tool", {"tool_name": "notes", "config": {"notebook": "Survival"}})
-        acknowledged: list[tuple[int, str]] = []
         since = front.mark()
         for index in range(2 * INSTANCES):
             text = f"before {index}"
@@ -581,46 +611,40 @@ def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Pat
 
     # The writer: its own connection, notes_add after notes_add until told to stop.
     stop_writing = threading.Event()
-    writer_log: list[tuple[float, int, str, int | None]] = []  # (time, HTTP status, text, note id)
+    writer_log: list[tuple[float, int, str, int | None]] = []  # (time, HTTP status or 0, text, acknowledged note id)
 
     def writer() -> None:
         with httpx2.Client(timeout=HTTP_TIMEOUT_S) as own:
-            user = RawUser(front, tokens["access_token"], own, "dora-writer")  # type: ignore[arg-type]
-            index = 0
-            while not stop_writing.is_set() and index < 500:
+            for index in range(WRITER_MAX_NOTES):
+                if stop_writing.is_set():
+                    return
                 text = f"writer {index}"
-                index += 1
+                request = rpc_body("tools/call", {"name": "notes_add", "arguments": {"text": text}})
                 try:
-                    response = own.post(front.mcp_url, json=rpc(text), headers=headers(user.token))
+                    response = own.post(front.mcp_url, json=request,
+                                        headers=rpc_headers(tokens["access_token"], "tools/call", "notes_add"))
                 except httpx2.HTTPError:
                     writer_log.append((time.monotonic(), 0, text, None))
                     continue
-                note_id = None
-                if response.status_code == 200:
-                    result = response.json().get("result", {})
-                    if result.get("isError") is not True:
-                        note_id = result["structuredContent"]["id"]
+                result = response.json().get("result", {}) if response.status_code == 200 else {}
+                note_id = result["structuredContent"]["id"] if result and result.get("isError") is not True else None
                 writer_log.append((time.monotonic(), response.status_code, text, note_id))
-                time.sleep(0.1)
-
-    from test_hub import rpc_body, rpc_headers
-
-    def rpc(text: str) -> dict[str, Any]:
-        return rpc_body("tools/call", {"name": "notes_add", "arguments": {"text": text}})
-
-    def headers(token: str) -> dict[str, str]:
-        return rpc_headers(token, "tools/call", "notes_add")
+                time.sleep(WRITER_PAUSE_S)
 
     auto_traffic, legacy_traffic = Traffic(), Traffic()
-    auto_storage = FileTokenStorage(tmp_path / "auto.json")
-    legacy_storage = FileTokenStorage(tmp_path / "legacy.json")
+    auto_storage, legacy_storage = FileTokenStorage(tmp_path / "auto.json"), FileTokenStorage(tmp_path / "legacy.json")
     auto_browser, legacy_browser = SigningInBrowser(DORA, DORA_PASSWORD), SigningInBrowser(DORA, DORA_PASSWORD)
     outcome: dict[str, Any] = {}
 
     async def scenario() -> None:
         async with AsyncExitStack() as stack:
             auto = await stack.enter_async_context(sdk_client(front, "auto", auto_storage, auto_browser, auto_traffic))
+            since = front.mark()
             legacy = await stack.enter_async_context(sdk_client(front, "legacy", legacy_storage, legacy_browser, legacy_traffic))
+            # The instance that answered the legacy client's initialize (its first MCP request that succeeded).
+            opened = [s for s in front.served(since) if (s.method, s.uri, s.status) == ("POST", "/mcp", 200)]
+            victim = next(server for server in front.instances if server.port == opened[0].port)
+            outcome["victim"] = victim
             for client, label in ((auto, "auto"), (legacy, "legacy")):
                 await call_add(client)
                 noted = await client.call_tool("notes_add", {"text": f"{label} before"})
@@ -631,10 +655,12 @@ def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Pat
             await asyncio.sleep(0.5)
             # The kill: the process dies at once, with whatever it was serving.
             outcome["killed_at"] = time.monotonic()
-            outcome["mark"] = front.mark()
-            front.killed.add(victim_index)
+            front.killed.add(front.instances.index(victim))
             await asyncio.to_thread(victim.crash)
-            await asyncio.sleep(0.5)
+            # Every line from here on is of a request nginx handled after the kill (the lines of
+            # those the victim completed follow their responses within microseconds).
+            await asyncio.sleep(LOG_QUIET_S)
+            outcome["mark"] = len(front.nginx.access_log())
             for round_number in range(3):
                 for client, label in ((auto, "auto"), (legacy, "legacy")):
                     whoami = await call_whoami(client)
@@ -644,55 +670,58 @@ def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Pat
                     noted = await client.call_tool("notes_add", {"text": text})
                     assert noted.is_error is not True, (label, noted)
                     acknowledged.append((noted.structured_content["id"], text))
+                await asyncio.sleep(0.2)
             stop_writing.set()
             await asyncio.to_thread(writing.join, 10)
             assert not writing.is_alive(), "the writer did not stop"
 
-    run(scenario, SCENARIO_TIMEOUT_S)
+    try:
+        run(scenario, SCENARIO_TIMEOUT_S)
+    finally:
+        stop_writing.set()
+    victim: GatehouseServer = outcome["victim"]
+    survivors = front.ports - {victim.port}
 
-    # Neither SDK client had to sign in again; the legacy one kept its one session throughout.
+    # Neither SDK client had to sign in again; the legacy one kept its one session throughout, and
+    # none of their MCP requests failed.
     assert len(auto_browser.authorization_urls) == 1 and len(legacy_browser.authorization_urls) == 1
     assert len(session_ids(legacy_traffic, front.mcp_url)) == 1, legacy_traffic.describe()
     for traffic in (auto_traffic, legacy_traffic):
         mcp = traffic.to(front.mcp_url)
         assert mcp[0][2] == 401 and all(e[2] in (200, 202, 204) or (e[0], e[2]) == ("GET", 405) for e in mcp[1:]), traffic.describe()
+    assert [e[0] for e in legacy_traffic.to(front.mcp_url, "POST") if "mcp-session-id" not in e[3]] == ["POST", "POST"], (
+        "the legacy client initialized more than once")  # the initialize, before and after signing in
 
     # The writer: at most the one request the dead instance was serving failed (502, never
     # acknowledged); every other, before and after the kill, succeeded.
     killed_at = outcome["killed_at"]
     failed = [entry for entry in writer_log if entry[3] is None]
     assert len(failed) <= 1 and all(status == 502 for _, status, _, _ in failed), failed
-    after_kill = [entry for entry in writer_log if entry[0] > killed_at]
-    assert len(after_kill) >= 5 and len([e for e in writer_log if e[0] <= killed_at]) >= 3, writer_log
+    assert len([e for e in writer_log if e[0] > killed_at]) >= 5 and len([e for e in writer_log if e[0] <= killed_at]) >= 3, writer_log
     acknowledged += [(note_id, text) for _, _, text, note_id in writer_log if note_id is not None]
 
-    # nginx: after the kill, only the survivors answered (the dead one tried at most once per
-    # connection attempt, then left out), and they answered everything.
+    # nginx after the kill: only the survivors answered; the dead one was tried at most once (by the
+    # request it was serving, or by the next one, which nginx then passed on to a survivor).
     served = front.served(outcome["mark"])
     assert {s.port for s in served} == survivors, served
-    answered_by_victim = [s for s in served if s.tried[-1] == f"127.0.0.1:{victim.port}"]
-    assert answered_by_victim == [], answered_by_victim
-    bad = [s for s in served if s.status >= 500]
-    assert len(bad) <= 1, bad
+    tried_victim = [s for s in served if f"127.0.0.1:{victim.port}" in s.tried]
+    assert len(tried_victim) <= 1 and all(s.tried[-1] != f"127.0.0.1:{victim.port}" or s.status == 502 for s in tried_victim), served
+    assert [s for s in served if s.status >= 500] == [s for s in tried_victim if s.status >= 500], served
 
-    # No acknowledged write lost: listed through the survivors, and in the database.
+    # No acknowledged write lost: listed through both survivors, and in the database.
+    assert len(acknowledged) <= 100, "more notes than one notes_list shows; slow the writer down"
     with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
         dora = RawUser(front, tokens["access_token"], http, "dora")  # type: ignore[arg-type]
         since = front.mark()
-        listed: set[tuple[int, str]] = set()
-        for _ in range(2):
-            notes = dora.ok("notes_list", {"limit": 100})["structuredContent"]["notes"]
-            listed_now = {(note["id"], note["text"]) for note in notes}
-            assert not listed or listed_now == listed
-            listed = listed_now
+        listings = [{(note["id"], note["text"]) for note in dora.ok("notes_list", {"limit": 100})["structuredContent"]["notes"]}
+                    for _ in range(2)]
         assert set(ports_of(front.served(since, 2))) == survivors
-    assert len(acknowledged) <= 100, "more notes than one notes_list shows; lower the writer's pace"
-    missing = set(acknowledged) - listed
+    assert listings[0] == listings[1]
+    missing = set(acknowledged) - listings[0]
     assert not missing, f"acknowledged notes lost: {sorted(missing)}"
-    rows = front.psql(
-        "select n.id || '|' || n.text from user_notes n join users u on u.id = n.user_id "
-        f"where u.email = '{DORA}' order by n.id")
+    rows = front.psql("select n.id || '|' || n.text from user_notes n join users u on u.id = n.user_id "
+                      f"where u.email = '{DORA}' order by n.id")
     stored = {(int(row.split("|", 1)[0]), row.split("|", 1)[1]) for row in rows.splitlines()}
-    assert set(acknowledged) <= stored, sorted(set(acknowledged) - stored)
-    # Whatever is stored beyond the acknowledged notes is at most the one request the kill cut short.
+    assert listings[0] == stored and set(acknowledged) <= stored
+    # Beyond the acknowledged notes, at most the one the kill cut short may have been stored.
     assert len(stored - set(acknowledged)) <= len(failed), sorted(stored - set(acknowledged))

@@ -14,6 +14,9 @@
 --   MCP_BENCH_ID_BASE   / id_base=   added to every id, so two wrk runs against one session never reuse
 --                                    an id (a request still in flight from the warm-up could otherwise
 --                                    collide with the measured run); default 0
+--   MCP_BENCH_ARGUMENTS / arguments= the tool's arguments, a JSON object sent as is on every request
+--                                    (bench/store.sh: notes_add, notes_list, whoami); default
+--                                    {"a":N,"b":1} with N counting requests
 --
 -- Ids are id_base + counter * 1000 + thread index: unique across requests and across wrk threads
 -- (up to 1000 threads). In session mode two in-flight requests with the same id would hang.
@@ -59,6 +62,9 @@ function init(args)
   local token = setting(args, "token", "MCP_BENCH_TOKEN", "")
   local session = setting(args, "session", "MCP_BENCH_SESSION", "")
   id_base = tonumber(setting(args, "id_base", "MCP_BENCH_ID_BASE", "0")) or 0
+  -- Fixed arguments go into the format as they are: any % in them is doubled for string.format.
+  local fixed = setting(args, "arguments", "MCP_BENCH_ARGUMENTS", "")
+  local arguments = (fixed ~= "") and string.gsub(fixed, "%%", "%%%%") or '{"a":%d,"b":1}'
 
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
@@ -72,12 +78,12 @@ function init(args)
       wrk.headers["Mcp-Session-Id"] = session
     end
     body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"' .. tool .. '",'
-      .. '"arguments":{"a":%d,"b":1}}}'
+      .. '"arguments":' .. arguments .. '}}'
   else
     wrk.headers["Mcp-Method"] = "tools/call"
     wrk.headers["Mcp-Name"] = tool
     body_format = '{"jsonrpc":"2.0","id":%.0f,"method":"tools/call","params":{"name":"' .. tool .. '",'
-      .. '"arguments":{"a":%d,"b":1},'
+      .. '"arguments":' .. arguments .. ','
       .. '"_meta":{"io.modelcontextprotocol/protocolVersion":"' .. protocol .. '",'
       .. '"io.modelcontextprotocol/clientCapabilities":{}}}}'
   end

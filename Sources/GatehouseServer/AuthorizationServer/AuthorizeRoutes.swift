@@ -49,31 +49,31 @@ struct AuthorizeRoutes: Sendable {
             }
         }
         let binding = cookies.binding(request) ?? SecretToken.generate()
-        let sealed: String
+        var response: Response
         do {
-            sealed = try server.seal(authorization, browserBinding: binding)
+            switch method {
+            case .password:
+                let noUsersYet = (try? await server.store.localUserCount()) == 0
+                response = AuthorizationPages.page(
+                    SignInPage.consent(authorization, form: try consentForm(authorization, binding), noUsersYet: noUsersYet),
+                    status: .ok, formTargets: [authorization.redirectURI])
+            case .upstream(let upstream):
+                if let userID = cookies.sessionUser(request, server: server),
+                    let consent = try? await server.store.consent(userID: userID, clientID: authorization.client.id),
+                    consent.covers(authorization)
+                {
+                    // Consent remembered for this user and client: straight on to the provider.
+                    response = await toProvider(upstream, binding: binding, rememberedUserID: userID, authorization, context)
+                } else {
+                    response = AuthorizationPages.page(
+                        SignInPage.upstreamConsent(
+                            authorization, form: try consentForm(authorization, binding), provider: upstream.provider.displayName),
+                        status: .ok, formTargets: [authorization.redirectURI] + (await providerOrigin(upstream)))
+                }
+            }
         } catch {
             context.logger.error("cannot seal an authorization request: \(error)")
             return refusal(OAuthError(.serverError, "the server has no key to protect the sign-in page with"), status: .internalServerError)
-        }
-        var response: Response
-        switch method {
-        case .password:
-            let noUsersYet = (try? await server.store.localUserCount()) == 0
-            response = AuthorizationPages.page(
-                SignInPage.consent(authorization, form: form(sealed, binding), noUsersYet: noUsersYet), status: .ok,
-                formTargets: [authorization.redirectURI])
-        case .upstream(let upstream):
-            if let userID = cookies.sessionUser(request, server: server),
-                let consent = try? await server.store.consent(userID: userID, clientID: authorization.client.id), consent.covers(authorization)
-            {
-                // Consent remembered for this user and client: straight on to the provider.
-                response = await toProvider(upstream, binding: binding, rememberedUserID: userID, authorization, context)
-            } else {
-                response = AuthorizationPages.page(
-                    SignInPage.upstreamConsent(authorization, form: form(sealed, binding), provider: upstream.provider.displayName),
-                    status: .ok, formTargets: [authorization.redirectURI] + (await providerOrigin(upstream)))
-            }
         }
         response.setCookie(cookies.binding(binding, crossSiteReturn: isUpstream))
         return response
@@ -107,7 +107,7 @@ struct AuthorizeRoutes: Sendable {
         }
         switch method {
         case .password:
-            return await PasswordSignIn(server: server, cookies: cookies).submit(
+            return await PasswordSignIn(server: server).submit(
                 form, authorization: authorization, page: self.form(sealed, pending.browserBinding), context)
         case .upstream(let upstream):
             var response = await toProvider(upstream, binding: pending.browserBinding, rememberedUserID: nil, authorization, context)
@@ -143,6 +143,11 @@ struct AuthorizeRoutes: Sendable {
 
     private func form(_ sealed: String, _ binding: String) -> SignInPage.Form {
         SignInPage.Form(requestID: sealed, csrfToken: BrowserCookies.csrfToken(binding: binding))
+    }
+
+    /// The hidden fields of a new consent page: `authorization` sealed for the browser.
+    private func consentForm(_ authorization: AuthorizationRequest, _ binding: String) throws -> SignInPage.Form {
+        form(try server.seal(authorization, browserBinding: binding), binding)
     }
 
     private func refusal(_ error: OAuthError, status: HTTPResponse.Status) -> Response {

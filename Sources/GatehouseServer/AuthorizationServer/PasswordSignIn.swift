@@ -8,7 +8,6 @@ import Hummingbird
 /// throttle and approves the request, or shows the page again saying what went wrong.
 struct PasswordSignIn: Sendable {
     let server: AuthorizationServer
-    let cookies: BrowserCookies
 
     func submit(
         _ form: FormParameters, authorization: AuthorizationRequest, page: SignInPage.Form, _ context: some GatehouseContext

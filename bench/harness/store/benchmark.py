@@ -1,0 +1,323 @@
+"""The whole store benchmark: on each backend, a fresh hub (and for PostgreSQL a fresh cluster), the login, refresh
+and tool-call phases, and what the report needs from each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..benchmark import RUN_ERRORS
+from ..console import log
+from ..environment import machine_info, read_loadavg, versions
+from ..measure import figures, timed_load
+from ..paths import TMP_DIR
+from ..pinning import Pinning
+from ..procstats import cpu_seconds
+from ..runs import Run, RunFailed
+from ..servers import ServerProcess, free_port, wait_ready
+from ..wrk import Load, run_wrk
+from . import pgstats
+from .backends import (FILES_DIR, PostgresCluster, hub_log_problems, new_secret_key, prepare_hub,
+                       scratch_directory)
+from .comparisons import comparisons
+from .mcp import ARGUMENTS, NOTES_CONFIG, activate_notes, call
+from .oauth_load import OAuthWorker, StepFailed, run_workers
+from .options import Options
+
+OAUTH_PHASES = (("logins", "login"), ("refresh", "refresh"))
+"""(phase, the workers' operation)."""
+
+TOOL_PHASES = ("whoami", "notes_add", "notes_list")
+PHASES = tuple(name for name, _ in OAUTH_PHASES) + TOOL_PHASES
+
+
+def cpu_list(text: str) -> set[int]:
+    """taskset's CPU list ("1", "0-1", "0,2") as a set."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        if "-" in part:
+            low, high = part.split("-", 1)
+            cpus.update(range(int(low), int(high) + 1))
+        elif part.strip():
+            cpus.add(int(part))
+    return cpus
+
+
+class StoreBenchmark:
+    """Measures every backend with the given options; `hub`, `cluster` and `sampler` are what runs now, if any."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.pinning = Pinning.detect(options.pin, options.server_cpu, options.client_cpu)
+        self.server_prefix = self.pinning.prefix(options.server_cpu)
+        self.client_prefix = self.pinning.prefix(options.client_cpu)
+        self.load = Load(1, options.connections, options.request_timeout, tuple(self.client_prefix))
+        self.secret_key = new_secret_key()
+        self.hub: ServerProcess | None = None
+        self.cluster: PostgresCluster | None = None
+        self.sampler: pgstats.WaitSampler | None = None
+        self.workers: list[OAuthWorker] = []
+        self.scratch: Path | None = None
+
+    # ------------------------------------------------------------------ the run
+
+    def execute(self) -> dict[str, Any]:
+        """Measure every backend and return the report (what the JSON file holds)."""
+        (TMP_DIR / FILES_DIR).mkdir(parents=True, exist_ok=True)
+        if self.pinning.enabled:
+            os.sched_setaffinity(0, cpu_list(self.options.client_cpu))
+        started = dt.datetime.now(dt.timezone.utc)
+        loadavg_before = read_loadavg()
+        log(f"pinning: {self.describe_pinning()}")
+        self.scratch = scratch_directory()
+        try:
+            backends = {backend: self.measure_backend(backend) for backend in self.options.backends}
+        finally:
+            self.stop()
+        return {
+            "benchmark": "gatehouse-store",
+            "date": started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": os.environ.get("STORE_BENCH_COMMAND") or "python -m harness.store " + " ".join(sys.argv[1:]),
+            "machine": machine_info(loadavg_before),
+            "versions": versions(self.options.gatehouse_bin),
+            "settings": self.settings(),
+            "backends": backends,
+            "comparisons": comparisons(backends),
+        }
+
+    def measure_backend(self, backend: str) -> dict[str, Any]:
+        """One backend's record: its hub (and cluster), every phase, what the logs say; "failed" with the reason if
+        something broke (the phases measured until then are kept)."""
+        options = self.options
+        record: dict[str, Any] = {"backend": backend, "status": "failed", "phases": {}}
+        log(f"===== {backend}")
+        try:
+            assert self.scratch is not None
+            if backend == "postgres":
+                self.cluster = PostgresCluster(self.scratch / "pg", free_port(), self.server_prefix,
+                                               self.client_prefix)
+                self.cluster.start(options.postgres_durability)
+                record["postgres"] = {"version": self.cluster.version, "durability": options.postgres_durability,
+                                      "settings": self.cluster.settings,
+                                      "pool_size": options.pool_size or "hub default (10)"}
+                self.sampler = pgstats.WaitSampler(self.cluster, TMP_DIR / FILES_DIR / "pg_stat_activity.txt")
+                self.sampler.start()
+            self.hub = prepare_hub(backend, options.gatehouse_bin, self.scratch, self.secret_key, self.cluster,
+                                   self.server_prefix, options.pool_size)
+            record["hub_argv"] = [part if not part.startswith("postgres://") else _redacted(part)
+                                  for part in self.hub.argv]
+            log(f"{backend}: starting the hub on port {self.hub.port}")
+            self.hub.start()
+            record["startup_s"] = round(wait_ready(self.hub, options.startup_timeout), 3)
+            self.oauth_phases(record)
+            self.tool_phases(record)
+            record["status"] = "ok"
+        except RUN_ERRORS + (StepFailed,) as error:
+            record["error"] = str(error) if isinstance(error, (RunFailed, StepFailed)) else \
+                f"{type(error).__name__}: {error}"
+            log(f"{backend}: FAILED: {record['error']}")
+        finally:
+            self.finish_backend(record)
+        return record
+
+    def finish_backend(self, record: dict[str, Any]) -> None:
+        """Stop what the backend ran and add what its logs and samples say to `record`."""
+        for worker in self.workers:
+            worker.close()
+        self.workers = []
+        if self.hub is not None:
+            record["hub_exit_code"] = self.hub.stop()
+            record["hub_log"] = hub_log_problems(self.hub)
+            record["hub_log_path"] = str(self.hub.log_path)
+            self.hub = None
+        if self.sampler is not None:
+            self.sampler.stop()
+            samples = self.sampler.samples()
+            for phase in record["phases"].values():
+                if "window" in phase:
+                    phase["postgres_activity"] = pgstats.summarise(samples, *phase["window"])
+            self.sampler = None
+        if self.cluster is not None:
+            record.setdefault("postgres", {})["log"] = self.cluster.log_problems()
+            self.cluster.stop()
+            self.cluster = None
+
+    # ------------------------------------------------------------------ logins and refresh rotations
+
+    def oauth_phases(self, record: dict[str, Any]) -> None:
+        """Register the workers' clients, then each OAuth phase: a warm-up, and the measured run."""
+        assert self.hub is not None
+        self.workers = [OAuthWorker(self.hub.port, index, self.options.request_timeout)
+                        for index in range(self.options.workers)]
+        for worker in self.workers:
+            worker.register()
+        # Every worker has a refresh token before anything is measured (the refresh phase needs one).
+        for worker in self.workers:
+            worker.login()
+        for phase, operation in OAUTH_PHASES:
+            seconds = self.options.login_duration if phase == "logins" else self.options.refresh_duration
+            entry: dict[str, Any] = {"operation": operation, "workers": len(self.workers)}
+            record["phases"][phase] = entry
+            if self.options.warmup > 0:
+                log(f"{record['backend']}: {phase}: warm-up {self.options.warmup} s")
+                warm = run_workers(self.workers, operation, self.options.warmup)
+                entry["warmup"] = {"completed": warm.completed, "errors": dict(warm.errors)}
+            log(f"{record['backend']}: {phase}: measuring {seconds} s with {len(self.workers)} workers")
+            before = self.snapshot()
+            result = run_workers(self.workers, operation, seconds)
+            entry.update(result.figures())
+            entry.update(self.cpu_since(before, result.completed))
+            self.check_alive(phase)
+            entry["clean"] = not result.errors
+            log(f"{record['backend']}: {phase}: {entry['per_s']:.0f}/s, p50 {entry['latency_ms'].get('p50')} ms, "
+                f"p99 {entry['latency_ms'].get('p99')} ms, hub {entry['hub_cpu_us_per_op']} µs/op"
+                + (f", postgres {entry['postgres_cpu_us_per_op']} µs/op" if self.cluster else "")
+                + ("" if entry["clean"] else f"  !! errors {dict(result.errors)}"))
+
+    # ------------------------------------------------------------------ tool calls
+
+    def tool_phases(self, record: dict[str, Any]) -> None:
+        """One login for the tool client, notes activated; then each tool phase under wrk."""
+        assert self.hub is not None
+        client = OAuthWorker(self.hub.port, len(self.workers), self.options.request_timeout)
+        self.workers.append(client)
+        client.register()
+        token = client.login().access_token
+        url = self.hub.mcp_url
+        activate_notes(url, token)
+        for tool in TOOL_PHASES:  # each answers once before any load
+            call(url, token, tool, ARGUMENTS[tool])
+        for tool in TOOL_PHASES:
+            arguments = json.dumps(ARGUMENTS[tool], separators=(",", ":"))
+            run = Run("gatehouse", "stateless", True, tool=tool)
+            name = f"{FILES_DIR}/{record['backend']}-{tool}"
+            entry: dict[str, Any] = {"tool": tool, "arguments": ARGUMENTS[tool], "connections": self.load.connections}
+            record["phases"][tool] = entry
+            if self.options.warmup > 0:
+                log(f"{record['backend']}: {tool}: warm-up {self.options.warmup} s")
+                warm = run_wrk(self.load, run, url, token, None, self.options.warmup, "warmup", 0, name, arguments)
+                entry["warmup"] = {"requests": warm["requests"], "non2xx": warm["non2xx"],
+                                   "rpc_errors": warm["rpc_errors"]}
+            if tool == "notes_add":
+                activate_notes(url, token)  # measured from an empty notebook, whatever the warm-up added
+                entry["notebook"] = NOTES_CONFIG
+            log(f"{record['backend']}: {tool}: measuring {self.options.tool_duration} s, "
+                f"{self.load.connections} connections")
+            before = self.snapshot()
+            loaded = timed_load(self.load, run, url, self.pids(), token, None, self.options.tool_duration, name,
+                                arguments)
+            entry.update(figures(loaded, self.pids()[0]))
+            result = loaded.result
+            if result["first_bad_status"]:
+                entry["first_bad_response"] = {"status": result["first_bad_status"], "body": result["first_bad_body"]}
+            entry.update(self.cpu_since(before, entry["requests"]))
+            self.check_alive(tool)
+            entry["clean"] = entry["non2xx"] == 0 and entry["rpc_errors"] == 0 and entry["socket_errors"] == 0
+            log(f"{record['backend']}: {tool}: {entry['req_per_s']:.0f} calls/s, p50 {entry['latency_ms']['p50']} ms, "
+                f"p90 {entry['latency_ms']['p90']} ms, p99 {entry['latency_ms']['p99']} ms, "
+                f"hub {entry['hub_cpu_us_per_op']} µs/op"
+                + (f", postgres {entry['postgres_cpu_us_per_op']} µs/op" if self.cluster else "")
+                + ("" if entry["clean"] else f"  !! non-2xx {entry['non2xx']}, rpc errors {entry['rpc_errors']}, "
+                   f"socket errors {entry['socket_errors']}: {entry.get('first_bad_response')}"))
+
+    # ------------------------------------------------------------------ readings
+
+    def pids(self) -> list[int]:
+        """The hub's PID, then the postmaster's (its tree: every backend) when PostgreSQL runs."""
+        assert self.hub is not None and self.hub.process is not None
+        return [self.hub.process.pid] + ([self.cluster.postmaster_pid()] if self.cluster else [])
+
+    def snapshot(self) -> dict[str, Any]:
+        """Before a measured run: PostgreSQL's counters, then the CPU time of the hub and PostgreSQL, and the time."""
+        taken: dict[str, Any] = {}
+        if self.cluster is not None:
+            taken["counters"] = pgstats.counters(self.cluster)
+        taken["cpu"] = [cpu_seconds(pid) for pid in self.pids()]
+        taken["wall"] = time.time()
+        return taken
+
+    def cpu_since(self, before: dict[str, Any], operations: int) -> dict[str, Any]:
+        """The hub's and PostgreSQL's CPU time since `before`, per operation, and the measured window; with
+        PostgreSQL, its counters over the window."""
+        end = time.time()
+        cpu = [cpu_seconds(pid) - was for pid, was in zip(self.pids(), before["cpu"])]
+        wall = end - before["wall"]
+        hub_cpu = cpu[0]
+        pg_cpu = cpu[1] if len(cpu) > 1 else 0.0
+        found: dict[str, Any] = {
+            "window": [before["wall"], end],
+            "hub_cpu_s": round(hub_cpu, 3),
+            "postgres_cpu_s": round(pg_cpu, 3) if self.cluster else None,
+            "hub_cpu_us_per_op": round(hub_cpu * 1e6 / operations, 1) if operations else None,
+            "postgres_cpu_us_per_op": round(pg_cpu * 1e6 / operations, 1) if operations and self.cluster else None,
+            "server_core_utilisation": round((hub_cpu + pg_cpu) / wall, 3) if wall > 0 else None,
+        }
+        if self.cluster is not None:
+            found["postgres_counters"] = pgstats.counter_delta(before["counters"], pgstats.counters(self.cluster))
+        return found
+
+    def check_alive(self, phase: str) -> None:
+        assert self.hub is not None and self.hub.process is not None
+        if self.hub.process.poll() is not None:
+            raise RunFailed(f"the hub exited with code {self.hub.process.returncode} during {phase}: "
+                            f"{self.hub.log_tail()}")
+
+    # ------------------------------------------------------------------ the rest
+
+    def describe_pinning(self) -> str:
+        if not self.pinning.enabled:
+            return "off"
+        return f"hub and PostgreSQL on cpu {self.options.server_cpu}, load (workers, wrk, psql) on cpu " \
+               f"{self.options.client_cpu}"
+
+    def settings(self) -> dict[str, Any]:
+        o = self.options
+        return {
+            "backends": o.backends,
+            "workers": o.workers,
+            "login_duration_s": o.login_duration,
+            "refresh_duration_s": o.refresh_duration,
+            "tool_duration_s": o.tool_duration,
+            "warmup_s": o.warmup,
+            "tool_connections": o.connections,
+            "request_timeout_s": o.request_timeout,
+            "pinning": {"server_cpu": o.server_cpu, "client_cpu": o.client_cpu} if self.pinning.enabled else None,
+            "postgres_durability": o.postgres_durability,
+            "pool_size": o.pool_size,
+            "hub": "gatehouse hub --host 127.0.0.1 --log-level warning --dev-auto-approve, GATEHOUSE_SECRET_KEY set "
+                   "(the same for both); --database-path FILE (SQLite) or --database-url URL (PostgreSQL)",
+            "note": o.note,
+        }
+
+    def stop(self) -> None:
+        """Stop whatever runs (after an interrupt or at the end) and remove the scratch directory."""
+        for worker in self.workers:
+            worker.close()
+        self.workers = []
+        if self.hub is not None:
+            self.hub.stop()
+            self.hub = None
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
+        if self.cluster is not None:
+            self.cluster.stop()
+            self.cluster = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+
+def _redacted(url: str) -> str:
+    """A postgres:// URL without its password."""
+    head, _, tail = url.partition("@")
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}"
