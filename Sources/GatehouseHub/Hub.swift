@@ -17,7 +17,14 @@ public final class Hub: ToolSource {
     public let users: UserDirectory
     private let cacheLifetime: TimeInterval
     private let now: @Sendable () -> Date
-    private let cache = Mutex<[Int64: (tools: ToolRegistry, loadedAt: Date)]>([:])
+    private let cache = Mutex<ToolCache>(ToolCache())
+
+    /// Each user's tools as last loaded, and how many times each user's tools were invalidated:
+    /// a load that began before an invalidation is not kept after it.
+    private struct ToolCache {
+        var entries: [Int64: (tools: ToolRegistry, loadedAt: Date)] = [:]
+        var generations: [Int64: Int] = [:]
+    }
 
     /// - Parameters:
     ///   - profiles: fetches a caller's email and name at provisioning when their token has none.
@@ -37,7 +44,8 @@ public final class Hub: ToolSource {
 
     public func tools(for principal: Principal) async throws -> ToolRegistry {
         let userID = try await accountID(of: principal)
-        if let cached = cache.withLock({ $0[userID] }), now().timeIntervalSince(cached.loadedAt) < cacheLifetime {
+        let (cached, generation) = cache.withLock { ($0.entries[userID], $0.generations[userID] ?? 0) }
+        if let cached, now().timeIntervalSince(cached.loadedAt) < cacheLifetime {
             return cached.tools
         }
         var registry = ToolRegistry()
@@ -51,7 +59,10 @@ public final class Hub: ToolSource {
             }
         }
         let loaded = registry
-        cache.withLock { $0[userID] = (loaded, now()) }
+        cache.withLock { cache in
+            guard (cache.generations[userID] ?? 0) == generation else { return }
+            cache.entries[userID] = (loaded, now())
+        }
         return loaded
     }
 
@@ -64,7 +75,10 @@ public final class Hub: ToolSource {
 
     /// Forgets the cached tools of `userID` after a change (here, or on another instance).
     public func invalidate(userID: Int64) {
-        _ = cache.withLock { $0.removeValue(forKey: userID) }
+        cache.withLock { cache in
+            cache.entries[userID] = nil
+            cache.generations[userID, default: 0] += 1
+        }
     }
 
     static func object(_ json: String) throws -> [String: JSONValue] {

@@ -127,11 +127,15 @@ extension PostgresStore {
     /// Applies the pending migrations, each in its own transaction. A transaction-scoped advisory
     /// lock makes instances that start together take turns: the second finds the work done.
     func migrate() async throws {
-        try await execute(
-            """
-            CREATE TABLE IF NOT EXISTS gatehouse_migrations (
-                name text PRIMARY KEY, applied_order integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
-            """)
+        // CREATE TABLE IF NOT EXISTS is not safe for two sessions at once: the lock comes first.
+        try await transaction { connection in
+            try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)
+            try await self.execute(
+                """
+                CREATE TABLE IF NOT EXISTS gatehouse_migrations (
+                    name text PRIMARY KEY, applied_order integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, on: connection)
+        }
         for (index, migration) in PostgresMigrations.all.enumerated() {
             try await transaction { connection in
                 try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)

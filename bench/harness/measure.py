@@ -113,14 +113,14 @@ def record_figures(record: dict[str, Any], loaded: LoadedRun, pid: int, name: st
 
 
 def timed_load(load: Load, run: Run, url: str, pids: list[int], token: str | None, session: str | None,
-               seconds: int, name: str, arguments: str | None = None) -> LoadedRun:
+               seconds: int, name: str, extra: dict[str, str] | None = None) -> LoadedRun:
     """The measured wrk run against `url`, with the CPU time of the process tree of each of `pids` (the first is
-    the server's, the others go to `other_cpu`), of wrk and of everything else; `arguments` as in `run_wrk`."""
+    the server's, the others go to `other_cpu`), of wrk and of everything else; `extra` as in `run_wrk`."""
     trees_before = [cpu_seconds(pid) for pid in pids]
     busy_before = system_busy_seconds()
     children_before = children_cpu_seconds()
     wall_before = time.monotonic()
-    result = run_wrk(load, run, url, token, session, seconds, "measure", MEASURE_ID_BASE, name, arguments)
+    result = run_wrk(load, run, url, token, session, seconds, "measure", MEASURE_ID_BASE, name, extra)
     wall = time.monotonic() - wall_before
     trees = [cpu_seconds(pid) - before for pid, before in zip(pids, trees_before)]
     wrk_cpu = children_cpu_seconds() - children_before

@@ -30,12 +30,12 @@ class Load:
 
 
 def run_wrk(load: Load, run: Run, url: str, token: str | None, session: str | None, seconds: int,
-            phase: str, id_base: int, name: str | None = None, arguments: str | None = None) -> dict[str, Any]:
+            phase: str, id_base: int, name: str | None = None, extra: dict[str, str] | None = None) -> dict[str, Any]:
     """Load `url` for `seconds`; keeps wrk's output in TMP_DIR/<name>.wrk-<phase>.txt (`name` defaults to the
     run's name), returns its JSON line.
 
-    `id_base` is added to every JSON-RPC id, so the warm-up and the measured run never reuse an id. `arguments`
-    (a JSON object) replaces the script's `add` arguments on every request (MCP_BENCH_ARGUMENTS).
+    `id_base` is added to every JSON-RPC id, so the warm-up and the measured run never reuse an id. `extra` sets
+    more of the script's settings (MCP_BENCH_ARGUMENTS, MCP_BENCH_QUANTILES: see bench/wrk/mcp_call.lua).
     """
     argv = list(load.cpu_prefix) + [
         "wrk",
@@ -57,9 +57,11 @@ def run_wrk(load: Load, run: Run, url: str, token: str | None, session: str | No
             "MCP_BENCH_TOKEN": token or "",
             "MCP_BENCH_SESSION": session or "",
             "MCP_BENCH_ID_BASE": str(id_base),
-            "MCP_BENCH_ARGUMENTS": arguments or "",
+            "MCP_BENCH_ARGUMENTS": "",
+            "MCP_BENCH_QUANTILES": "",
         }
     )
+    env.update(extra or {})
     timeout_s = seconds + EXTRA_TIMEOUT_S
     try:
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout_s)

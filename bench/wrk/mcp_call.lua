@@ -17,6 +17,9 @@
 --   MCP_BENCH_ARGUMENTS / arguments= the tool's arguments, a JSON object sent as is on every request
 --                                    (bench/store.sh: notes_add, notes_list, whoami); default
 --                                    {"a":N,"b":1} with N counting requests
+--   MCP_BENCH_QUANTILES              1 adds "quantiles_us" to the result line: the latency at every 0.1 %
+--                                    (0.1 … 100), so several runs' distributions can be merged
+--                                    (environment only: done() does not see the script's arguments)
 --
 -- Ids are id_base + counter * 1000 + thread index: unique across requests and across wrk threads
 -- (up to 1000 threads). In session mode two in-flight requests with the same id would hang.
@@ -42,6 +45,8 @@ first_bad_status = 0
 first_bad_body = ""
 local mode = "stateless"
 local id_base = 0
+-- Read in done(), which runs in the main Lua state: init() only runs in each thread's state.
+local quantiles = os.getenv("MCP_BENCH_QUANTILES") or ""
 local body_format
 
 local function setting(args, key, env_name, default)
@@ -112,6 +117,16 @@ function response(status, headers, body)
   end
 end
 
+-- ',"quantiles_us":[...]' (the latency at 0.1 %, 0.2 %, … 100 %) when asked for, else "".
+local function quantile_member(latency)
+  if quantiles == "" or quantiles == "0" then return "" end
+  local values = {}
+  for i = 1, 1000 do
+    values[i] = string.format("%d", latency:percentile(i / 10))
+  end
+  return ',"quantiles_us":[' .. table.concat(values, ",") .. ']'
+end
+
 local function json_string(s)
   s = string.gsub(s, '[%c"\\]', function(c)
     if c == '"' then return '\\"' end
@@ -138,10 +153,10 @@ function done(summary, latency, requests)
     '{"requests":%d,"duration_us":%d,"bytes":%d,"non2xx":%d,"rpc_errors":%d,'
       .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
       .. '"first_bad_status":%d,"first_bad_body":%s,'
-      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f,"stdev":%.1f}}\n',
+      .. '"latency_us":{"p50":%d,"p90":%d,"p99":%d,"max":%d,"mean":%.1f,"stdev":%.1f}%s}\n',
     summary.requests, summary.duration, summary.bytes, total_non2xx, total_rpc_errors,
     e.connect, e.read, e.write, e.status, e.timeout,
     bad_status, json_string(bad_body),
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency.mean, latency.stdev))
+    latency.mean, latency.stdev, quantile_member(latency)))
 end

@@ -23,9 +23,11 @@ other (--client-cpu), so the hub and its database share one core in both cases. 
   whoami     one login's access token, wrk (1 thread, --connections) calling tools/call whoami (2026-07-28
              stateless) for --tool-duration seconds: no store access after the first request (the user is cached)
   notes_add  the same token after add_tool notes (max_notes 10000): each call a store transaction that locks the
-             user's row, counts the notes against the quota and inserts one; the notebook is emptied (remove_tool,
-             add_tool) between the warm-up and the measured run
-  notes_list the newest 20 notes of the notebook notes_add filled: a read per call
+             user's row, counts the notes against the quota and inserts one; measured in rounds of --notes-round
+             seconds (--tool-duration in all), each from an empty notebook (remove_tool and add_tool between rounds,
+             not timed), as the quota would stop a fast store within seconds; the percentiles merge the rounds
+             (the wrk script's latency at every 0.1 %, weighted by each round's requests)
+  notes_list the newest 20 notes of the notebook the last notes_add round filled: a read per call
 
 Every phase has a warm-up of --warmup seconds first (not counted). For each phase the report gives the rate, the
 latency percentiles and the CPU time per operation of the hub and of PostgreSQL (its whole process tree), and on

@@ -175,6 +175,25 @@ def prepare_hub(backend: str, binary: Path, scratch: Path, secret_key: str, clus
     return ServerProcess(Run("gatehouse", "stateless", True), argv, env, workdir, TMP_DIR / f"{name}.log", port, name)
 
 
+def sqlite_library(binary: Path) -> str:
+    """The SQLite library the hub links (ldd) and its version (sqlite3_libversion, loaded with ctypes), or what is
+    known of it."""
+    try:
+        done = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    match = re.search(r"libsqlite3\S*\s*=>\s*(\S+)", done.stdout)
+    if not match:
+        return "statically linked or not found by ldd"
+    try:
+        import ctypes
+        library = ctypes.CDLL(match.group(1))
+        library.sqlite3_libversion.restype = ctypes.c_char_p
+        return f"{library.sqlite3_libversion().decode()} ({match.group(1)})"
+    except (OSError, AttributeError):
+        return match.group(1)
+
+
 def hub_log_problems(server: ServerProcess) -> dict[str, object]:
     """The hub's log lines at warning and above: their count and the first few."""
     try:

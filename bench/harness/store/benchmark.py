@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -15,16 +16,16 @@ from typing import Any
 from ..benchmark import RUN_ERRORS
 from ..console import log
 from ..environment import machine_info, read_loadavg, versions
-from ..measure import figures, timed_load
+from ..measure import LoadedRun, timed_load
 from ..paths import TMP_DIR
 from ..pinning import Pinning
-from ..procstats import cpu_seconds
+from ..procstats import children_cpu_seconds, cpu_seconds, peak_rss_kib, system_busy_seconds
 from ..runs import Run, RunFailed
 from ..servers import ServerProcess, free_port, wait_ready
 from ..wrk import Load, run_wrk
 from . import pgstats
 from .backends import (FILES_DIR, PostgresCluster, hub_log_problems, new_secret_key, prepare_hub,
-                       scratch_directory)
+                       scratch_directory, sqlite_library)
 from .comparisons import comparisons
 from .mcp import ARGUMENTS, NOTES_CONFIG, activate_notes, call
 from .oauth_load import OAuthWorker, StepFailed, run_workers
@@ -86,7 +87,8 @@ class StoreBenchmark:
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "command": os.environ.get("STORE_BENCH_COMMAND") or "python -m harness.store " + " ".join(sys.argv[1:]),
             "machine": machine_info(loadavg_before),
-            "versions": versions(self.options.gatehouse_bin),
+            "versions": {**versions(self.options.gatehouse_bin),
+                         "sqlite": sqlite_library(self.options.gatehouse_bin)},
             "settings": self.settings(),
             "backends": backends,
             "comparisons": comparisons(backends),
@@ -141,8 +143,8 @@ class StoreBenchmark:
             self.sampler.stop()
             samples = self.sampler.samples()
             for phase in record["phases"].values():
-                if "window" in phase:
-                    phase["postgres_activity"] = pgstats.summarise(samples, *phase["window"])
+                if "windows" in phase:
+                    phase["postgres_activity"] = pgstats.summarise(samples, phase["windows"])
             self.sampler = None
         if self.cluster is not None:
             record.setdefault("postgres", {})["log"] = self.cluster.log_problems()
@@ -184,48 +186,61 @@ class StoreBenchmark:
     # ------------------------------------------------------------------ tool calls
 
     def tool_phases(self, record: dict[str, Any]) -> None:
-        """One login for the tool client, notes activated; then each tool phase under wrk."""
+        """One login for the tool client, notes activated and every tool called once; then each tool phase."""
         assert self.hub is not None
         client = OAuthWorker(self.hub.port, len(self.workers), self.options.request_timeout)
         self.workers.append(client)
         client.register()
         token = client.login().access_token
-        url = self.hub.mcp_url
-        activate_notes(url, token)
+        activate_notes(self.hub.mcp_url, token)
         for tool in TOOL_PHASES:  # each answers once before any load
-            call(url, token, tool, ARGUMENTS[tool])
+            call(self.hub.mcp_url, token, tool, ARGUMENTS[tool])
         for tool in TOOL_PHASES:
-            arguments = json.dumps(ARGUMENTS[tool], separators=(",", ":"))
-            run = Run("gatehouse", "stateless", True, tool=tool)
-            name = f"{FILES_DIR}/{record['backend']}-{tool}"
-            entry: dict[str, Any] = {"tool": tool, "arguments": ARGUMENTS[tool], "connections": self.load.connections}
-            record["phases"][tool] = entry
-            if self.options.warmup > 0:
-                log(f"{record['backend']}: {tool}: warm-up {self.options.warmup} s")
-                warm = run_wrk(self.load, run, url, token, None, self.options.warmup, "warmup", 0, name, arguments)
-                entry["warmup"] = {"requests": warm["requests"], "non2xx": warm["non2xx"],
-                                   "rpc_errors": warm["rpc_errors"]}
+            record["phases"][tool] = self.tool_phase(record["backend"], tool, token)
+
+    def tool_phase(self, backend: str, tool: str, token: str) -> dict[str, Any]:
+        """A warm-up, then the measured wrk run; notes_add in rounds, each from an empty notebook (the quota is
+        10000 notes, which a fast store fills in a few seconds, and each addition counts the notebook), merged."""
+        assert self.hub is not None
+        options, url = self.options, self.hub.mcp_url
+        extra = {"MCP_BENCH_ARGUMENTS": json.dumps(ARGUMENTS[tool], separators=(",", ":")), "MCP_BENCH_QUANTILES": "1"}
+        run = Run("gatehouse", "stateless", True, tool=tool)
+        name = f"{FILES_DIR}/{backend}-{tool}"
+        rounds, seconds = (notes_rounds(options.tool_duration, options.notes_round) if tool == "notes_add"
+                           else (1, options.tool_duration))
+        entry: dict[str, Any] = {"tool": tool, "arguments": ARGUMENTS[tool], "connections": self.load.connections,
+                                 "rounds": rounds, "round_s": seconds}
+        if tool == "notes_add":
+            entry["notebook"] = NOTES_CONFIG
+        if options.warmup > 0:
+            log(f"{backend}: {tool}: warm-up {options.warmup} s")
+            warm = run_wrk(self.load, run, url, token, None, options.warmup, "warmup", 0, name, extra)
+            entry["warmup"] = {"requests": warm["requests"], "non2xx": warm["non2xx"], "rpc_errors": warm["rpc_errors"]}
+        log(f"{backend}: {tool}: measuring {rounds} × {seconds} s, {self.load.connections} connections")
+        counters_before = pgstats.counters(self.cluster) if self.cluster is not None else None
+        loads, windows = [], []
+        for number in range(1, rounds + 1):
             if tool == "notes_add":
-                activate_notes(url, token)  # measured from an empty notebook, whatever the warm-up added
-                entry["notebook"] = NOTES_CONFIG
-            log(f"{record['backend']}: {tool}: measuring {self.options.tool_duration} s, "
-                f"{self.load.connections} connections")
-            before = self.snapshot()
-            loaded = timed_load(self.load, run, url, self.pids(), token, None, self.options.tool_duration, name,
-                                arguments)
-            entry.update(figures(loaded, self.pids()[0]))
-            result = loaded.result
-            if result["first_bad_status"]:
-                entry["first_bad_response"] = {"status": result["first_bad_status"], "body": result["first_bad_body"]}
-            entry.update(self.cpu_since(before, entry["requests"]))
+                activate_notes(url, token)  # an empty notebook, whatever the warm-up or the last round added
+            started = time.time()
+            loads.append(timed_load(self.load, run, url, self.pids(), token, None, seconds,
+                                    name + (f"-r{number}" if rounds > 1 else ""), extra))
+            windows.append([started, time.time()])
             self.check_alive(tool)
-            entry["clean"] = entry["non2xx"] == 0 and entry["rpc_errors"] == 0 and entry["socket_errors"] == 0
-            log(f"{record['backend']}: {tool}: {entry['req_per_s']:.0f} calls/s, p50 {entry['latency_ms']['p50']} ms, "
-                f"p90 {entry['latency_ms']['p90']} ms, p99 {entry['latency_ms']['p99']} ms, "
-                f"hub {entry['hub_cpu_us_per_op']} µs/op"
-                + (f", postgres {entry['postgres_cpu_us_per_op']} µs/op" if self.cluster else "")
-                + ("" if entry["clean"] else f"  !! non-2xx {entry['non2xx']}, rpc errors {entry['rpc_errors']}, "
-                   f"socket errors {entry['socket_errors']}: {entry.get('first_bad_response')}"))
+        entry.update(merged_figures(loads, self.cluster is not None))
+        entry["peak_rss_mib"] = round(peak_rss_kib(self.pids()[0]) / 1024, 1)
+        entry["windows"] = windows
+        if tool == "notes_add":
+            entry["notes_per_round"] = [loaded.result["requests"] - loaded.result["rpc_errors"] for loaded in loads]
+        if self.cluster is not None and counters_before is not None:
+            entry["postgres_counters"] = pgstats.counter_delta(counters_before, pgstats.counters(self.cluster))
+        latency = entry["latency_ms"]
+        log(f"{backend}: {tool}: {entry['req_per_s']:.0f} calls/s, p50 {latency['p50']} ms, p90 {latency['p90']} ms, "
+            f"p99 {latency['p99']} ms, hub {entry['hub_cpu_us_per_op']} µs/op"
+            + (f", postgres {entry['postgres_cpu_us_per_op']} µs/op" if self.cluster else "")
+            + ("" if entry["clean"] else f"  !! non-2xx {entry['non2xx']}, rpc errors {entry['rpc_errors']}, "
+               f"socket errors {entry['socket_errors']}: {entry.get('first_bad_response')}"))
+        return entry
 
     # ------------------------------------------------------------------ readings
 
@@ -240,6 +255,8 @@ class StoreBenchmark:
         if self.cluster is not None:
             taken["counters"] = pgstats.counters(self.cluster)
         taken["cpu"] = [cpu_seconds(pid) for pid in self.pids()]
+        taken["own"] = own_cpu_seconds()
+        taken["busy"] = system_busy_seconds()
         taken["wall"] = time.time()
         return taken
 
@@ -247,17 +264,23 @@ class StoreBenchmark:
         """The hub's and PostgreSQL's CPU time since `before`, per operation, and the measured window; with
         PostgreSQL, its counters over the window."""
         end = time.time()
+        busy = system_busy_seconds() - before["busy"]
+        own = own_cpu_seconds() - before["own"]
         cpu = [cpu_seconds(pid) - was for pid, was in zip(self.pids(), before["cpu"])]
         wall = end - before["wall"]
         hub_cpu = cpu[0]
         pg_cpu = cpu[1] if len(cpu) > 1 else 0.0
         found: dict[str, Any] = {
-            "window": [before["wall"], end],
+            "windows": [[before["wall"], end]],
             "hub_cpu_s": round(hub_cpu, 3),
             "postgres_cpu_s": round(pg_cpu, 3) if self.cluster else None,
             "hub_cpu_us_per_op": round(hub_cpu * 1e6 / operations, 1) if operations else None,
             "postgres_cpu_us_per_op": round(pg_cpu * 1e6 / operations, 1) if operations and self.cluster else None,
             "server_core_utilisation": round((hub_cpu + pg_cpu) / wall, 3) if wall > 0 else None,
+            # The machine's busy time less the hub's, PostgreSQL's and this process's (the workers): the kernel's
+            # own threads and interrupts, and any other process.
+            "background_cpu_s": round(max(busy - hub_cpu - pg_cpu - own, 0.0), 3),
+            "background_cores": round(max(busy - hub_cpu - pg_cpu - own, 0.0) / wall, 3) if wall > 0 else None,
         }
         if self.cluster is not None:
             found["postgres_counters"] = pgstats.counter_delta(before["counters"], pgstats.counters(self.cluster))
@@ -287,6 +310,7 @@ class StoreBenchmark:
             "tool_duration_s": o.tool_duration,
             "warmup_s": o.warmup,
             "tool_connections": o.connections,
+            "notes_round_s": o.notes_round,
             "request_timeout_s": o.request_timeout,
             "pinning": {"server_cpu": o.server_cpu, "client_cpu": o.client_cpu} if self.pinning.enabled else None,
             "postgres_durability": o.postgres_durability,
@@ -321,3 +345,75 @@ def _redacted(url: str) -> str:
     scheme, _, credentials = head.partition("://")
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{tail}"
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU time (the login workers are its threads) and its waited-for children's, in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + children_cpu_seconds()
+
+
+def notes_rounds(duration: int, round_s: int) -> tuple[int, int]:
+    """(rounds, seconds each) of the notes_add phase: rounds of `round_s` adding up to about `duration`."""
+    seconds = min(round_s, duration)
+    return max(1, round(duration / seconds)), seconds
+
+
+def merged_percentile(loads: list[LoadedRun], percent: float) -> float:
+    """The latency (µs) at `percent` of every request of `loads` together: each run's distribution (its latency at
+    every 0.1 %, from the wrk script) weighted by its request count."""
+    points: list[tuple[float, float]] = []
+    for loaded in loads:
+        quantiles, requests = loaded.result.get("quantiles_us") or [], loaded.result["requests"]
+        points += [(float(value), requests / len(quantiles)) for value in quantiles] if quantiles and requests else []
+    if not points:
+        return 0.0
+    points.sort()
+    target = sum(weight for _, weight in points) * percent / 100
+    reached = 0.0
+    for value, weight in points:
+        reached += weight
+        if reached >= target * (1 - 1e-9):
+            return value
+    return points[-1][0]
+
+
+def merged_figures(loads: list[LoadedRun], with_postgres: bool) -> dict[str, Any]:
+    """One tool phase's figures from its wrk runs: rate over their summed durations, merged percentiles, CPU time
+    of the hub and PostgreSQL per call, how busy the server's and wrk's cores were, and the error counts."""
+    requests = sum(loaded.result["requests"] for loaded in loads)
+    seconds = sum(loaded.result["duration_us"] for loaded in loads) / 1e6
+    wall = sum(loaded.wall for loaded in loads)
+    hub_cpu = sum(loaded.server_cpu for loaded in loads)
+    pg_cpu = sum(loaded.other_cpu[0] for loaded in loads) if with_postgres else 0.0
+    wrk_cpu = sum(loaded.wrk_cpu for loaded in loads)
+    latency = {name: round(merged_percentile(loads, percent) / 1000, 3)
+               for name, percent in (("p50", 50), ("p90", 90), ("p99", 99))}
+    latency["max"] = round(max(loaded.result["latency_us"]["max"] for loaded in loads) / 1000, 3)
+    non2xx = sum(loaded.result["non2xx"] for loaded in loads)
+    rpc_errors = sum(loaded.result["rpc_errors"] for loaded in loads)
+    socket_errors = sum(v for loaded in loads for k, v in loaded.result["errors"].items() if k != "status")
+    found: dict[str, Any] = {
+        "requests": requests,
+        "duration_s": round(seconds, 3),
+        "req_per_s": round(requests / seconds, 1) if seconds > 0 else 0.0,
+        "latency_ms": latency,
+        "hub_cpu_s": round(hub_cpu, 3),
+        "postgres_cpu_s": round(pg_cpu, 3) if with_postgres else None,
+        "hub_cpu_us_per_op": round(hub_cpu * 1e6 / requests, 1) if requests else None,
+        "postgres_cpu_us_per_op": round(pg_cpu * 1e6 / requests, 1) if requests and with_postgres else None,
+        "server_core_utilisation": round((hub_cpu + pg_cpu) / wall, 3) if wall > 0 else None,
+        "wrk_cpu_s": round(wrk_cpu, 3),
+        "client_cpu_utilisation": round(wrk_cpu / wall, 3) if wall > 0 else None,
+        "background_cpu_s": round(sum(max(loaded.background_cpu, 0.0) for loaded in loads), 3),
+        "background_cores": round(sum(max(loaded.background_cpu, 0.0) for loaded in loads) / wall, 3)
+        if wall > 0 else None,
+        "non2xx": non2xx,
+        "rpc_errors": rpc_errors,
+        "socket_errors": socket_errors,
+        "clean": non2xx == 0 and rpc_errors == 0 and socket_errors == 0,
+    }
+    bad = next((loaded.result for loaded in loads if loaded.result["first_bad_status"]), None)
+    if bad is not None:
+        found["first_bad_response"] = {"status": bad["first_bad_status"], "body": bad["first_bad_body"]}
+    return found

@@ -25,6 +25,7 @@ class Options:
     tool_duration: int
     warmup: int
     connections: int
+    notes_round: int
     request_timeout: int
     startup_timeout: float
     server_cpu: str
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds before each phase (default 2; 0 skips)")
     parser.add_argument("--connections", type=int, default=4,
                         help="concurrent clients (wrk connections, one thread) of the tool-call phases (default 4)")
+    parser.add_argument("--notes-round", type=int, default=2,
+                        help="notes_add is measured in rounds of this many seconds, each from an empty notebook (its "
+                        "quota is 10000 notes); --tool-duration in all (default 2)")
     parser.add_argument("--request-timeout", type=int, default=5, help="per-request timeout, s (default 5)")
     parser.add_argument("--startup-timeout", type=float, default=60.0, help="seconds a hub may take to start")
     parser.add_argument("--server-cpu", default="0",
@@ -83,8 +87,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
                      else "no backends")
     args.backends = list(dict.fromkeys(names))
     if min(args.workers, args.login_duration, args.refresh_duration, args.tool_duration, args.connections,
-           args.request_timeout) < 1 or args.warmup < 0:
-        parser.error("workers, durations, connections and the request timeout must be at least 1, warmup at least 0")
+           args.request_timeout, args.notes_round) < 1 or args.warmup < 0:
+        parser.error("workers, durations, connections, the notes round and the request timeout must be at least 1, "
+                     "warmup at least 0")
     if args.pool_size is not None and not 1 <= args.pool_size <= 500:
         parser.error("--pool-size must be from 1 to 500")
     args.gatehouse_bin = args.gatehouse_bin.resolve()

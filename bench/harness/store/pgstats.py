@@ -2,8 +2,8 @@
 were doing (pg_stat_activity, sampled every SAMPLE_INTERVAL_S by one psql on the client's CPU).
 
 A sample lists every connection of the hub's role to the database but the sampler's own: its state and what it waits
-for. "active" with no wait event is a backend on the CPU (or in the kernel, which pg_stat_activity does not tell
-apart); "active" waiting on Lock is a lock wait (Lock:transactionid or Lock:tuple: a row another transaction holds
+for. "active/running" (no wait event) is a backend on the CPU or ready for it (PostgreSQL shares its core with the
+hub: while the sampler's query runs nothing else does); "active" waiting on Lock is a lock wait (Lock:transactionid or Lock:tuple: a row another transaction holds
 FOR UPDATE); IO:WALSync or LWLock:WALWrite is a commit waiting for its WAL flush; "idle in transaction" is a backend
 inside a transaction waiting for the hub's next statement (the round trip between the hub and PostgreSQL); "idle" is
 a pooled connection with nothing to do.
@@ -30,7 +30,7 @@ COUNTERS = ("xact_commit", "xact_rollback", "deadlocks", "tup_inserted", "tup_up
 
 SAMPLE_QUERY = (
     "SELECT 'sample', extract(epoch FROM clock_timestamp()), "
-    "coalesce(string_agg(state || '/' || coalesce(wait_event_type || ':' || wait_event, 'CPU'), ','), '') "
+    "coalesce(string_agg(state || '/' || coalesce(wait_event_type || ':' || wait_event, 'running'), ','), '') "
     "FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = current_database() "
     "AND usename = current_user AND pid <> pg_backend_pid()"
 )
@@ -100,10 +100,10 @@ class WaitSampler:
         return found
 
 
-def summarise(samples: list[tuple[float, list[str]]], start: float, end: float) -> dict[str, Any]:
-    """The samples taken in [start, end): how many, and the mean number of connections in each state/wait (idle
+def summarise(samples: list[tuple[float, list[str]]], windows: list[list[float]]) -> dict[str, Any]:
+    """The samples taken in the windows ([start, end) each, epoch seconds): how many, and the mean number of connections in each state/wait (idle
     ones apart), the busiest first; plus the share of samples in which at least one connection waited for a lock."""
-    chosen = [connections for at, connections in samples if start <= at < end]
+    chosen = [connections for at, connections in samples if any(start <= at < end for start, end in windows)]
     if not chosen:
         return {"samples": 0}
     tally: Counter[str] = Counter()
