@@ -94,7 +94,7 @@ public struct EgressClient: Sendable {
     ) async throws(Failure) -> Response {
         let request = try self.request(url, method: method, headers: headers, body: body)
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
+            let response = try await execute(request)
             let collected = try await response.body.collect(upTo: maxBytes)
             return Response(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
         } catch is NIOTooManyBytesError {
@@ -118,10 +118,20 @@ public struct EgressClient: Sendable {
     ) async throws(Failure) -> Stream {
         let request = try self.request(url, method: method, headers: headers, body: body)
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
+            let response = try await execute(request)
             return Stream(status: Int(response.status.code), headers: response.headers, body: response.body)
         } catch {
             throw .transport(url: url, reason: Self.reason(error))
+        }
+    }
+
+    /// Executes `request`, once more when the pooled connection it was given had just been closed
+    /// by the server (a keep-alive race: the request never left, so sending it again is safe).
+    private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
+        do {
+            return try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
+        } catch ChannelError.ioOnClosedChannel {
+            return try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         }
     }
 
