@@ -11,7 +11,7 @@
 # cluster then runs as the postgres OS user) or as a user who may run PostgreSQL. Then it runs `python -m
 # harness.store` (bench/harness/store/), which writes bench/results/store-latest.{json,md}; hub logs, wrk output and
 # the pg_stat_activity samples go to bench/results/tmp/store/. The PostgreSQL cluster is a throwaway one in /tmp,
-# stopped and removed at the end, on error and on interrupt. About 2.5 minutes with the defaults.
+# stopped and removed at the end, on error and on interrupt. About 2 minutes with the defaults.
 # `bench/store.sh --help` lists every option. Exit status 0 when every request of every phase succeeded, 1 otherwise
 # (results written either way), 130 when interrupted. Environment: GATEHOUSE_BENCH_SKIP_BUILD=1 uses the existing
 # release binary as it is.

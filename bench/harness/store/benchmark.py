@@ -23,7 +23,7 @@ from ..procstats import children_cpu_seconds, cpu_seconds, peak_rss_kib, system_
 from ..runs import Run, RunFailed
 from ..servers import ServerProcess, free_port, wait_ready
 from ..wrk import Load, run_wrk
-from . import pgstats
+from . import machine, pgstats
 from .backends import (FILES_DIR, PostgresCluster, hub_log_problems, new_secret_key, prepare_hub,
                        scratch_directory, sqlite_library)
 from .comparisons import comparisons
@@ -88,6 +88,8 @@ class StoreBenchmark:
             "command": os.environ.get("STORE_BENCH_COMMAND") or "python -m harness.store " + " ".join(sys.argv[1:]),
             "machine": machine_info(loadavg_before),
             "versions": {**versions(self.options.gatehouse_bin),
+                         "gatehouse_binary_built": dt.datetime.fromtimestamp(
+                             self.options.gatehouse_bin.stat().st_mtime, dt.timezone.utc).isoformat(timespec="seconds"),
                          "sqlite": sqlite_library(self.options.gatehouse_bin)},
             "settings": self.settings(),
             "backends": backends,
@@ -219,15 +221,19 @@ class StoreBenchmark:
         log(f"{backend}: {tool}: measuring {rounds} × {seconds} s, {self.load.connections} connections")
         counters_before = pgstats.counters(self.cluster) if self.cluster is not None else None
         loads, windows = [], []
+        work: dict[str, Any] = {}
         for number in range(1, rounds + 1):
             if tool == "notes_add":
                 activate_notes(url, token)  # an empty notebook, whatever the warm-up or the last round added
-            started = time.time()
+            started, processes = time.time(), machine.process_ticks()
             loads.append(timed_load(self.load, run, url, self.pids(), token, None, seconds,
                                     name + (f"-r{number}" if rounds > 1 else ""), extra))
+            work = machine.add_work(work, machine.other_work(processes, machine.process_ticks(),
+                                                             machine.measured_pids(self.pids())))
             windows.append([started, time.time()])
             self.check_alive(tool)
         entry.update(merged_figures(loads, self.cluster is not None))
+        entry.update(machine.summary(work, sum(loaded.wall for loaded in loads)))
         entry["peak_rss_mib"] = round(peak_rss_kib(self.pids()[0]) / 1024, 1)
         entry["windows"] = windows
         if tool == "notes_add":
@@ -254,6 +260,7 @@ class StoreBenchmark:
         taken: dict[str, Any] = {}
         if self.cluster is not None:
             taken["counters"] = pgstats.counters(self.cluster)
+        taken["processes"] = machine.process_ticks()
         taken["cpu"] = [cpu_seconds(pid) for pid in self.pids()]
         taken["own"] = own_cpu_seconds()
         taken["busy"] = system_busy_seconds()
@@ -267,6 +274,7 @@ class StoreBenchmark:
         busy = system_busy_seconds() - before["busy"]
         own = own_cpu_seconds() - before["own"]
         cpu = [cpu_seconds(pid) - was for pid, was in zip(self.pids(), before["cpu"])]
+        work = machine.other_work(before["processes"], machine.process_ticks(), machine.measured_pids(self.pids()))
         wall = end - before["wall"]
         hub_cpu = cpu[0]
         pg_cpu = cpu[1] if len(cpu) > 1 else 0.0
@@ -281,6 +289,7 @@ class StoreBenchmark:
             # own threads and interrupts, and any other process.
             "background_cpu_s": round(max(busy - hub_cpu - pg_cpu - own, 0.0), 3),
             "background_cores": round(max(busy - hub_cpu - pg_cpu - own, 0.0) / wall, 3) if wall > 0 else None,
+            **machine.summary(work, wall),
         }
         if self.cluster is not None:
             found["postgres_counters"] = pgstats.counter_delta(before["counters"], pgstats.counters(self.cluster))

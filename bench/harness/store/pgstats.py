@@ -8,8 +8,8 @@ FOR UPDATE); IO:WALSync or LWLock:WALWrite is a commit waiting for its WAL flush
 inside a transaction waiting for the hub's next statement (the round trip between the hub and PostgreSQL); "idle" is
 a pooled connection with nothing to do.
 
-pg_stat_database is updated by each backend about once a second while it works, so a phase's counters may be shifted
-by up to a second's worth of work to the next phase.
+pg_stat_database is updated by each backend at most once a second while it works, and with what it still holds about
+10 s after it goes idle, so a phase's counters can include up to a second's worth of the phase before.
 """
 
 from __future__ import annotations

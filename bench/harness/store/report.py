@@ -10,6 +10,11 @@ from .comparisons import server_cpu_per_op
 
 BACKEND_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 PHASE_ORDER = ("logins", "refresh", "whoami", "notes_add", "notes_list")
+DISTURBED_CORES = 0.1
+"""CPU of other processes (in cores) above which a phase is listed as disturbed."""
+DISTURBED_UNATTRIBUTED_CORES = 0.25
+"""Busy time no process accounts for (in cores) above which a phase is listed as disturbed: on a quiet machine it stays
+near 0 (softirqs are mostly charged to the process they run in), while a build's short-lived compilers land here."""
 
 
 def write_report(report: dict[str, Any], output: Path) -> tuple[Path, Path]:
@@ -46,7 +51,8 @@ def markdown(report: dict[str, Any], json_name: str = "store-latest.json") -> st
         f"Machine: {machine['nproc']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, Linux "
         f"{machine['kernel']}; load average before {machine['loadavg_before'] or '?'}, after "
         f"{machine['loadavg_after'] or '?'}. Gatehouse {versions.get('gatehouse') or '?'} "
-        f"({versions.get('gatehouse_commit') or '?'}, {versions.get('gatehouse_build')} build), "
+        f"({versions.get('gatehouse_build')} build of {versions.get('gatehouse_binary_built') or '?'}; the "
+        f"checkout was at {versions.get('gatehouse_commit') or '?'} when it ran), "
         + (f"PostgreSQL {backends['postgres']['postgres'].get('version', '?')}, "
            if "postgres" in backends and "postgres" in backends["postgres"] else "")
         + f"SQLite {versions.get('sqlite') or '?'}, {versions.get('wrk') or 'wrk ?'}, Python "
@@ -66,21 +72,26 @@ def markdown(report: dict[str, Any], json_name: str = "store-latest.json") -> st
             continue
         lines.append(f"| {row['label']} | {_num(row['sqlite'], row['kind'])} | {_num(row['postgres'], row['kind'])} "
                      f"| {_ratio(row['ratio'])} |")
-    whoami = next((row["ratio"] for row in report["comparisons"]
-                   if row["phase"] == "whoami" and row["kind"] == "rate"), None)
-    if whoami is not None:
-        lines += ["", f"whoami reads nothing from the store once the caller is cached, so its ratio ({whoami:.2f}) is "
-                  "the same work measured twice in this run: a ratio that close to 1 says nothing about the store."]
+    whoami = next((row for row in report["comparisons"] if row["phase"] == "whoami" and row["kind"] == "rate"), None)
+    if whoami is not None and whoami["ratio"] is not None:
+        cpu = [backends[b]["phases"].get("whoami", {}).get("hub_cpu_us_per_op") for b in ("sqlite", "postgres")]
+        lines += ["", f"whoami reads nothing from the store once the caller is cached, so its ratio "
+                  f"({whoami['ratio']:.2f}) is not the cost of the store: it is how far two hubs doing the same work "
+                  "differ in this run"
+                  + (f" (the hub's CPU per call: {cpu[0]:.0f} µs on SQLite, {cpu[1]:.0f} µs on PostgreSQL)"
+                     if None not in cpu else "") + "."]
     lines += ["", "## Where the server's CPU goes", "",
               "CPU time per operation of the hub and of PostgreSQL (all its processes), from /proc over the measured "
               "window, and how busy the server's core (hub + PostgreSQL) and the load's core were. A server core "
               "well below 1.00 with an idle load core means the operations wait (for a lock, a flush, a round trip) "
-              "rather than compute, or that something else took the core: \"other\" is the machine's busy time "
-              "less the hub's, PostgreSQL's and the load's, in cores: the kernel's threads and interrupts (loopback "
-              "TCP, the file system's journal) and any other process.", "",
+              "rather than compute, or that something else took the core. The machine's other work, in cores: "
+              "\"kernel threads\" (the file system's journal and the block layer flushing what fsync asks for, "
+              "workqueues), \"other processes\" (anything not measured: a build, say), and \"unattributed\" "
+              "(interrupts and softirqs such as loopback TCP charged to no process, and processes that started and "
+              "ended within the window, such as PostgreSQL's autovacuum workers).", "",
               "| phase | backend | hub µs/op | PostgreSQL µs/op | total µs/op | server core busy | load core busy | "
-              "other (cores) |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
+              "kernel threads | other processes | unattributed |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for phase in PHASE_ORDER:
         for backend, record in backends.items():
             entry = record.get("phases", {}).get(phase)
@@ -93,7 +104,8 @@ def markdown(report: dict[str, Any], json_name: str = "store-latest.json") -> st
                 f"| {phase} | {BACKEND_NAMES[backend]} | {_num(entry['hub_cpu_us_per_op'], 'cpu')} | "
                 f"{_num(entry.get('postgres_cpu_us_per_op'), 'cpu')} | "
                 f"{_num(server_cpu_per_op(record, phase), 'cpu')} | {_share(entry.get('server_core_utilisation'))} | "
-                f"{_share(load_busy)} | {_share(entry.get('background_cores'))} |")
+                f"{_share(load_busy)} | {_share(entry.get('kernel_threads_cores'))} | "
+                f"{_share(entry.get('other_processes_cores'))} | {_share(_unattributed(entry))} |")
     lines += ["", "## Errors, 503s and lock waits", ""]
     lines += _problems(backends)
     if "postgres" in backends:
@@ -103,6 +115,13 @@ def markdown(report: dict[str, Any], json_name: str = "store-latest.json") -> st
               f"Everything measured: `{json_name}`, next to this file. Hub logs, wrk output, "
               "the pg_stat_activity samples and a copy of postgres.log: `results/tmp/store/`.", ""]
     return "\n".join(lines)
+
+
+def _unattributed(entry: dict[str, Any]) -> float | None:
+    total, kernel, other = (entry.get(k) for k in ("background_cores", "kernel_threads_cores", "other_processes_cores"))
+    if total is None or kernel is None or other is None:
+        return None
+    return max(0.0, total - kernel - other)
 
 
 def _share(value: float | None) -> str:
@@ -189,6 +208,24 @@ def _problems(backends: dict[str, Any]) -> list[str]:
                    if pg_log.get("first") else "") + ".")
     notes.append("- A 503 (the store unavailable or over its deadline) would show above as `HTTP 503`; on wrk's "
                  "side as non-2xx with the first body.")
+    disturbed = []
+    for backend, record in backends.items():
+        for phase, entry in record.get("phases", {}).items():
+            other, unattributed = entry.get("other_processes_cores") or 0.0, _unattributed(entry) or 0.0
+            if other > DISTURBED_CORES or unattributed > DISTURBED_UNATTRIBUTED_CORES:
+                named = ", ".join(f"{name} {seconds} s"
+                                  for name, seconds in entry.get("busiest_other_processes_s", {}).items())
+                disturbed.append(f"{BACKEND_NAMES[backend]} {phase} (other processes {other:.2f}, unattributed "
+                                 f"{unattributed:.2f}" + (f"; {named}" if named else "") + ")")
+    if disturbed:
+        notes.append(f"- **Disturbed**: other processes took more than {DISTURBED_CORES} of a core, or work no "
+                     f"process accounts for (processes that came and went: a build's compilers, say) more than "
+                     f"{DISTURBED_UNATTRIBUTED_CORES}, during " + "; ".join(disturbed) + ". On a 2-core machine that "
+                     "takes time from the hub or from the load: run again on a quiet machine.")
+    else:
+        notes.append(f"- Not disturbed: no other process took more than {DISTURBED_CORES} of a core, and no more "
+                     f"than {DISTURBED_UNATTRIBUTED_CORES} went unattributed, during any phase (the kernel's own "
+                     "threads are in the CPU table).")
     return lines + [""] + notes
 
 
@@ -206,7 +243,9 @@ def _activity(record: dict[str, Any]) -> list[str]:
              "phase, and the share of samples in which at least one waited for a lock. \"Running\" is active with no "
              "wait event: on the CPU or ready for it (PostgreSQL shares one core with the hub, so while the sampler "
              "runs nothing else does). The counters are pg_stat_database's over the phase (flushed about once a "
-             "second, so approximate; the sampler itself commits about 10 transactions a second).", "",
+             "second while a backend works and about 10 s after it goes idle, so a phase can get a second's worth "
+             "of the one before: hence the commits in whoami; the sampler itself commits about 10 transactions a "
+             "second).", "",
              "| phase | samples | running | waiting for a lock | waiting for WAL / IO | in a transaction, waiting for "
              "the hub | other waits | samples with a lock wait | commits | commits per operation | rollbacks | "
              "deadlocks |",
