@@ -15,7 +15,7 @@ import NIOCore
 public actor MCPRelay {
     public let serverURL: String
     let transport: AuthorizedTransport
-    /// The client for requests whose answers stream: a long deadline, no size cap per response.
+    /// The client for requests whose answers stream: a long deadline, 64 MiB per answer.
     let streaming: EgressClient
     let deliver: @Sendable (JSONValue) async -> Void
     private var sessionID: String?
