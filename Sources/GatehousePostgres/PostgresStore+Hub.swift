@@ -138,15 +138,7 @@ extension PostgresStore: HubStore {
 
 extension Date {
     /// `2026-11-23 06:40:12`, UTC: how the hub's tables store times (as in the SQLite store).
-    var hubText: String { Self.hubFormatter.string(from: self) }
+    var hubText: String { HubTime.text(self) }
 
-    init(hubText: String) { self = Self.hubFormatter.date(from: hubText) ?? .distantPast }
-
-    private static let hubFormatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter
-    }()
+    init(hubText: String) { self = HubTime.date(hubText) }
 }

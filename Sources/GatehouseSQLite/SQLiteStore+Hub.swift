@@ -148,23 +148,7 @@ extension SQLiteStore: HubStore {
 
 extension Date {
     /// `2026-11-23 06:40:12`, UTC: how the hub's tables store times.
-    var utcText: String {
-        let formatter = DateFormatter.utc
-        return formatter.string(from: self)
-    }
+    var utcText: String { HubTime.text(self) }
 
-    init(utcText: String) {
-        self = DateFormatter.utc.date(from: utcText) ?? .distantPast
-    }
-}
-
-extension DateFormatter {
-    /// SQLite's `datetime()` format in UTC.
-    static let utc: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter
-    }()
+    init(utcText: String) { self = HubTime.date(utcText) }
 }

@@ -60,3 +60,18 @@ struct UserProfileTests {
         #expect(try await directory.user(for: principal, bearerToken: "token").identity.email == "grace@example.com")
     }
 }
+
+/// The hub's stored times parse by hand exactly as the formatter writes them.
+@Suite("Hub times")
+struct HubTimeTests {
+    @Test func storedTimesRoundTrip() {
+        for seconds in [0.0, 951_782_400, 1_800_000_000, 4_102_444_799] {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(HubTime.date(HubTime.text(date)) == date, "\(HubTime.text(date))")
+        }
+        #expect(HubTime.text(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29 00:00:00")
+        #expect(HubTime.date("2026-11-23 06:40:12") == Date(timeIntervalSince1970: 1_795_416_012))
+        #expect(HubTime.date("2026-13-01 00:00:00") == .distantPast)
+        #expect(HubTime.date("yesterday") == .distantPast)
+    }
+}
