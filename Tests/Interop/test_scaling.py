@@ -640,8 +640,15 @@ def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Pat
             auto = await stack.enter_async_context(sdk_client(front, "auto", auto_storage, auto_browser, auto_traffic))
             since = front.mark()
             legacy = await stack.enter_async_context(sdk_client(front, "legacy", legacy_storage, legacy_browser, legacy_traffic))
-            # The instance that answered the legacy client's initialize (its first MCP request that succeeded).
-            opened = [s for s in front.served(since) if (s.method, s.uri, s.status) == ("POST", "/mcp", 200)]
+            # The instance that answered the legacy client's initialize (its first MCP request that
+            # succeeded). nginx logs a request just after answering it: wait (bounded) for the line.
+            deadline = time.monotonic() + 5
+            while True:
+                opened = [s for s in front.served(since) if (s.method, s.uri, s.status) == ("POST", "/mcp", 200)]
+                if opened or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.05)
+            assert opened, f"no logged initialize after line {since}: {front.served(since)}"
             victim = next(server for server in front.instances if server.port == opened[0].port)
             outcome["victim"] = victim
             for client, label in ((auto, "auto"), (legacy, "legacy")):
@@ -701,6 +708,7 @@ def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Pat
 
     # nginx after the kill: only the survivors answered; the dead one was tried at most once (by the
     # request it was serving, or by the next one, which nginx then passed on to a survivor).
+    front.mark()  # waits until nginx has logged every request so far
     served = front.served(outcome["mark"])
     assert {s.port for s in served} == survivors, served
     tried_victim = [s for s in served if f"127.0.0.1:{victim.port}" in s.tried]
