@@ -7,40 +7,25 @@ running processes are stopped and nothing is written).
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Any
 
-from ..console import log
+from ..entry import run_and_report
 from ..rounds import measurements
 from .benchmark import GatewayBenchmark
 from .options import parse_options
 from .report import write_report
 
 
-def _interrupt(signum: int, _frame: Any) -> None:
-    """Turn SIGTERM and SIGHUP into KeyboardInterrupt, so the running processes are stopped as on Ctrl-C."""
-    raise KeyboardInterrupt(f"signal {signum}")
+def _clean(report: dict[str, Any]) -> bool:
+    """Every measurement (each round of each target) finished with only 2xx answers."""
+    return all(m["status"] == "ok" and m.get("clean", False) for m in measurements(report["targets"]))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, write its results and print the Markdown; returns the exit status."""
     options = parse_options(argv)
-    bench = GatewayBenchmark(options)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _interrupt)
-    try:
-        report = bench.execute()
-    except KeyboardInterrupt:
-        log("interrupted; stopping")
-        bench.stop()
-        return 130
-    json_path, md_path = write_report(report, options.output)
-    print()
-    print(md_path.read_text())
-    log(f"wrote {json_path} and {md_path.name}")
-    bad = [m for m in measurements(report["targets"]) if m["status"] != "ok" or not m.get("clean", False)]
-    return 1 if bad else 0
+    return run_and_report(GatewayBenchmark(options), options.output, write_report, _clean)
 
 
 if __name__ == "__main__":
