@@ -31,9 +31,11 @@ public struct AuthorizationServer: Sendable {
     ///   - directClients: clients known without registering (the upstream provider's client id,
     ///     for clients given it out of band).
     ///   - loginCheck: asks the upstream provider on refresh whether a login still stands.
+    ///   - rateCounter: counts registrations per address; the store's when instances share it.
     public init(
         settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox,
         fetcher: EgressClient? = nil, directClients: [OAuthClient] = [], loginCheck: (any LoginSessionCheck)? = nil,
+        rateCounter: any RateCounter = LocalRateCounter(),
         logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
@@ -49,7 +51,7 @@ public struct AuthorizationServer: Sendable {
                 allowPrivateAddresses: settings.allowPrivateClientMetadataURLs, now: now)
             : nil
         clients = ClientDirectory(store: store, documents: documents, direct: directClients)
-        registrar = ClientRegistrar(store: store, logger: logger, now: now)
+        registrar = ClientRegistrar(store: store, rateCounter: rateCounter, logger: logger, now: now)
         users = LocalUsers(store: store, throttle: SignInThrottle(policy: settings.signInThrottle), logger: logger, now: now)
         minter = AccessTokenMinter(
             issuer: settings.issuer, lifetime: settings.accessTokenLifetime, keys: keys, store: store, now: now)

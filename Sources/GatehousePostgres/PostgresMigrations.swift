@@ -120,6 +120,16 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            // PostgreSQL only: rate-limit counts shared by the instances (one row per bucket and window).
+            "v6-rate-windows",
+            [
+                """
+                CREATE TABLE rate_windows (
+                    bucket text NOT NULL, window_start bigint NOT NULL, hits integer NOT NULL, PRIMARY KEY (bucket, window_start))
+                """
+            ]
+        ),
     ]
 }
 

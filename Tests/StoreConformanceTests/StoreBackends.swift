@@ -23,12 +23,16 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
 
     /// PostgreSQL when `GATEHOUSE_TEST_POSTGRES_URL` names a server (scripts/test.sh starts one):
     /// each store gets a schema of its own in that database.
-    static let postgres: StoreBackend? = ProcessInfo.processInfo.environment["GATEHOUSE_TEST_POSTGRES_URL"].map { url in
-        StoreBackend(name: "PostgreSQL") {
-            let schema = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            let settings = try PostgresSettings(url: url + (url.contains("?") ? "&" : "?") + "schema=" + schema)
-            return try await PostgresStore.open(settings)
-        }
+    static let postgres: StoreBackend? = postgresURL.map { url in
+        StoreBackend(name: "PostgreSQL") { try await newPostgresStore(url) }
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["GATEHOUSE_TEST_POSTGRES_URL"]
+
+    /// A new, empty PostgreSQL store in a schema of its own in the database at `url`.
+    static func newPostgresStore(_ url: String) async throws -> PostgresStore {
+        let schema = "conformance_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        return try await PostgresStore.open(try PostgresSettings(url: url + (url.contains("?") ? "&" : "?") + "schema=" + schema))
     }
 
     static let all: [StoreBackend] = [.sqlite] + (postgres.map { [$0] } ?? [])

@@ -41,6 +41,8 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var keyFilePath: String?
     /// Per-user tools and their secrets.
     public var hub = HubSettings()
+    /// Limits on calls to the MCP endpoint.
+    public var rateLimits = RateLimitSettings()
 
     public init() {}
 
@@ -111,6 +113,7 @@ extension GatehouseConfiguration {
         config.keyFilePath = try read(.keyFile, { $0.isEmpty ? nil : $0 })
         config.postgres = try PostgresSettings.load(from: sources)
         config.hub = try HubSettings.load(from: sources)
+        config.rateLimits = try RateLimitSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
         if config.postgres != nil, config.hub.secretKey == nil {
             // Every instance must open what any instance sealed: signing keys, pages, sessions.
@@ -153,7 +156,7 @@ extension GatehouseConfiguration {
     private static func checkKnownSettings(in sources: ConfigurationSources) throws(ConfigurationError) {
         let known = Set(
             (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
-                + Setting.upstreamLoginSettings + Setting.postgresSettings)
+                + Setting.upstreamLoginSettings + Setting.postgresSettings + Setting.rateLimitSettings)
                 .flatMap(\.environmentNames))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

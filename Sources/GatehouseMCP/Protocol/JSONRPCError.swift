@@ -25,6 +25,9 @@ public struct JSONRPCError: Error, Sendable, Equatable {
     public static let headerMismatchCode = -32020
     public static let missingRequiredClientCapabilityCode = -32021
     public static let unsupportedProtocolVersionCode = -32022
+    /// Gatehouse's own, in the implementation-defined server range: a rate limit refused the
+    /// request (sent with HTTP 429 and `Retry-After`).
+    public static let rateLimitedCode = -32029
 
     public static func parseError(_ detail: String) -> Self {
         Self(code: parseErrorCode, message: "Parse error: \(detail)")
@@ -43,6 +46,10 @@ public struct JSONRPCError: Error, Sendable, Equatable {
     }
     public static func headerMismatch(_ detail: String) -> Self {
         Self(code: headerMismatchCode, message: "Header mismatch: \(detail)")
+    }
+    /// A rate limit refused the request; `data` says which (`limit`, `retryAfter`).
+    public static func rateLimited(_ detail: String, data: JSONValue) -> Self {
+        Self(code: rateLimitedCode, message: "Rate limited: \(detail)", data: data)
     }
     public static func unsupportedProtocolVersion(requested: String) -> Self {
         Self(

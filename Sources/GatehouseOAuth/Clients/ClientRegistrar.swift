@@ -22,19 +22,22 @@ public struct ClientRegistrar: Sendable {
     /// - Parameters:
     ///   - perAddressPerMinute: registrations one address (IPv6: one /64) may make per minute.
     ///   - overallPerMinute: the ceiling for all addresses together.
+    ///   - rateCounter: where the counts are kept: the store's, for a budget shared by instances.
     public init(
         store: any AuthorizationStore, perAddressPerMinute: Int = 20, overallPerMinute: Int = 1_200,
-        logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
+        rateCounter: any RateCounter = LocalRateCounter(), logger: Logger = Logger(label: "gatehouse.oauth"),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
-        self.limiter = RegistrationLimiter(perAddressPerMinute: perAddressPerMinute, overallPerMinute: overallPerMinute, now: now)
+        self.limiter = RegistrationLimiter(
+            perAddressPerMinute: perAddressPerMinute, overallPerMinute: overallPerMinute, counter: rateCounter, now: now)
         self.logger = logger
         self.now = now
     }
 
     /// Registers the client described by `body`, coming from `remoteAddress`.
     public func register(_ body: JSONValue, from remoteAddress: String) async throws -> Outcome {
-        if case .throttled(let retryAfter, let firstRefusal) = await limiter.admit(remoteAddress) {
+        if case .throttled(let retryAfter, let firstRefusal) = try await limiter.admit(remoteAddress) {
             if firstRefusal {
                 logger.notice(
                     "client registrations throttled for this address for the rest of the minute",

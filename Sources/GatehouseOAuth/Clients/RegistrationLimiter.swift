@@ -6,7 +6,10 @@ import GatehouseCore
 /// not lock every other client out. Each address (an IPv6 /64) has its own budget per minute;
 /// a much larger ceiling for all addresses together bounds what many addresses can store
 /// (unused registrations expire, see ``AuthorizationServerSettings/unusedRegistrationLifetime``).
-actor RegistrationLimiter {
+///
+/// The counts live in a ``RateCounter``: the store's when it is shared (PostgreSQL), so the
+/// budget is the deployment's, not each instance's.
+struct RegistrationLimiter: Sendable {
     /// The outcome of ``admit(_:)``.
     enum Admission: Equatable {
         case admitted
@@ -15,37 +18,29 @@ actor RegistrationLimiter {
         case throttled(retryAfter: Int, firstRefusal: Bool)
     }
 
-    private let perAddress: Int
-    private let overall: Int
-    private let now: @Sendable () -> Date
-    private var windowStart = Date.distantPast
-    private var counts: [String: Int] = [:]
-    private var total = 0
-    /// Addresses refused in this window (already reported).
-    private var refused: Set<String> = []
+    let perAddress: RateLimit
+    let overall: RateLimit
+    let counter: any RateCounter
+    let now: @Sendable () -> Date
 
-    init(perAddressPerMinute: Int, overallPerMinute: Int, now: @escaping @Sendable () -> Date) {
-        self.perAddress = perAddressPerMinute
-        self.overall = overallPerMinute
+    init(perAddressPerMinute: Int, overallPerMinute: Int, counter: any RateCounter, now: @escaping @Sendable () -> Date) {
+        self.perAddress = RateLimit(events: perAddressPerMinute, windowSeconds: 60)
+        self.overall = RateLimit(events: overallPerMinute, windowSeconds: 60)
+        self.counter = counter
         self.now = now
     }
 
     /// Counts one registration from `address`.
-    func admit(_ address: String) -> Admission {
+    func admit(_ address: String) async throws -> Admission {
         let current = now()
-        if current.timeIntervalSince(windowStart) >= 60 {
-            windowStart = current
-            counts.removeAll(keepingCapacity: true)
-            refused.removeAll(keepingCapacity: true)
-            total = 0
-        }
-        let key = ClientAddress.limitKey(address)
-        guard total < overall, counts[key, default: 0] < perAddress else {
-            let retryAfter = max(1, Int(60 - current.timeIntervalSince(windowStart)))
-            return .throttled(retryAfter: retryAfter, firstRefusal: refused.insert(key).inserted)
-        }
-        total += 1
-        counts[key, default: 0] += 1
-        return .admitted
+        let counts = try await counter.count([
+            RateHit(key: "registration:address:" + ClientAddress.limitKey(address), windowSeconds: 60, now: current),
+            RateHit(key: "registration:all", windowSeconds: 60, now: current),
+        ])
+        let (byAddress, total) = (counts[0], counts[1])
+        guard byAddress > perAddress.events || total > overall.events else { return .admitted }
+        return .throttled(
+            retryAfter: perAddress.secondsUntilWindowEnds(current),
+            firstRefusal: byAddress == perAddress.events + 1 || (byAddress <= perAddress.events && total == overall.events + 1))
     }
 }

@@ -31,7 +31,8 @@ extension GatehouseServer {
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
             mcp: MCPEndpointMount(
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
-                originPolicy: OriginPolicy(configuration: configuration), protection: protection),
+                originPolicy: OriginPolicy(configuration: configuration), protection: protection,
+                rateLimits: .configured(configuration, stores: stores)),
             hub: nil, gateway: gateway, stores: stores)
     }
 }

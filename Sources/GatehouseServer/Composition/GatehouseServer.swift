@@ -54,7 +54,8 @@ public struct GatehouseServer: Sendable {
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: protection,
             mcp: MCPEndpointMount(
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
-                originPolicy: OriginPolicy(configuration: configuration), protection: protection),
+                originPolicy: OriginPolicy(configuration: configuration), protection: protection,
+                rateLimits: .configured(configuration, stores: stores)),
             hub: hub, gateway: nil, stores: stores)
     }
 
@@ -102,7 +103,8 @@ public struct GatehouseServer: Sendable {
         let stores = try await StoreBackend.open(configuration, logger: logger)
         let authorizationServer = try await AuthorizationServerMount.make(
             configuration: configuration, store: stores.authorization,
-            scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, logger: logger)
+            scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, rateCounter: stores.rateCounter,
+            logger: logger)
         return GatehouseServer(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil,
             gateway: nil, stores: stores)
@@ -116,7 +118,8 @@ public struct GatehouseServer: Sendable {
     ) async throws(StartupProblem) -> (AuthorizationServerMount?, Authenticator?) {
         if configuration.auth.provider == .embedded, let stores {
             let authorizationServer = try await AuthorizationServerMount.make(
-                configuration: configuration, store: stores.authorization, scopesSupported: scopes, logger: logger)
+                configuration: configuration, store: stores.authorization, scopesSupported: scopes, rateCounter: stores.rateCounter,
+                logger: logger)
             return (authorizationServer, authorizationServer.authenticator(configuration: configuration))
         }
         return (nil, try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger))

@@ -18,6 +18,8 @@ public struct Stores: Sendable {
     public let changeFeed: (any HubChangeFeed)?
     /// Session-era MCP sessions shared by the instances; `nil` when each keeps its own.
     public let sharedSessions: (any SharedSessions)?
+    /// Where rate limits count: the shared store's, or this process's memory.
+    public let rateCounter: any RateCounter
     /// Ends the store's connections (a no-op for SQLite).
     public let close: @Sendable () async -> Void
 }
@@ -32,7 +34,7 @@ public enum StoreBackend {
                 let store = try await PostgresStore.open(postgres, logger: logger)
                 return Stores(
                     authorization: store, hub: store, administration: store, changeFeed: store, sharedSessions: store,
-                    close: { await store.close() })
+                    rateCounter: store, close: { await store.close() })
             } catch {
                 throw StartupProblem(
                     "cannot open the PostgreSQL store \(postgres.redactedURL): \(String(reflecting: error)); check HUB_DATABASE_URL and that the server accepts connections")
@@ -40,7 +42,8 @@ public enum StoreBackend {
         }
         do {
             let store = try SQLiteStore(path: configuration.databasePath)
-            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, sharedSessions: nil, close: {})
+            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, sharedSessions: nil,
+                rateCounter: LocalRateCounter(), close: {})
         } catch {
             throw StartupProblem(
                 "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")

@@ -15,13 +15,13 @@ struct MCPRoute: Sendable {
 
     func respond<Context: GatehouseContext>(to request: Request, context: Context) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBodyBytes {
-            return tooLarge
+            return Self.tooLarge(maxBodyBytes)
         }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBodyBytes)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return tooLarge
+            return Self.tooLarge(maxBodyBytes)
         }
         var mcpRequest = MCPHTTPRequest(
             method: request.method, headerFields: request.headers, body: Data(body.readableBytesView),
@@ -38,7 +38,7 @@ struct MCPRoute: Sendable {
     }
 
     /// 413, and the connection closes after it: the rest of the body is not read.
-    private var tooLarge: Response {
+    static func tooLarge(_ maxBodyBytes: Int) -> Response {
         var response = Response(
             mcp: .failure(.contentTooLarge, .invalidRequest("the request body exceeds \(maxBodyBytes) bytes (GATEHOUSE_MAX_BODY_BYTES)")))
         response.headers[.connection] = "close"

@@ -22,11 +22,15 @@ public struct AuthorizationServerMount: Sendable {
     /// Builds the server whose issuer is the public base URL, on `store`, and prepares its
     /// signing key (creating the first one, sealed, when the store has none).
     ///
-    /// - Parameter servesOwnResource: true when this process's MCP endpoint is one of the
-    ///   resources it issues tokens for (the hub); false for a standalone `gatehouse idp`.
+    /// - Parameters:
+    ///   - servesOwnResource: true when this process's MCP endpoint is one of the resources it
+    ///     issues tokens for (the hub); false for a standalone `gatehouse idp`.
+    ///   - rateCounter: counts client registrations; pass the store's (``Stores/rateCounter``) so
+    ///     instances sharing a store share the budget.
     public static func make(
         configuration: GatehouseConfiguration, store: any AuthorizationStore, scopesSupported: [String],
-        servesOwnResource: Bool = true, logger: Logger = Logger(label: "gatehouse.oauth")
+        servesOwnResource: Bool = true, rateCounter: any RateCounter = LocalRateCounter(),
+        logger: Logger = Logger(label: "gatehouse.oauth")
     ) async throws(StartupProblem) -> AuthorizationServerMount {
         let embedded = configuration.authorizationServer
         var settings = AuthorizationServerSettings(
@@ -42,7 +46,7 @@ public struct AuthorizationServerMount: Sendable {
         let base = configuration.baseURL()
         let cookies = BrowserCookies(secure: base.scheme == "https")
         guard let upstreamSettings = configuration.upstreamLogin else {
-            let server = AuthorizationServer(settings: settings, store: store, secrets: secrets, logger: logger)
+            let server = AuthorizationServer(settings: settings, store: store, secrets: secrets, rateCounter: rateCounter, logger: logger)
             try await prepare(server, configuration)
             return AuthorizationServerMount(
                 server: server, api: routes(server, base, logger),
@@ -60,7 +64,7 @@ public struct AuthorizationServerMount: Sendable {
         }
         let server = AuthorizationServer(
             settings: settings, store: store, secrets: secrets, directClients: [directClient],
-            loginCheck: upstreamSettings.recheckOnRefresh ? sessions : nil, logger: logger)
+            loginCheck: upstreamSettings.recheckOnRefresh ? sessions : nil, rateCounter: rateCounter, logger: logger)
         try await prepare(server, configuration)
         let callbackURL = base.url(for: UpstreamCallbackRoutes.path)
         let problems = await provider.startupProblems()

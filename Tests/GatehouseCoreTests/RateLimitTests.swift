@@ -1,0 +1,81 @@
+import Foundation
+import GatehouseCore
+import Testing
+
+@Suite("Rate limits")
+struct RateLimitTests {
+    private let noon = Date(timeIntervalSince1970: 1_800_000_000)  // a whole minute and hour
+
+    @Test func limitsParseInTheirUsualSpellings() {
+        #expect(RateLimit(parsing: "600/min") == RateLimit(events: 600, windowSeconds: 60))
+        #expect(RateLimit(parsing: " 5 / s ") == RateLimit(events: 5, windowSeconds: 1))
+        #expect(RateLimit(parsing: "100/hour") == RateLimit(events: 100, windowSeconds: 3600))
+        #expect(RateLimit(parsing: "2/DAY") == RateLimit(events: 2, windowSeconds: 86_400))
+        for bad in ["", "600", "0/min", "-1/min", "ten/min", "5/week", "5/min/x"] {
+            #expect(RateLimit(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(RateLimit(events: 60, windowSeconds: 60).inWords == "60 per minute")
+    }
+
+    @Test func windowsAreFixedAndRetryAfterCountsToTheirEnd() {
+        let limit = RateLimit(events: 1, windowSeconds: 60)
+        #expect(limit.secondsUntilWindowEnds(noon) == 60)
+        #expect(limit.secondsUntilWindowEnds(noon + 59.5) == 1)
+        #expect(RateHit(key: "k", windowSeconds: 60, now: noon + 59) == RateHit(key: "k", windowStart: 1_800_000_000))
+        #expect(RateHit(key: "k", windowSeconds: 60, now: noon + 60).windowStart == 1_800_000_060)
+    }
+
+    @Test func theLocalCounterCountsPerBucketAndWindow() {
+        let counter = LocalRateCounter()
+        let a = RateHit(key: "a", windowSeconds: 60, now: noon)
+        #expect(counter.count([a, RateHit(key: "b", windowSeconds: 60, now: noon)]) == [1, 1])
+        #expect(counter.count([a]) == [2])
+        #expect(counter.count([RateHit(key: "a", windowSeconds: 60, now: noon + 60)]) == [1])
+        counter.forgetWindows(startedBefore: 1_800_000_060)
+        #expect(counter.count([a]) == [1])
+    }
+
+    @Test func theLocalCounterStaysWithinItsCapacity() {
+        let counter = LocalRateCounter(capacity: 10)
+        for index in 0..<100 { _ = counter.count([RateHit(key: "k\(index)", windowSeconds: 1, now: noon + Double(index))]) }
+        // Ended windows went first; the current bucket still counts.
+        #expect(counter.count([RateHit(key: "k99", windowSeconds: 1, now: noon + 99)]) == [2])
+        #expect(counter.count([RateHit(key: "k0", windowSeconds: 1, now: noon)]) == [1])
+    }
+
+    @Test func aRequestIsChargedToItsUserClientAndTool() {
+        var settings = RateLimitSettings()
+        settings.perUser = RateLimit(events: 2, windowSeconds: 60)
+        settings.perClient = RateLimit(events: 10, windowSeconds: 3600)
+        settings.perTool = ["http_fetch": RateLimit(events: 1, windowSeconds: 60)]
+        let policy = RateLimitPolicy(settings: settings)
+        let ada = Principal(subject: "ada", issuer: "https://as.example", clientID: "ghc_1")
+        let charges = policy.charges(principal: ada, address: "10.0.0.1", tool: "http_fetch", now: noon)
+        #expect(charges.map(\.scope) == ["user", "client", "tool"])
+        #expect(charges.map(\.hit.key) == ["mcp:user:https://as.example|ada", "mcp:client:ghc_1", "mcp:tool:http_fetch:user:https://as.example|ada"])
+        #expect(policy.decide(charges, counts: [2, 10, 1], now: noon) == nil)
+        let refusal = policy.decide(charges, counts: [2, 10, 2], now: noon + 15)
+        #expect(refusal == RateLimitPolicy.Refusal(scope: "tool", limit: settings.perTool["http_fetch"]!, retryAfter: 45, tool: "http_fetch"))
+        #expect(refusal?.message == "rate limit reached: at most 1 per minute for calls of http_fetch by one user; retry after 45 s")
+        // Other tools are not limited; an anonymous caller is counted by address (an IPv6 /64).
+        #expect(policy.charges(principal: ada, address: "10.0.0.1", tool: "whoami", now: noon).count == 2)
+        let anonymous = policy.charges(principal: .anonymous, address: "2001:db8:1:2::5", tool: nil, now: noon)
+        #expect(anonymous.map(\.hit.key) == ["mcp:address:" + ClientAddress.limitKey("2001:db8:1:2::5")])
+    }
+
+    @Test func settingsAreReadAndBadOnesNamed() throws {
+        let (configuration, _) = try GatehouseConfiguration.load(from: ConfigurationSources(environment: [
+            "GATEHOUSE_RATE_LIMIT_USER": "600/min", "GATEHOUSE_RATE_LIMIT_CLIENT": "off",
+            "GATEHOUSE_RATE_LIMIT_TOOLS": "http_fetch=30/min, notes_add=100/hour",
+        ]))
+        #expect(configuration.rateLimits.perUser == RateLimit(events: 600, windowSeconds: 60))
+        #expect(configuration.rateLimits.perClient == nil)
+        #expect(configuration.rateLimits.perTool == [
+            "http_fetch": RateLimit(events: 30, windowSeconds: 60), "notes_add": RateLimit(events: 100, windowSeconds: 3600),
+        ])
+        #expect(try GatehouseConfiguration.load(from: ConfigurationSources()).0.rateLimits.isEmpty)
+        for (key, value) in [("GATEHOUSE_RATE_LIMIT_USER", "600"), ("GATEHOUSE_RATE_LIMIT_TOOLS", "http_fetch")] {
+            #expect(throws: ConfigurationError.self) { try GatehouseConfiguration.load(from: ConfigurationSources(environment: [key: value])) }
+        }
+    }
+}
