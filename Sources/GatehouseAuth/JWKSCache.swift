@@ -106,7 +106,7 @@ public actor JWKSCache {
             lastFetchStarted = now()
             fetchesStarted += 1
             let fetch = self.fetch
-            task = Task { try Self.parse(try await fetch()) }
+            task = Task { try Self.parse(try await GatehouseMetrics.timedFetch("jwks", fetch)) }
             inFlight = task
         }
         do {

@@ -74,7 +74,7 @@ public actor ProviderMetadata {
         let url = kind == .oauth ? oauthMetadataURL : openIDConfigurationURL
         let response: EgressClient.Response
         do {
-            response = try await fetcher.get(url)
+            response = try await GatehouseMetrics.timedFetch("metadata") { try await fetcher.get(url) }
         } catch {
             throw ProviderProblem("\(error)")
         }

@@ -53,4 +53,25 @@ public enum TokenRefusal: Sendable, Equatable, CustomStringConvertible {
         case .unrecognized(let detail): detail
         }
     }
+
+    /// A short, stable name of the reason, for metrics labels and the audit log (one of a
+    /// dozen; never the token's own values).
+    public var code: String {
+        switch self {
+        case .malformed: "malformed"
+        case .algorithmNotAccepted, .algorithmMismatch: "algorithm"
+        case .unknownKey: "unknown_key"
+        case .unusableKey: "unusable_key"
+        case .badSignature: "bad_signature"
+        case .noExpiry: "no_expiry"
+        case .expired: "expired"
+        case .notYetValid: "not_yet_valid"
+        case .issuedInFuture: "issued_in_future"
+        case .issuer: "issuer"
+        case .noAudience, .audience: "audience"
+        case .noSubject: "no_subject"
+        case .inactive: "inactive"
+        case .unrecognized: "unrecognized"
+        }
+    }
 }

@@ -77,6 +77,27 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Scopes asked of the upstream provider. [env: GATEHOUSE_UPSTREAM_SCOPES; default: openid email profile]")
     var upstreamScopes: String?
 
+    @Option(help: "Serve HTTPS with this PEM certificate chain (with --tls-key). [env: GATEHOUSE_TLS_CERT]")
+    var tlsCert: String?
+
+    @Option(help: "The PEM private key of --tls-cert. [env: GATEHOUSE_TLS_KEY]")
+    var tlsKey: String?
+
+    @Option(help: "Serve Prometheus metrics on this port, on 127.0.0.1 unless GATEHOUSE_METRICS_HOST says otherwise. [env: GATEHOUSE_METRICS_PORT]")
+    var metricsPort: String?
+
+    @Option(help: "Append security events as JSON lines to this file, or - for standard output. [env: GATEHOUSE_AUDIT_LOG]")
+    var auditLog: String?
+
+    @Option(help: "Requests one user may make to the MCP endpoint, e.g. 600/min. [env: GATEHOUSE_RATE_LIMIT_USER]")
+    var rateLimitUser: String?
+
+    @Option(help: "Requests all users of one OAuth client may make together, e.g. 6000/min. [env: GATEHOUSE_RATE_LIMIT_CLIENT]")
+    var rateLimitClient: String?
+
+    @Option(help: "Calls of a tool one user may make, e.g. http_fetch=30/min,notes_add=100/hour. [env: GATEHOUSE_RATE_LIMIT_TOOLS]")
+    var rateLimitTools: String?
+
     @Option(
         name: .customLong("env"),
         help: ArgumentHelp(
@@ -98,7 +119,9 @@ struct ConfigurationOptions: ParsableArguments {
             (.databasePath, databasePath), (.databaseURL, databaseURL), (.devAutoApprove, devAutoApprove ? "true" : nil),
             (.extraResources, resources.isEmpty ? nil : resources.joined(separator: ",")), (.idpScopes, scopes),
             (.loginMethod, login), (.upstreamIssuer, upstreamIssuer), (.upstreamClientID, upstreamClientId),
-            (.upstreamScopes, upstreamScopes),
+            (.upstreamScopes, upstreamScopes), (.metricsPort, metricsPort), (.auditLog, auditLog),
+            (.tlsCertificate, tlsCert), (.tlsPrivateKey, tlsKey),
+            (.rateLimitPerUser, rateLimitUser), (.rateLimitPerClient, rateLimitClient), (.rateLimitPerTool, rateLimitTools),
         ]
         for case let (setting, value?) in given { flags[setting.name] = value }
 

@@ -9,7 +9,8 @@ import NIOCore
 /// What every serving command does around its application: resolve the configuration,
 /// set up logging, and run until SIGINT/SIGTERM with a clear message when the port is taken.
 enum ServeSupport {
-    /// Resolves the configuration (exit 78 with one line on error) and bootstraps logging.
+    /// Resolves the configuration (exit 78 with one line on error) and bootstraps logging, the
+    /// metrics (with `--metrics-port`) and the audit log (with `--audit-log`).
     static func start(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
         let configuration: GatehouseConfiguration
         let warnings: [String]
@@ -22,6 +23,23 @@ enum ServeSupport {
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "gatehouse")
         for warning in warnings { logger.warning("\(warning)") }
+        if let tls = configuration.tls {
+            do {
+                try ServerTLS.check(tls)
+            } catch {
+                printError("gatehouse: \(error)")
+                throw ExitCode(78)
+            }
+        }
+        if configuration.operations.metricsPort != nil { MetricsListener.bootstrap() }
+        if let path = configuration.operations.auditLogPath {
+            do {
+                AuditLog.bootstrap(try JSONLinesAuditSink(path: path))
+            } catch {
+                printError("gatehouse: \(error); check GATEHOUSE_AUDIT_LOG (--audit-log)")
+                throw ExitCode(78)
+            }
+        }
         return (configuration, logger)
     }
 

@@ -144,11 +144,32 @@ public struct UpstreamLogin: Sendable {
             let sessionID = try await sessions.open(user: user, signIn: signIn)
             logger.info(
                 "user signed in through the identity provider", metadata: ["event": "upstream_sign_in", "client_id": "\(request.client.id)"])
+            GatehouseMetrics.signIn(method: "upstream", outcome: "succeeded")
+            AuditLog.record(
+                .signInSucceeded,
+                [
+                    "method": .string("upstream"), "provider": .string(provider.displayName), "sub": .string(user.id),
+                    "email": .string(user.email), "upstream_subject": .string(signIn.identity.subject),
+                ])
             return .approved(redirect: try await server.approve(request, user: user, loginSessionID: sessionID), user: user)
         } catch {
             logger.error("cannot complete an upstream sign-in", metadata: ["error": "\(error)"])
             return .problem(UpstreamProblem(status: 500, message: "The sign-in cannot be stored right now; start again in a minute."))
         }
+    }
+
+    /// Counts and audits a failed upstream sign-in.
+    private func recordFailure(_ error: UpstreamLoginError, client: String) {
+        let reason = switch error {
+        case .denied: "denied"
+        case .unavailable: "unavailable"
+        case .misconfigured: "misconfigured"
+        case .invalidResponse: "invalid_response"
+        }
+        GatehouseMetrics.signIn(method: "upstream", outcome: reason == "denied" ? "denied" : "failed")
+        AuditLog.record(
+            .signInFailed,
+            ["method": "upstream", "provider": .string(provider.displayName), "reason": .string(reason), "client_id": .string(client)])
     }
 
     /// The provider's own error on the callback (RFC 6749 §4.1.2.1).
@@ -170,6 +191,7 @@ public struct UpstreamLogin: Sendable {
 
     /// A page for the person, with a way back to the application carrying the error.
     public func failure(_ error: UpstreamLoginError, request: AuthorizationRequest) -> CallbackOutcome {
+        recordFailure(error, client: request.client.id)
         switch error {
         case .denied(let reason):
             logger.notice("upstream sign-in denied", metadata: ["event": "upstream_sign_in_denied", "reason": "\(reason)"])

@@ -78,8 +78,22 @@ public final class PostgresStore: Sendable {
         try await bounded { try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) } }
     }
 
-    /// `operation`, or ``PostgresStoreError`` when it takes longer than the deadline (it is cancelled).
+    /// `operation`, or ``PostgresStoreError`` when it takes longer than the deadline (it is
+    /// cancelled); timed in ``GatehouseMetrics/storeOperation(backend:kind:duration:failed:)``
+    /// (kind `operation`: a statement or a transaction).
     func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        do {
+            let result = try await deadlined(operation)
+            GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: false)
+            return result
+        } catch {
+            GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
+            throw error
+        }
+    }
+
+    private func deadlined<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await operation() }
             group.addTask {

@@ -43,16 +43,29 @@ public final class SQLiteStore: Sendable {
     /// blocking overload instead, which parks a cooperative thread until a reader is free;
     /// with more concurrent requests than readers plus threads the process froze for good.
     func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        try await database.read(body)
+        try await measured("read") { try await database.read(body) }
     }
 
     /// Runs `body` in a write transaction (`IMMEDIATE`, so it holds the write lock from its
     /// first statement); see ``read(_:)`` for why the result is `Sendable`.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        try await database.write(body)
+        try await measured("write") { try await database.write(body) }
     }
 
     /// The migrations applied to this database, oldest first.
+    /// `operation`, timed in ``GatehouseMetrics/storeOperation(backend:kind:duration:failed:)``.
+    private func measured<T>(_ kind: String, _ operation: () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        do {
+            let result = try await operation()
+            GatehouseMetrics.storeOperation(backend: "sqlite", kind: kind, duration: started.elapsed, failed: false)
+            return result
+        } catch {
+            GatehouseMetrics.storeOperation(backend: "sqlite", kind: kind, duration: started.elapsed, failed: true)
+            throw error
+        }
+    }
+
     public func appliedMigrations() async throws -> [String] {
         try await read { db in try StoreMigrations.migrator.appliedMigrations(db) }
     }

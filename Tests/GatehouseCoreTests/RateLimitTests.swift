@@ -79,3 +79,28 @@ struct RateLimitTests {
         }
     }
 }
+
+@Suite("TLS and operations settings")
+struct OperationsSettingsTests {
+    @Test func tlsNeedsBothFilesAndMakesTheBaseURLHTTPS() throws {
+        let (configuration, _) = try GatehouseConfiguration.load(from: ConfigurationSources(
+            flags: ["tlsCertificate": "/etc/cert.pem", "tlsPrivateKey": "/etc/key.pem", "port": "8443"]))
+        #expect(configuration.tls == TLSSettings(certificatePath: "/etc/cert.pem", privateKeyPath: "/etc/key.pem"))
+        #expect(configuration.resourceURL == "https://127.0.0.1:8443/mcp")
+        for environment in [["GATEHOUSE_TLS_CERT": "c.pem"], ["GATEHOUSE_TLS_KEY": "k.pem"], ["GATEHOUSE_TLS_HTTP2": "true"]] {
+            #expect(throws: ConfigurationError.self) { try GatehouseConfiguration.load(from: ConfigurationSources(environment: environment)) }
+        }
+    }
+
+    @Test func metricsListenOnLoopbackUnlessToldAndTheAuditLogIsOff() throws {
+        let defaults = try GatehouseConfiguration.load(from: ConfigurationSources()).0.operations
+        #expect(defaults.metricsPort == nil && defaults.auditLogPath == nil && defaults.metricsHost == "127.0.0.1")
+        let set = try GatehouseConfiguration.load(from: ConfigurationSources(environment: [
+            "GATEHOUSE_METRICS_PORT": "9464", "GATEHOUSE_METRICS_HOST": "0.0.0.0", "GATEHOUSE_AUDIT_LOG": "-",
+        ])).0.operations
+        #expect(set.metricsPort == 9464 && set.metricsHost == "0.0.0.0" && set.auditLogPath == "-")
+        #expect(throws: ConfigurationError.self) {
+            try GatehouseConfiguration.load(from: ConfigurationSources(environment: ["GATEHOUSE_METRICS_PORT": "0"]))
+        }
+    }
+}

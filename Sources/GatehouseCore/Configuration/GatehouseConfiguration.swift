@@ -43,6 +43,10 @@ public struct GatehouseConfiguration: Sendable, Equatable {
     public var hub = HubSettings()
     /// Limits on calls to the MCP endpoint.
     public var rateLimits = RateLimitSettings()
+    /// The metrics listener and the audit log.
+    public var operations = OperationsSettings()
+    /// Native TLS; `nil` serves plain HTTP (behind a TLS proxy in production).
+    public var tls: TLSSettings?
 
     public init() {}
 
@@ -64,11 +68,12 @@ public struct GatehouseConfiguration: Sendable, Equatable {
         keyFilePath ?? ((databasePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("gatehouse.key")
     }
 
-    /// The public base URL: the configured one, or one derived from the bind address.
+    /// The public base URL: the configured one, or one derived from the bind address (https
+    /// when the server serves TLS itself).
     public func baseURL(boundPort: Int? = nil) -> PublicBaseURL {
         if let explicitBaseURL { return explicitBaseURL }
         let shownHost = HostName.isWildcard(host) ? "127.0.0.1" : host
-        return PublicBaseURL(scheme: "http", host: shownHost, port: boundPort ?? port, pathPrefix: "")
+        return PublicBaseURL(scheme: tls == nil ? "http" : "https", host: shownHost, port: boundPort ?? port, pathPrefix: "")
     }
 }
 
@@ -114,6 +119,8 @@ extension GatehouseConfiguration {
         config.postgres = try PostgresSettings.load(from: sources)
         config.hub = try HubSettings.load(from: sources)
         config.rateLimits = try RateLimitSettings.load(from: sources)
+        config.operations = try OperationsSettings.load(from: sources)
+        config.tls = try TLSSettings.load(from: sources)
         try config.checkAudienceIsKnown(read)
         if config.postgres != nil, config.hub.secretKey == nil {
             // Every instance must open what any instance sealed: signing keys, pages, sessions.
@@ -156,7 +163,8 @@ extension GatehouseConfiguration {
     private static func checkKnownSettings(in sources: ConfigurationSources) throws(ConfigurationError) {
         let known = Set(
             (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
-                + Setting.upstreamLoginSettings + Setting.postgresSettings + Setting.rateLimitSettings)
+                + Setting.upstreamLoginSettings + Setting.postgresSettings + Setting.rateLimitSettings
+                + Setting.operationsSettings + Setting.tlsSettings)
                 .flatMap(\.environmentNames))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

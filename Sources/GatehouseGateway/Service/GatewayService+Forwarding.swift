@@ -31,6 +31,24 @@ extension GatewayService {
         }
     }
 
+    /// The exposed name of the tool a `tools/call` names, when it is one of an upstream's
+    /// (so a caller's made-up names never become metric labels).
+    func toolLabel(_ request: JSONRPCRequest) -> String? {
+        guard case .string(let name)? = request.params["name"], let (upstream, _) = namespace.resolveName(name),
+            upstreams[upstream] != nil
+        else { return nil }
+        return name
+    }
+
+    /// A forwarded call's outcome: `ok`, `error` (the tool reported one), `insufficient_scope`
+    /// or `refused` (a JSON-RPC error).
+    static func outcomeLabel(_ response: JSONRPCResponse) -> String {
+        switch response.outcome {
+        case .error: return response.insufficientScopes == nil ? "refused" : "insufficient_scope"
+        case .result(let result): return result.reportsToolError ? "error" : "ok"
+        }
+    }
+
     /// `resources/read`: the URI says which upstream; the answer's URIs are rewritten back.
     func readResource(_ request: JSONRPCRequest, in environment: MCPRequestEnvironment) async -> JSONRPCResponse {
         guard case .string(let uri)? = request.params["uri"] else {

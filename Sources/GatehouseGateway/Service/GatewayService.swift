@@ -81,7 +81,13 @@ public final class GatewayService: MCPService {
                 id: request.id, result: ServiceResults.discover(capabilities: Self.capabilities, serverInfo: serverInfo))
         case ("tools/list", _), ("prompts/list", _), ("resources/list", _), ("resources/templates/list", _):
             return await list(request, in: environment)
-        case ("tools/call", _), ("prompts/get", _):
+        case ("tools/call", _):
+            let started = ContinuousClock.now
+            let response = await callNamed(request, in: environment)
+            ToolCallTelemetry.record(
+                tool: toolLabel(request), outcome: Self.outcomeLabel(response), principal: environment.principal, duration: started.elapsed)
+            return response
+        case ("prompts/get", _):
             return await callNamed(request, in: environment)
         case ("resources/read", _):
             return await readResource(request, in: environment)

@@ -67,6 +67,7 @@ actor Upstream {
         if health.state == .down, let wait = backoff.remaining(after: health.since, failures: health.failures) {
             throw .unavailable("it is down (\(health.reason ?? "unknown reason")); the next try is in \(wait.components.seconds + 1) s")
         }
+        let started = ContinuousClock.now
         do {
             let channel = try await channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller)
             let reply: UpstreamReply
@@ -80,9 +81,11 @@ actor Upstream {
                 reply = try await self.channel(for: key, clientCapabilities: clientCapabilities, caller: request.caller).send(request, relay: relay)
             }
             recordSuccess()
+            GatehouseMetrics.upstreamRequest(spec.name, outcome: "ok", duration: started.elapsed)
             return reply
         } catch {
             if error.marksDown { recordFailure(error) }
+            GatehouseMetrics.upstreamRequest(spec.name, outcome: error.marksDown ? "down" : "failed", duration: started.elapsed)
             throw error
         }
     }
@@ -221,6 +224,7 @@ actor Upstream {
         guard health.state != .up else { return }
         if health.state == .down { logger.info("upstream is up again", metadata: ["upstream": "\(spec.name)"]) }
         health = Health(state: .up, reason: nil, since: .now, failures: 0)
+        GatehouseMetrics.upstreamUp(spec.name, true)
     }
 
     private func recordFailure(_ failure: UpstreamFailure) {
@@ -230,5 +234,6 @@ actor Upstream {
         health.reason = failure.description
         health.since = .now
         if !wasDown { logger.warning("upstream is down", metadata: ["upstream": "\(spec.name)", "reason": "\(failure)"]) }
+        GatehouseMetrics.upstreamUp(spec.name, false)
     }
 }

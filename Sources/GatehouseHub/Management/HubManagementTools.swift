@@ -61,7 +61,7 @@ extension Hub {
         guard try await store.activateTool(userID: userID, name: kind.name, configuration: stored, now: Date()) else {
             throw ToolError("\(kind.name) is already on your account; change it with configure_tool or remove it with remove_tool")
         }
-        invalidate(userID: userID)
+        changed("added", kind.name, userID: userID, context)
         context.logger.info("user added a tool", metadata: ["user": "\(userID)", "tool": "\(kind.name)"])
         return .structured(
             ["tool_name": .string(kind.name), "tools": .array(kind.toolNames.map { .string($0) })],
@@ -74,7 +74,7 @@ extension Hub {
         guard try await store.deactivateTool(userID: userID, name: name, deleting: catalog.kind(named: name)?.data ?? []) else {
             throw ToolError("\(name.prefix(64)) is not on your account; list_my_tools shows what is")
         }
-        invalidate(userID: userID)
+        changed("removed", name, userID: userID, context)
         return .text("Removed \(name) and its data.")
     }
 
@@ -97,8 +97,20 @@ extension Hub {
         guard try await store.configureTool(userID: userID, name: kind.name, configuration: stored, now: Date()) else {
             throw ToolError("\(kind.name) is not on your account; add it with add_tool first")
         }
-        invalidate(userID: userID)
+        changed("configured", kind.name, userID: userID, context)
         return .text("Configured \(kind.name).")
+    }
+
+    /// After a change of `userID`'s tools: their cached list is dropped, and the change audited
+    /// (never the configuration, which may hold secrets).
+    private func changed(_ action: String, _ tool: String, userID: Int64, _ context: ToolContext) {
+        invalidate(userID: userID)
+        AuditLog.record(
+            .hubToolsChanged,
+            [
+                "action": .string(action), "tool": .string(tool), "user_id": .int(Int(userID)), "sub": .string(context.principal.subject),
+                "iss": .audit(context.principal.issuer),
+            ])
     }
 
     /// The kind named by `tool_name` and `config` checked against its schema, secrets sealed, as stored JSON.

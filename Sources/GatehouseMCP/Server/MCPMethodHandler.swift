@@ -96,7 +96,11 @@ public struct MCPMethodHandler: MCPService {
             let body = ToolsListBody(descriptors: visible.map(\.descriptorJSON))
             return JSONRPCResponse(id: request.id, result: MethodResult(body: body, stateless: stateless?.cacheable()))
         case ("tools/call", _):
-            switch await callTool(request.params, id: request.id, in: environment) {
+            let started = ContinuousClock.now
+            let (tool, outcome) = await callTool(request.params, id: request.id, in: environment)
+            ToolCallTelemetry.record(
+                tool: tool, outcome: Self.outcomeLabel(outcome), principal: environment.principal, duration: started.elapsed)
+            switch outcome {
             case .success(let result):
                 return JSONRPCResponse(
                     id: request.id, result: MethodResult(body: CallToolBody(result: result), stateless: stateless))
@@ -116,6 +120,15 @@ public struct MCPMethodHandler: MCPService {
         return JSONRPCError(code: JSONRPCError.internalErrorCode, message: "Your tools cannot be loaded right now; try again.")
     }
 
+    /// A call's outcome for metrics and the audit log: `ok`, `error` (the tool reported one),
+    /// `insufficient_scope` or `refused` (a JSON-RPC error: unknown tool, bad arguments).
+    private static func outcomeLabel(_ outcome: Result<ToolResult, CallFailure>) -> String {
+        switch outcome {
+        case .success(let result): result.isError ? "error" : "ok"
+        case .failure(let failure): failure.neededScopes == nil ? "refused" : "insufficient_scope"
+        }
+    }
+
     /// Why a `tools/call` did not run: a JSON-RPC error, and the scopes needed when that is the reason.
     private struct CallFailure: Error {
         var error: JSONRPCError
@@ -124,22 +137,22 @@ public struct MCPMethodHandler: MCPService {
 
     private func callTool(
         _ params: [String: JSONValue], id: RequestID, in environment: MCPRequestEnvironment
-    ) async -> Result<ToolResult, CallFailure> {
+    ) async -> (tool: String?, outcome: Result<ToolResult, CallFailure>) {
         guard case .string(let name)? = params["name"] else {
-            return .failure(CallFailure(error: .invalidParams("tools/call needs \"name\", the name of a tool from tools/list")))
+            return (nil, .failure(CallFailure(error: .invalidParams("tools/call needs \"name\", the name of a tool from tools/list"))))
         }
         let arguments: [String: JSONValue]
         switch params["arguments"] {
         case nil, .null?: arguments = [:]
         case .object(let value)?: arguments = value
-        default: return .failure(CallFailure(error: .invalidParams("\"arguments\" must be an object")))
+        default: return (nil, .failure(CallFailure(error: .invalidParams("\"arguments\" must be an object"))))
         }
         var found = tools.tool(named: name)
         if found == nil, let toolSource {
             do {
                 found = try await toolSource.tools(for: environment.principal).tool(named: name)
             } catch {
-                return .failure(CallFailure(error: Self.toolSourceFailure(error, environment)))
+                return (nil, .failure(CallFailure(error: Self.toolSourceFailure(error, environment))))
             }
         }
         // tools "Error Handling": an unknown tool is a protocol error (-32602). Another
@@ -147,7 +160,7 @@ public struct MCPMethodHandler: MCPService {
         guard let tool = found else {
             let error = JSONRPCError(
                 code: JSONRPCError.invalidParamsCode, message: "Unknown tool: \(name)", data: .object(["tool": .string(name)]))
-            return .failure(CallFailure(error: error))
+            return (nil, .failure(CallFailure(error: error)))
         }
         // MCP authorization (2025-11-25, "Scope Challenge Handling"): a request that lacks
         // scopes gets 403 with an insufficient_scope challenge naming the scopes needed.
@@ -156,26 +169,26 @@ public struct MCPMethodHandler: MCPService {
             let error = JSONRPCError(
                 code: JSONRPCError.invalidRequestCode,
                 message: "Insufficient scope: tool \(name) needs \(tool.requiredScopes.sorted().joined(separator: " "))")
-            return .failure(CallFailure(error: error, neededScopes: needed))
+            return (tool.name, .failure(CallFailure(error: error, neededScopes: needed)))
         }
         let violations = tool.argumentValidator.validate(.object(arguments))
         if !violations.isEmpty {
             let detail = violations.map(\.description).joined(separator: "; ")
             if environment.protocolVersion.reportsInputErrorsAsToolResults {
-                return .success(.error("Invalid arguments for tool \(name): \(detail)"))
+                return (tool.name, .success(.error("Invalid arguments for tool \(name): \(detail)")))
             }
-            return .failure(CallFailure(error: .invalidParams("invalid arguments for tool \(name): \(detail)")))
+            return (tool.name, .failure(CallFailure(error: .invalidParams("invalid arguments for tool \(name): \(detail)"))))
         }
         let context = ToolContext(
             principal: environment.principal, protocolVersion: environment.protocolVersion,
             sessionID: environment.sessionID, requestID: id, logger: environment.logger, progress: environment.progress)
         do {
-            return .success(try await tool.handler(ToolArguments(arguments), context))
+            return (tool.name, .success(try await tool.handler(ToolArguments(arguments), context)))
         } catch let error as ToolError {
-            return .success(.error(error.message))
+            return (tool.name, .success(.error(error.message)))
         } catch {
             environment.logger.error("tool failed", metadata: ["tool": "\(name)", "error": "\(error)"])
-            return .success(.error("Tool \(name) failed with an internal error."))
+            return (tool.name, .success(.error("Tool \(name) failed with an internal error.")))
         }
     }
 }

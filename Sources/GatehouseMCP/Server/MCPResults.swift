@@ -5,6 +5,12 @@ import MCP
 /// A JSON-RPC `result` that writes itself as JSON.
 public protocol JSONRPCResult: Sendable {
     func writeJSON(into writer: inout JSONWriter)
+    /// True for a `tools/call` result whose tool reported an error (`isError`).
+    var reportsToolError: Bool { get }
+}
+
+extension JSONRPCResult {
+    public var reportsToolError: Bool { false }
 }
 
 /// Fields every stateless (2026-07-28) result carries.

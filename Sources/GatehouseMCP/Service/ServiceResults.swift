@@ -71,6 +71,8 @@ struct ForwardedResult: JSONRPCResult {
     func writeJSON(into writer: inout JSONWriter) {
         writer.value(value)
     }
+
+    var reportsToolError: Bool { value.objectValue?["isError"] == .bool(true) }
 }
 
 extension MCPServerInfo {

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 
 extension AuthorizationServer {
     /// Checks the parameters of `/authorize`.
@@ -55,12 +56,22 @@ extension AuthorizationServer {
                 codeChallenge: request.codeChallenge,
                 expiresAt: now().addingTimeInterval(settings.codeLifetime)))
         if !request.client.isMetadataDocument { try await store.recordClientUse(id: request.client.id, now: now()) }
+        AuditLog.record(
+            .consentGranted,
+            [
+                "sub": .string(user.id), "email": .string(user.email), "client_id": .string(request.client.id),
+                "scopes": .string(request.scopes.joined(separator: " ")), "resource": .string(request.resource),
+                "redirect_uri": .string(request.redirectURI),
+            ])
         return AuthorizationResponse.redirect(request.redirectURI, [("code", code)], state: request.state, issuer: settings.issuer)
     }
 
     /// The redirect that tells the client the user said no (RFC 6749 §4.1.2.1 `access_denied`).
     public func deny(_ request: AuthorizationRequest) -> String {
-        errorRedirect(OAuthError(.accessDenied, "the user denied the request"), for: request)
+        AuditLog.record(
+            .consentDenied,
+            ["client_id": .string(request.client.id), "scopes": .string(request.scopes.joined(separator: " ")), "resource": .string(request.resource)])
+        return errorRedirect(OAuthError(.accessDenied, "the user denied the request"), for: request)
     }
 
     /// The redirect that ends `request` with `error` (RFC 6749 §4.1.2.1).

@@ -37,7 +37,7 @@ public actor ClientMetadataDocumentFetcher {
         try await checkAddress(url.host ?? "")
         let response: EgressClient.Response
         do {
-            response = try await fetcher.get(clientID)
+            response = try await GatehouseMetrics.timedFetch("client_metadata") { try await fetcher.get(clientID) }
         } catch {
             throw OAuthError(.invalidClient, "cannot fetch the client metadata document: \(error)")
         }

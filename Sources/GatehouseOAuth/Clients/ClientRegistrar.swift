@@ -43,6 +43,7 @@ public struct ClientRegistrar: Sendable {
                     "client registrations throttled for this address for the rest of the minute",
                     metadata: ["event": "registration_throttled", "address": "\(remoteAddress)"])
             }
+            GatehouseMetrics.rateLimited("registration")
             return .throttled(retryAfter: retryAfter)
         }
         let metadata: ClientMetadata
@@ -56,6 +57,13 @@ public struct ClientRegistrar: Sendable {
         let issuedAt = now()
         try await store.insertClient(
             RegisteredClient(id: clientID, secretHash: secret.map(SecretToken.hash), metadata: metadata, registeredAt: issuedAt))
+        AuditLog.record(
+            .clientRegistered,
+            [
+                "client_id": .string(clientID), "client_name": .audit(metadata.clientName.map { String($0.prefix(100)) }),
+                "redirect_uris": .array(metadata.redirectURIs.map { .string(String($0.text.prefix(200))) }),
+                "confidential": .bool(secret != nil), "address": .string(remoteAddress),
+            ])
         guard case .object(var response) = metadata.document else { return .registered(metadata.document) }
         response["client_id"] = .string(clientID)
         response["client_id_issued_at"] = .int(Int(issuedAt.timeIntervalSince1970))

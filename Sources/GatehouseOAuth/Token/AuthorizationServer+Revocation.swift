@@ -17,6 +17,8 @@ extension AuthorizationServer {
             throw OAuthError(.invalidRequest, "the token was not issued to this client (RFC 7009 §2.1)")
         }
         try await storeCall({ try await store.revokeFamily(id: family.id, now: now()) })
+        AuditLog.record(
+            .tokenRevoked, ["by": "client", "client_id": .string(client.id), "sub": .string(family.grant.subject), "family": .string(family.id)])
     }
 
     /// RFC 7662 token introspection, for confidential clients (resource servers).

@@ -6,6 +6,22 @@ extension AuthorizationServer {
     ///
     /// Errors are ``OAuthError``s: `invalid_client` (HTTP 401) or another code (HTTP 400).
     public func token(_ form: FormParameters, authorization: String?) async throws(OAuthError) -> JSONValue {
+        let grantType = switch (try? form.value("grant_type")) ?? nil {
+        case "authorization_code"?: "authorization_code"
+        case "refresh_token"?: "refresh_token"
+        default: "other"
+        }
+        do {
+            let body = try await grant(form, authorization: authorization)
+            GatehouseMetrics.tokenRequest(grantType: grantType, outcome: "issued")
+            return body
+        } catch {
+            GatehouseMetrics.tokenRequest(grantType: grantType, outcome: error.code.rawValue)
+            throw error
+        }
+    }
+
+    private func grant(_ form: FormParameters, authorization: String?) async throws(OAuthError) -> JSONValue {
         let client = try await authenticateClient(form, authorization: authorization)
         switch try form.value("grant_type") {
         case "authorization_code"?: return try await redeemCode(form, client: client)
@@ -28,6 +44,7 @@ extension AuthorizationServer {
             logger.warning(
                 "authorization code presented again; the tokens issued from it are revoked",
                 metadata: ["event": "authorization_code_replayed", "client_id": "\(client.id)", "family": "\(family ?? "-")"])
+            AuditLog.record(.tokenReused, ["credential": "authorization_code", "client_id": .string(client.id), "family": .audit(family)])
             if let family { try await storeCall({ try await store.revokeFamily(id: family, now: now()) }) }
             throw OAuthError(.invalidGrant, "the authorization code was already used; tokens issued from it are revoked")
         case .expired: throw OAuthError(.invalidGrant, "the authorization code has expired; start the authorization again")
@@ -65,7 +82,18 @@ extension AuthorizationServer {
             })
             body["refresh_token"] = .string(refreshToken)
         }
+        Self.audit(.tokenIssued, record.grant, client: client, family: client.metadata.usesRefreshTokens ? familyID : nil)
         return .object(body)
+    }
+
+    /// Audits tokens issued or refreshed for `grant`; the tokens themselves are never recorded.
+    private static func audit(_ name: AuditEventName, _ grant: AuthorizationGrant, client: OAuthClient, family: String?) {
+        AuditLog.record(
+            name,
+            [
+                "sub": .string(grant.subject), "client_id": .string(client.id), "scopes": .string(grant.scopes.joined(separator: " ")),
+                "resource": .string(grant.resource), "family": .audit(family),
+            ])
     }
 
     private func refresh(_ form: FormParameters, client: OAuthClient) async throws(OAuthError) -> JSONValue {
@@ -99,6 +127,9 @@ extension AuthorizationServer {
             logger.warning(
                 "refresh token reused after rotation; every token of the login is revoked",
                 metadata: ["event": "refresh_token_reused", "client_id": "\(client.id)", "sub": "\(revoked.grant.subject)", "family": "\(revoked.id)"])
+            AuditLog.record(
+                .tokenReused,
+                ["credential": "refresh_token", "client_id": .string(client.id), "sub": .string(revoked.grant.subject), "family": .string(revoked.id)])
             throw OAuthError(.invalidGrant, "the refresh token was already used; every token of this login is now revoked, sign in again")
         case .refuse(.alreadyExchanged):
             throw OAuthError(.invalidGrant, "the refresh token was already exchanged and its successor used; use the newest refresh token")
@@ -109,6 +140,7 @@ extension AuthorizationServer {
         }
         var body = try await accessToken(for: family.grant, scopes: scopes ?? family.grant.scopes)
         body["refresh_token"] = .string(refreshToken)
+        Self.audit(.tokenRefreshed, family.grant, client: client, family: family.id)
         return .object(body)
     }
 
@@ -128,6 +160,7 @@ extension AuthorizationServer {
                 "the upstream provider ended a login; its tokens are revoked",
                 metadata: ["event": "upstream_login_ended", "sub": "\(family.grant.subject)", "family": "\(family.id)", "reason": "\(reason)"])
             try await storeCall({ try await store.revokeFamily(id: family.id, now: now()) })
+            AuditLog.record(.tokenRevoked, ["by": "upstream_provider", "sub": .string(family.grant.subject), "family": .string(family.id)])
             throw OAuthError(.invalidGrant, "the sign-in at the identity provider has ended (\(reason)); sign in again")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import Logging
 
 /// The embedded authorization server's own user directory, and signing in to it.
@@ -37,7 +38,10 @@ public struct LocalUsers: Sendable {
     /// not reveal which emails exist. Every failure is logged with the account and address.
     public func signIn(email: String, password: String, from address: String) async throws -> SignIn {
         let email = email.trimmingCharacters(in: .whitespaces)
-        if let block = throttle.block(account: email, address: address, now: now()) { return .throttled(block) }
+        if let block = throttle.block(account: email, address: address, now: now()) {
+            Self.recordFailure(email: email, address: address, reason: "throttled")
+            return .throttled(block)
+        }
         let user = try await store.localUser(email: email)
         let matches: Bool
         do {
@@ -50,6 +54,7 @@ public struct LocalUsers: Sendable {
             }
         } catch is PasswordWork.Busy {
             logger.warning("sign-in refused: too many sign-ins being checked at once", metadata: ["event": "sign_in_busy", "address": "\(address)"])
+            Self.recordFailure(email: email, address: address, reason: "busy")
             return .busy
         }
         guard let user, matches else {
@@ -60,10 +65,22 @@ public struct LocalUsers: Sendable {
                     "event": "sign_in_failed", "account": "\(email.prefix(254))", "address": "\(address)", "failures": "\(failures)",
                     "blocked_for": "\(block?.retryAfter ?? 0)",
                 ])
+            Self.recordFailure(email: email, address: address, reason: user == nil ? "unknown_account" : "wrong_password")
             return .refused(block: block)
         }
         throttle.recordSuccess(account: email)
+        GatehouseMetrics.signIn(method: "password", outcome: "succeeded")
+        AuditLog.record(
+            .signInSucceeded, ["method": "password", "sub": .string(user.id), "email": .string(user.email), "address": .string(address)])
         return .signedIn(user)
+    }
+
+    /// Counts and audits a failed password sign-in (never the password).
+    private static func recordFailure(email: String, address: String, reason: String) {
+        GatehouseMetrics.signIn(method: "password", outcome: reason == "throttled" || reason == "busy" ? "throttled" : "failed")
+        AuditLog.record(
+            .signInFailed,
+            ["method": "password", "reason": .string(reason), "email": .string(String(email.prefix(254))), "address": .string(address)])
     }
 
     /// Creates a user; `nil` when a user with this email exists (nothing changes then).

@@ -153,9 +153,10 @@ public struct GatehouseServer: Sendable {
         mcp?.register(on: router, guards: guards)
     }
 
-    /// The router of Gatehouse's own servers: request logging, `/healthz`, and every part.
+    /// The router of Gatehouse's own servers: request metrics and logging, `/healthz`, and every part.
     public func router() -> Router<GatehouseRequestContext> {
         let router = Router(context: GatehouseRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: RequestLogMiddleware())
         HealthRoute.register(on: router, gateway: gateway?.service)
         mount(on: router)
@@ -168,14 +169,23 @@ public struct GatehouseServer: Sendable {
             + (stores.map { [StoreLifecycle(stores: $0, hub: hub?.hub, sessions: mcp?.endpoint.sessions)] } ?? [])
     }
 
-    /// The runnable application on the guarded listener (deadlines, the connection cap);
+    /// The runnable application on the guarded listener (deadlines, the connection cap), with
+    /// the metrics listener when `--metrics-port` is set (after ``MetricsListener/bootstrap()``);
     /// `onRunning` receives the bound port once it listens.
     public func application(
         logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        var services = self.services
+        if let metricsPort = configuration.operations.metricsPort {
+            let sessions = mcp?.endpoint.sessions
+            services.append(
+                MetricsListener.application(
+                    host: configuration.operations.metricsHost, port: metricsPort,
+                    sample: { GatehouseMetrics.activeSessions(sessions?.count ?? 0) }, logger: logger))
+        }
+        return Application(
             router: router(),
-            server: GuardedHTTPServer.builder(configuration.connections, logger: logger),
+            server: GuardedHTTPServer.builder(configuration.connections, tls: configuration.tls, logger: logger),
             configuration: GuardedHTTPServer.configuration(
                 host: configuration.host, port: configuration.port, settings: configuration.connections),
             services: services,

@@ -14,13 +14,23 @@ enum GuardedHTTPServer {
     /// A connection refused to its client gets answered within this after the server's answer.
     static let closingGrace: Duration = .seconds(5)
 
-    /// Builds the HTTP/1.1 child channels with the guards for `settings`.
-    static func builder(_ settings: ConnectionSettings, logger: Logger) -> HTTPServerBuilder {
+    /// Builds the HTTP/1.1 child channels with the guards for `settings`, inside TLS when
+    /// `tls` is set (``ServerTLS``).
+    static func builder(_ settings: ConnectionSettings, tls: TLSSettings? = nil, logger: Logger) -> HTTPServerBuilder {
+        let channel = guardedChannel(settings, logger: logger)
+        guard let tls else { return HTTPServerBuilder { responder in channel(responder) } }
+        return ServerTLS.builder(tls, guarded: channel, connections: settings)
+    }
+
+    /// Makes one guarded HTTP/1.1 child channel per connection; the connections share one census.
+    private static func guardedChannel(
+        _ settings: ConnectionSettings, logger: Logger
+    ) -> @Sendable (@escaping HTTPChannelHandler.Responder) -> GuardedHTTP1Channel {
         let limits = ConnectionDeadlines.Limits(
             head: settings.requestHeadTimeout, body: settings.requestBodyTimeout, idle: settings.idleTimeout,
             closing: min(closingGrace, settings.idleTimeout))
         let census = ConnectionCensus(capacity: maxConnections(settings))
-        return HTTPServerBuilder { responder in
+        return { responder in
             GuardedHTTP1Channel(
                 inner: HTTP1Channel(
                     responder: responder,

@@ -43,6 +43,14 @@ struct RateLimitMiddleware<Context: GatehouseContext>: RouterMiddleware {
         guard let refusal = policy.decide(charges, counts: counts, now: current) else { return try await next(request, context) }
         context.logger.info(
             "rate limited", metadata: ["event": "rate_limited", "limit": "\(refusal.scope)", "tool": "\(refusal.tool ?? "")"])
+        GatehouseMetrics.rateLimited(refusal.scope)
+        let principal = context.principal
+        AuditLog.record(
+            .rateLimited,
+            [
+                "limit": .string(refusal.scope), "tool": .audit(refusal.tool), "sub": .audit(principal.isAnonymous ? nil : principal.subject),
+                "iss": .audit(principal.issuer), "client_id": .audit(principal.clientID), "address": .string(context.remoteIP),
+            ])
         return Self.response(refusal, id: call.id)
     }
 

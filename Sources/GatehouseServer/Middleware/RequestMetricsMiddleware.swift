@@ -1,0 +1,26 @@
+import GatehouseCore
+import Hummingbird
+
+/// Counts every request and its duration by route pattern (`/mcp`, `/.well-known/…`,
+/// `unmatched` for a 404), method and status: ``GatehouseMetrics/httpRequest(route:method:status:duration:)``.
+/// The route is the router's pattern, never the raw path, so labels stay few.
+public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            record(request, context, status: response.status.code, since: started)
+            return response
+        } catch {
+            record(request, context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: started)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, since started: ContinuousClock.Instant) {
+        GatehouseMetrics.httpRequest(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: started.elapsed)
+    }
+}
