@@ -64,7 +64,7 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let app = server.application(logger: logger) { port in
             let banner = Banner(server: server, boundPort: port, upstreams: specs.map { "\($0.name): \(Self.describe($0))" })
-            FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
+            ServeSupport.announce(banner.text + "\n", configuration: configuration)
         }
         try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }

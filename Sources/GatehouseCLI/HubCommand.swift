@@ -57,7 +57,7 @@ struct HubCommand: AsyncParsableCommand {
         }
         let app = server.application(logger: logger) { port in
             let banner = Banner(server: server, boundPort: port)
-            FileHandle.standardOutput.write(Data((banner.text + "\n").utf8))
+            ServeSupport.announce(banner.text + "\n", configuration: configuration)
         }
         try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }

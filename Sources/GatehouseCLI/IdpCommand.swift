@@ -55,7 +55,7 @@ struct IdpServeCommand: AsyncParsableCommand {
                 Press Ctrl-C to stop.
 
                 """
-            FileHandle.standardOutput.write(Data(text.utf8))
+            ServeSupport.announce(text, configuration: configuration)
         }
         try await ServeSupport.run(app, configuration: configuration, logger: logger)
     }

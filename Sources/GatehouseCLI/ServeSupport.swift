@@ -43,6 +43,13 @@ enum ServeSupport {
         return (configuration, logger)
     }
 
+    /// Prints the start-up banner: on standard output, unless the audit log goes there
+    /// (`--audit-log -`), which then holds nothing but its JSON lines.
+    static func announce(_ text: String, configuration: GatehouseConfiguration) {
+        let stream = configuration.operations.auditLogPath == "-" ? FileHandle.standardError : FileHandle.standardOutput
+        stream.write(Data(text.utf8))
+    }
+
     /// Runs `app` until SIGTERM or SIGINT, then shuts down within `GATEHOUSE_SHUTDOWN_TIMEOUT`
     /// (``GracefulShutdown``).
     static func run(_ app: some ApplicationProtocol, configuration: GatehouseConfiguration, logger: Logger) async throws {

@@ -74,7 +74,9 @@ struct RateLimitTests {
             "http_fetch": RateLimit(events: 30, windowSeconds: 60), "notes_add": RateLimit(events: 100, windowSeconds: 3600),
         ])
         #expect(try GatehouseConfiguration.load(from: ConfigurationSources()).0.rateLimits.isEmpty)
-        for (key, value) in [("GATEHOUSE_RATE_LIMIT_USER", "600"), ("GATEHOUSE_RATE_LIMIT_TOOLS", "http_fetch")] {
+        for (key, value) in [
+            ("GATEHOUSE_RATE_LIMIT_USER", "600"), ("GATEHOUSE_RATE_LIMIT_TOOLS", "http_fetch"), ("GATEHOUSE_RATE_LIMIT_TOOLS", "a=1/min,"),
+        ] {
             #expect(throws: ConfigurationError.self) { try GatehouseConfiguration.load(from: ConfigurationSources(environment: [key: value])) }
         }
     }

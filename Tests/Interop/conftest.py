@@ -12,13 +12,30 @@ a thread in this process) and hubs that verify its tokens (MCP_JWT_ISSUER).
 The embedded-AS fixtures start hubs whose authorization server is the embedded one (the
 default provider): issuer = the hub's base URL, store = <workdir>/hub_data/hub.db.
 
+Deployment modes (GATEHOUSE_INTEROP_DEPLOYMENT):
+  single   (the default) each hub fixture is one `gatehouse hub` process on its own SQLite file
+  cluster  each hub that a fixture serves with _serve() or a test starts with start_extra_server()
+           (command "hub") is a peers.cluster.Cluster instead: CLUSTER_INSTANCES (3) `gatehouse
+           hub` processes with the fixture's arguments, on a new database of one throwaway
+           PostgreSQL server (started once per session, when the first cluster needs it), the
+           same GATEHOUSE_SECRET_KEY, `--base-url` naming nginx, which balances round robin in
+           front of them. The cluster duck-types GatehouseServer (base_url, mcp_url, query(),
+           add_user(), store_args, halt()/crash()/restart() of every instance, ...), and its
+           stop() also checks that more than one instance answered the /mcp and /token requests.
+           Tests that cannot run against a cluster carry @pytest.mark.single_instance("why") and
+           are skipped, with that reason, in cluster mode.
+
 Environment:
-  GATEHOUSE_BIN  path of the server binary (default: <repo>/.build/debug/gatehouse)
+  GATEHOUSE_BIN                  path of the server binary (default: <repo>/.build/debug/gatehouse)
+  GATEHOUSE_INTEROP_DEPLOYMENT   single (default) or cluster, see above
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -34,6 +51,11 @@ from test_issuer import LocalIssuer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = REPO_ROOT / ".build" / "debug" / "gatehouse"
+
+DEPLOYMENTS = ("single", "cluster")
+DEPLOYMENT = os.environ.get("GATEHOUSE_INTEROP_DEPLOYMENT", "single") or "single"
+# Instances of each hub in cluster mode.
+CLUSTER_INSTANCES = 3
 
 STARTUP_TIMEOUT_S = 20.0
 SHUTDOWN_GRACE_S = 5.0
@@ -113,6 +135,21 @@ class GatehouseServer:
     def count_rows(self, table: str) -> int:
         """SELECT count(*) FROM `table` in the server's store."""
         return self.query(f"SELECT count(*) FROM {table}")[0][0]
+
+    def columns(self, table: str) -> list[str]:
+        """The column names of `table` in the server's store, in order."""
+        return [row[0] for row in self.query("SELECT name FROM pragma_table_info(?)", (table,))]
+
+    @property
+    def store_args(self) -> list[str]:
+        """The arguments that name this server's store, for a CLI command or another hub."""
+        return ["--database-path", str(self.database_path)]
+
+    @property
+    def store_env(self) -> dict[str, str]:
+        """What the environment of a process opening this store needs (nothing: SQLite's key file
+        lies beside the database)."""
+        return {}
 
     def log_text(self) -> str:
         try:
@@ -278,9 +315,70 @@ class GatehouseServer:
             _RUNNING.remove(self)
 
 
+# --------------------------------------------------------------------------------------
+# The deployment mode: one process per hub, or a cluster (see the module docstring)
+# --------------------------------------------------------------------------------------
+
+# What the session started for clusters (the PostgreSQL server), closed at the end of the session.
+_SESSION_RESOURCES = contextlib.ExitStack()
+_POSTGRES: list[object] = []
+_CLUSTER_NUMBERS = itertools.count(1)
+
+
+def cluster_mode() -> bool:
+    """True when GATEHOUSE_INTEROP_DEPLOYMENT=cluster: hubs are clusters."""
+    return DEPLOYMENT == "cluster"
+
+
+def instances_of(hub) -> list[GatehouseServer]:
+    """The processes of a hub: the cluster's instances, or the one server."""
+    return list(getattr(hub, "instances", [hub]))
+
+
+def is_running(hub) -> bool:
+    """Every process of the hub is running (none was stopped, halted or crashed)."""
+    return all(server.process is not None and server.process.poll() is None for server in instances_of(hub))
+
+
+def _session_postgres():
+    """The session's throwaway PostgreSQL server (peers.postgres), started on first use."""
+    if not _POSTGRES:
+        from peers.postgres import postgres_server
+
+        _POSTGRES.append(_SESSION_RESOURCES.enter_context(postgres_server()))
+    return _POSTGRES[0]
+
+
+def new_hub(name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub",
+            env: dict[str, str] | None = None):
+    """A hub (not started yet) as the deployment mode builds it: a GatehouseServer, or in cluster
+    mode (command "hub" only) a Cluster of CLUSTER_INSTANCES instances behind nginx. The cluster
+    gets a new database unless `extra_args` name one with --database-url (another hub's
+    store_args: the cluster then runs on that database). Raises RuntimeError when PostgreSQL
+    cannot be started."""
+    if not cluster_mode() or command != "hub":
+        return GatehouseServer(name, extra_args, mcp_path, command, env)
+    from peers.cluster import Cluster
+
+    if "--database-path" in extra_args:
+        raise RuntimeError(f"hub {name}: --database-path names a SQLite file, which no cluster can share; "
+                           "mark the test @pytest.mark.single_instance(\"why\") or give it the hub's store_args")
+    args = list(extra_args)
+    postgres = _session_postgres()
+    if "--database-url" in args:
+        index = args.index("--database-url")
+        database_url = args[index + 1]
+        del args[index:index + 2]
+    else:
+        slug = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+        database_url = postgres.create_database(f"c{next(_CLUSTER_NUMBERS)}_{slug}"[:63])
+    return Cluster(postgres, database_url, [f"{name}-{index}" for index in range(CLUSTER_INSTANCES)], args, env,
+                   name=name, mcp_path=mcp_path, fail_timeout_s=1, check_spread=True)
+
+
 def _serve(name: str, extra_args: list[str], mcp_path: str):
-    server = GatehouseServer(name, extra_args, mcp_path)
     try:
+        server = new_hub(name, extra_args, mcp_path)
         server.start()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
@@ -411,9 +509,10 @@ def start_extra_server(
     name: str, extra_args: list[str], mcp_path: str = "/mcp", command: str = "hub", env: dict[str, str] | None = None
 ) -> GatehouseServer:
     """Starts one more hub (or `command`) inside a test, with `env` added to its (clean)
-    environment; the caller stops it with .stop() (in a finally)."""
-    server = GatehouseServer(name, extra_args, mcp_path, command, env)
+    environment; the caller stops it with .stop() (in a finally). In cluster mode a hub is a
+    cluster (new_hub)."""
     try:
+        server = new_hub(name, extra_args, mcp_path, command, env)
         server.start()
     except RuntimeError as error:
         pytest.fail(str(error), pytrace=False)
@@ -425,6 +524,37 @@ def http():
     """A synchronous HTTP client with a timeout on every call."""
     with httpx2.Client(timeout=HTTP_TIMEOUT_S) as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if DEPLOYMENT not in DEPLOYMENTS:
+        raise pytest.UsageError(f"GATEHOUSE_INTEROP_DEPLOYMENT={DEPLOYMENT!r}: expected one of {', '.join(DEPLOYMENTS)}")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if cluster_mode():
+        return (f"gatehouse deployment: cluster ({CLUSTER_INSTANCES} hub instances per hub on PostgreSQL, "
+                "nginx round robin in front); single_instance tests are skipped")
+    return "gatehouse deployment: single (one hub process per hub, SQLite)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """single_instance("why") needs its reason; in cluster mode the test is skipped with it."""
+    for item in items:
+        marker = item.get_closest_marker("single_instance")
+        if marker is None:
+            continue
+        reason = marker.args[0] if marker.args else marker.kwargs.get("reason")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.single_instance needs the reason, concretely")
+        if cluster_mode():
+            item.add_marker(pytest.mark.skip(reason=f"single instance only: {reason}"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stops the session's PostgreSQL server of the clusters, if one was started."""
+    _SESSION_RESOURCES.close()
+    _POSTGRES.clear()
 
 
 @pytest.hookimpl(hookwrapper=True)

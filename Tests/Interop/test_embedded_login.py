@@ -11,6 +11,11 @@ SDK's callback handler.
 
 Each scenario runs in both of the SDK's modes: "auto" (negotiates the stateless 2026-07-28
 protocol) and "legacy" (an initialize handshake and a session).
+
+In cluster mode (GATEHOUSE_INTEROP_DEPLOYMENT=cluster, conftest.py) each hub is three instances on
+one PostgreSQL database behind nginx round robin (peers/cluster.py): discovery, registration, the
+authorization, the code redemption, the refresh and the MCP requests (the legacy session included)
+land on different instances. Every test here runs in both modes.
 """
 
 from __future__ import annotations

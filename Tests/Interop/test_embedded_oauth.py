@@ -11,6 +11,13 @@ is the hub's base URL and the only resource (RFC 8707) is its MCP endpoint.
 
 Dynamic registration is limited to 20 requests per minute per address (refused ones count
 too), so the tests on embedded_hub share a few registered clients and register sparingly.
+
+In cluster mode (GATEHOUSE_INTEROP_DEPLOYMENT=cluster, conftest.py) each hub is three instances on
+one PostgreSQL database behind nginx round robin (peers/cluster.py), so codes, refresh families,
+grace periods, revocation and CIMD clients are checked across instances. Every test here runs in
+both modes: the key rotation runs `gatehouse keys rotate --database-url` and starts the second hub
+as another cluster on the same database; test_registration_flood_is_throttled needs the
+registration limit to be shared by the instances.
 """
 
 from __future__ import annotations
@@ -1232,7 +1239,8 @@ def test_cimd_private_address_is_refused_without_the_allow_flag(
 
 
 def test_key_rotation_keeps_old_tokens_valid(fresh_embedded_hub: GatehouseServer, http: httpx2.Client) -> None:
-    """`gatehouse keys rotate` on a running hub's store: tokens signed with the old key keep
+    """`gatehouse keys rotate` on a running hub's store (the SQLite file, or the cluster's
+    database with its GATEHOUSE_SECRET_KEY): tokens signed with the old key keep
     verifying (no one is signed out). A hub started on the same store publishes both keys
     (the new, active one first) and signs new tokens with the new key; both tokens verify
     against its JWKS and on the MCP endpoint. (The running hub re-reads keys within 30 s;
@@ -1246,11 +1254,12 @@ def test_key_rotation_keeps_old_tokens_valid(fresh_embedded_hub: GatehouseServer
     whoami_result(oauth.whoami(old_token))
 
     rotated = subprocess.run(
-        [str(hub.binary), "keys", "rotate", "--database-path", str(hub.database_path)],
+        [str(hub.binary), "keys", "rotate", *hub.store_args],
         capture_output=True,
         text=True,
         timeout=30,
         cwd=hub.workdir.name,
+        env={**os.environ, **hub.store_env},
     )
     assert rotated.returncode == 0, rotated.stderr
     assert "is active" in rotated.stdout, rotated.stdout
@@ -1258,10 +1267,12 @@ def test_key_rotation_keeps_old_tokens_valid(fresh_embedded_hub: GatehouseServer
     assert new_kid != old_kid
     whoami_result(oauth.whoami(old_token))  # the running hub still accepts the old key's token
 
-    # Same store, same public URL (the issuer and resource of the first hub), another process.
+    # Same store, same public URL (the issuer and resource of the first hub), another process
+    # (in cluster mode: another cluster on the same database).
     second = start_extra_server(
         "embedded-after-rotation",
-        ["--dev-auto-approve", "--database-path", str(hub.database_path), "--base-url", hub.base_url],
+        ["--dev-auto-approve", *hub.store_args, "--base-url", hub.base_url],
+        env=hub.store_env,
     )
     try:
         second_oauth = EmbeddedAS(second, http)

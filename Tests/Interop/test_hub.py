@@ -20,6 +20,16 @@ the outside:
 The hub's database is <workdir>/hub_data/hub.db (conftest.GatehouseServer.database_path);
 "nothing changed" compares a dump of users, user_tools, user_notes and user_memory without
 users.last_seen_at (which the hub may write at most once a minute on any request).
+
+In cluster mode (GATEHOUSE_INTEROP_DEPLOYMENT=cluster, conftest.py) every hub here is three
+instances on one PostgreSQL database behind nginx round robin (peers/cluster.py), and the same
+checks go through the cluster: the dump and the rows are read with psycopg, "never in clear at
+rest" scans the database's PostgreSQL data files and the write-ahead log, the operator's shell is
+psql, `gatehouse users list` gets --database-url, a restart or a kill -9 hits every instance
+(PostgreSQL keeps running, so there is no file to integrity_check), and the hub that moves to
+another address is another cluster on the same database. Two tests are single-instance (skipped
+there): test_a_secret_needs_gatehouse_secret_key (no PostgreSQL hub starts without the key) and
+test_online_backup_while_the_hub_writes (`gatehouse db backup` is SQLite's online backup).
 """
 
 from __future__ import annotations
@@ -38,14 +48,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import httpx2
 import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from conftest import GatehouseServer, start_extra_server
+from conftest import GatehouseServer, cluster_mode, instances_of, is_running, start_extra_server
 from mcp_wire import HUB_TOOLS, envelope, modern_headers
 from test_embedded_login import REDIRECT_URI, FileTokenStorage, SigningInBrowser, Traffic, make_provider, run_sdk
 from test_embedded_oauth import Authorization, EmbeddedAS, expect_tokens, query_of
@@ -86,20 +96,19 @@ def tools_of(*kinds: str) -> list[str]:
 
 def hub_dump(server: GatehouseServer) -> dict[str, list[tuple]]:
     """Every row of the hub's tables, in a stable order, without users.last_seen_at."""
-    connection = sqlite3.connect(f"file:{server.database_path}?mode=ro", uri=True, timeout=5.0)
-    try:
-        dump: dict[str, list[tuple]] = {}
-        for table in HUB_TABLES:
-            columns = [row[1] for row in connection.execute(f"PRAGMA table_info({table})") if row[1] != "last_seen_at"]
-            assert columns, f"table {table} is missing"
-            dump[table] = sorted(connection.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall(), key=repr)
-        return dump
-    finally:
-        connection.close()
+    dump: dict[str, list[tuple]] = {}
+    for table in HUB_TABLES:
+        columns = [name for name in server.columns(table) if name != "last_seen_at"]
+        assert columns, f"table {table} is missing"
+        dump[table] = sorted(server.query(f"SELECT {', '.join(columns)} FROM {table}"), key=repr)
+    return dump
 
 
 def database_files(server: GatehouseServer) -> dict[str, bytes]:
-    """The raw bytes of the database file and of its -wal and -shm files (those that exist)."""
+    """The raw bytes of the database file and of its -wal and -shm files (those that exist); of a
+    cluster, what PostgreSQL keeps of its database on disk (peers.cluster.Cluster.store_files)."""
+    if cluster_mode():
+        return server.store_files()  # type: ignore[attr-defined]
     files = {}
     for suffix in ("", "-wal", "-shm"):
         path = Path(str(server.database_path) + suffix)
@@ -114,10 +123,22 @@ def clean_env() -> dict[str, str]:
 
 
 def gatehouse_cli(server: GatehouseServer, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Runs `gatehouse ARGS` (the server's binary) as an operator would, in `cwd`."""
+    """Runs `gatehouse ARGS` (the server's binary) as an operator would, in `cwd`, with what the
+    server's store needs in the environment (a cluster's GATEHOUSE_SECRET_KEY)."""
     return subprocess.run(
-        [str(server.binary), *args], capture_output=True, text=True, cwd=cwd, env=clean_env(), timeout=CLI_TIMEOUT_S
+        [str(server.binary), *args], capture_output=True, text=True, cwd=cwd, env={**clean_env(), **server.store_env},
+        timeout=CLI_TIMEOUT_S,
     )
+
+
+def operator_sql(hub: GatehouseServer, sql: str) -> str:
+    """What an operator's SQL shell prints for `sql` on the hub's store, one |-separated line per
+    row: the sqlite3 CLI on the database file, or psql (-At) on a cluster's database."""
+    if cluster_mode():
+        return hub.psql(sql)  # type: ignore[attr-defined]
+    shell = subprocess.run(["sqlite3", str(hub.database_path), sql], capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    assert shell.returncode == 0, shell.stderr
+    return shell.stdout
 
 
 def sign_in(server: GatehouseServer, email: str, password: str) -> str:
@@ -294,8 +315,9 @@ def test_two_signed_in_users_have_their_own_tools_and_secrets_across_a_restart(t
     tool" and changes nothing, Bob's secret is sealed in the database file and redacted in
     list_my_tools. After a graceful restart on the same port and database, both clients carry
     on with their stored tokens and find their tools, note and configuration; the sqlite3 CLI
-    and `gatehouse users list` show both users, signed in with the embedded provider."""
-    if shutil.which("sqlite3") is None:
+    (psql for a cluster) and `gatehouse users list` show both users, signed in with the
+    embedded provider."""
+    if not cluster_mode() and shutil.which("sqlite3") is None:
         pytest.fail("the sqlite3 CLI is missing; scripts/interop.sh installs Debian's sqlite3 package", pytrace=False)
     with FetchTarget() as target:
         hub = start_extra_server(
@@ -305,7 +327,7 @@ def test_two_signed_in_users_have_their_own_tools_and_secrets_across_a_restart(t
         try:
             _two_users_scenario(hub, target, tmp_path)
         finally:
-            hub.stop(check=hub.process is not None and hub.process.poll() is None)
+            hub.stop(check=is_running(hub))
 
 
 def _two_users_scenario(hub: GatehouseServer, target: FetchTarget, tmp_path: Path) -> None:
@@ -422,17 +444,13 @@ def _two_users_scenario(hub: GatehouseServer, target: FetchTarget, tmp_path: Pat
     assert len(target.requests) == 2
     _assert_secret_not_at_rest(hub)
 
-    # ---- What an operator sees: the sqlite3 CLI and `gatehouse users list`.
-    shell = subprocess.run(
-        ["sqlite3", str(hub.database_path), "SELECT email, oauth_provider, created_at FROM users ORDER BY email"],
-        capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
-    )
-    assert shell.returncode == 0, shell.stderr
-    rows = [line.split("|") for line in shell.stdout.splitlines()]
-    assert [row[:2] for row in rows] == [[ALICE, "embedded"], [BOB, "embedded"]], shell.stdout
-    assert all(UTC_TEXT.match(row[2]) for row in rows), shell.stdout
+    # ---- What an operator sees: the sqlite3 CLI (psql for a cluster) and `gatehouse users list`.
+    shown = operator_sql(hub, "SELECT email, oauth_provider, created_at FROM users ORDER BY email")
+    rows = [line.split("|") for line in shown.splitlines()]
+    assert [row[:2] for row in rows] == [[ALICE, "embedded"], [BOB, "embedded"]], shown
+    assert all(UTC_TEXT.match(row[2]) for row in rows), shown
 
-    listed = gatehouse_cli(hub, "users", "list", "--database-path", str(hub.database_path), cwd=tmp_path)
+    listed = gatehouse_cli(hub, "users", "list", *hub.store_args, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert lines[0].split() == ["EMAIL", "PROVIDER", "CREATED", "(UTC)", "LAST", "SEEN", "(UTC)", "TOOLS"], listed.stdout
@@ -443,12 +461,16 @@ def _two_users_scenario(hub: GatehouseServer, target: FetchTarget, tmp_path: Pat
     assert BOB_SECRET not in listed.stdout
     # The server's output (debug level) never shows the secret either.
     assert BOB_SECRET not in hub.log_text()
-    assert all(BOB_SECRET not in path.read_text(errors="replace") for path in hub.log_path.parent.glob("server.log*"))
+    assert all(BOB_SECRET not in path.read_text(errors="replace")
+               for server in instances_of(hub) for path in server.log_path.parent.glob("server.log*"))
 
 
 def _assert_secret_not_at_rest(hub: GatehouseServer) -> None:
     files = database_files(hub)
-    assert hub.database_path.name in files, files.keys()
+    if cluster_mode():
+        assert any(name.startswith("base/") for name in files) and any(name.startswith("pg_wal/") for name in files), sorted(files)
+    else:
+        assert hub.database_path.name in files, files.keys()
     for name, data in files.items():
         assert BOB_SECRET.encode() not in data, f"Bob's secret is in {name} in clear"
         assert f"Bearer {BOB_SECRET}".encode("utf-16-le") not in data, f"Bob's secret is in {name} (UTF-16)"
@@ -574,6 +596,9 @@ def test_calling_another_users_tool_is_unknown_tool_and_changes_nothing(
     assert [note["text"] for note in notes] == ["call the plumber"]
 
 
+@pytest.mark.single_instance(
+    "the hub runs without GATEHOUSE_SECRET_KEY, and Gatehouse refuses to start on PostgreSQL without one "
+    "(every instance must open what another sealed), so no cluster can be built that way")
 def test_a_secret_needs_gatehouse_secret_key(tmp_path: Path) -> None:
     """A hub without GATEHOUSE_SECRET_KEY refuses configurations with a secret field, on
     add_tool and on configure_tool, with a message naming the setting; nothing is stored.
@@ -755,8 +780,8 @@ async def _burst(hub: GatehouseServer, users: list[BurstUser], delay: float) -> 
     """Every user writes as fast as the hub answers; the hub gets SIGKILL after `delay` s (and
     MIN_ACKED_PER_ROUND acknowledged writes). Returns the monotonic time of the kill."""
     killed_at: list[float] = []
-    process = hub.process
-    assert process is not None
+    processes = [server.process for server in instances_of(hub)]
+    assert all(process is not None for process in processes)
     for user in users:
         user.round_start = len(user.acked)
 
@@ -767,7 +792,8 @@ async def _burst(hub: GatehouseServer, users: list[BurstUser], delay: float) -> 
                 return
             await asyncio.sleep(0.005)
         killed_at.append(time.monotonic())
-        process.kill()
+        for process in processes:  # every instance of a cluster
+            process.kill()
 
     async def write(http: httpx2.AsyncClient, user: BurstUser) -> None:
         while True:
@@ -784,6 +810,8 @@ async def _burst(hub: GatehouseServer, users: list[BurstUser], delay: float) -> 
                 if not killed_at:
                     user.failure = f"{name}({arguments}) failed before the kill: {error!r}"
                 return  # the hub is gone; `op` stays in flight
+            if response.status_code == 502 and killed_at and cluster_mode():
+                return  # nginx's answer for a request its instance died on, or that found them all dead
             result = body.get("result") if isinstance(body, dict) else None
             if result is None or result.get("isError") is True:
                 user.failure = f"{name}({arguments}) was refused: HTTP {response.status_code} {response.text[:300]}"
@@ -803,49 +831,57 @@ async def _burst(hub: GatehouseServer, users: list[BurstUser], delay: float) -> 
     return killed_at[0]
 
 
-def _state_in_database(connection: sqlite3.Connection, subject: str) -> dict[str, Any]:
-    row = connection.execute("SELECT id FROM users WHERE subject = ?", (subject,)).fetchone()
-    if row is None:
+def _state_in_database(query: Callable[[str, tuple], list[tuple]], subject: str) -> dict[str, Any]:
+    rows = query("SELECT id FROM users WHERE subject = ?", (subject,))
+    if not rows:
         return empty_state()
-    user_id = row[0]
+    user_id = rows[0][0]
     return {
         "tools": {
             name: json.loads(config)
-            for name, config in connection.execute("SELECT tool_name, config FROM user_tools WHERE user_id = ?", (user_id,))
+            for name, config in query("SELECT tool_name, config FROM user_tools WHERE user_id = ?", (user_id,))
         },
-        "notes": [
-            text for (text,) in connection.execute("SELECT text FROM user_notes WHERE user_id = ? ORDER BY id", (user_id,))
-        ],
-        "memory": dict(connection.execute("SELECT key, value FROM user_memory WHERE user_id = ?", (user_id,)).fetchall()),
+        "notes": [text for (text,) in query("SELECT text FROM user_notes WHERE user_id = ? ORDER BY id", (user_id,))],
+        "memory": dict(query("SELECT key, value FROM user_memory WHERE user_id = ?", (user_id,))),
     }
 
 
 def _check_after_crash(hub: GatehouseServer, users: list[BurstUser], delay: float) -> None:
+    """The database after the crash: on SQLite the file itself must be intact (integrity_check,
+    foreign_key_check); a cluster's PostgreSQL never crashed (only the instances did), so its rows
+    are read as they are. Then every user's data is checked."""
+    if cluster_mode():
+        _check_users_after_crash(hub.query, users, delay)
+        return
     connection = sqlite3.connect(str(hub.database_path), timeout=5.0)
     try:
         assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
-        for user in users:
-            found = _state_in_database(connection, user.subject)
-            allowed = [user.state] + ([apply(user.state, user.in_flight)] if user.in_flight is not None else [])
-            assert found in allowed, (
-                f"after kill -9 at {delay} s, {user.subject}'s data is neither the state after its "
-                f"{len(user.acked)} acknowledged writes nor that plus the write in flight {user.in_flight}.\n"
-                f"expected: {json.dumps(allowed, indent=1)}\nfound: {json.dumps(found, indent=1)}\n"
-                f"last acknowledged writes: {user.acked[-5:]}"
-            )
-            # Every add_tool acknowledged in this round that no later remove_tool undid is there.
-            this_round = user.acked[user.round_start :]
-            for index, (name, arguments) in enumerate(this_round):
-                kind = arguments.get("tool_name")
-                if name == "add_tool" and not any(
-                    later == "remove_tool" and args["tool_name"] == kind for later, args in this_round[index + 1 :]
-                ) and user.in_flight != ("remove_tool", {"tool_name": kind}):
-                    assert kind in found["tools"], f"acknowledged add_tool {kind} of {user.subject} was lost"
-            user.state = found  # the next round starts from what survived
-            user.in_flight = None
+        _check_users_after_crash(lambda sql, parameters=(): connection.execute(sql, parameters).fetchall(), users, delay)
     finally:
         connection.close()
+
+
+def _check_users_after_crash(query: Callable[[str, tuple], list[tuple]], users: list[BurstUser], delay: float) -> None:
+    for user in users:
+        found = _state_in_database(query, user.subject)
+        allowed = [user.state] + ([apply(user.state, user.in_flight)] if user.in_flight is not None else [])
+        assert found in allowed, (
+            f"after kill -9 at {delay} s, {user.subject}'s data is neither the state after its "
+            f"{len(user.acked)} acknowledged writes nor that plus the write in flight {user.in_flight}.\n"
+            f"expected: {json.dumps(allowed, indent=1)}\nfound: {json.dumps(found, indent=1)}\n"
+            f"last acknowledged writes: {user.acked[-5:]}"
+        )
+        # Every add_tool acknowledged in this round that no later remove_tool undid is there.
+        this_round = user.acked[user.round_start :]
+        for index, (name, arguments) in enumerate(this_round):
+            kind = arguments.get("tool_name")
+            if name == "add_tool" and not any(
+                later == "remove_tool" and args["tool_name"] == kind for later, args in this_round[index + 1 :]
+            ) and user.in_flight != ("remove_tool", {"tool_name": kind}):
+                assert kind in found["tools"], f"acknowledged add_tool {kind} of {user.subject} was lost"
+        user.state = found  # the next round starts from what survived
+        user.in_flight = None
 
 
 def _check_serving(hub: GatehouseServer, users: list[BurstUser]) -> None:
@@ -868,7 +904,8 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_write() -> None:
     previous crash left. After every crash: PRAGMA integrity_check is ok, no foreign key
     dangles, every user's data is exactly the state after its acknowledged writes (or that
     plus the one write in flight, never half of one: remove_tool deletes the tool and its
-    data together), and the hub restarts on the database and serves what survived."""
+    data together), and the hub restarts on the database and serves what survived. A cluster's
+    instances are all killed at once (PostgreSQL itself keeps running), then all restarted."""
     users = [BurstUser(f"burst-token-{i}-{os.urandom(6).hex()}", f"burst-user-{i}") for i in range(CRASH_USERS)]
     tokens = ";".join(f"{user.token}:burst-client:{user.subject}" for user in users)
     hub = start_extra_server("hub-crash", ["--provider", "static", "--env", f"MCP_STATIC_TOKENS={tokens}"])
@@ -881,7 +918,7 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_write() -> None:
             acked_before = sum(len(user.acked) for user in users)
             asyncio.run(_burst(hub, users, delay))
             hub.crash()
-            assert hub.process is not None and hub.process.returncode == -9
+            assert all(server.process is not None and server.process.returncode == -9 for server in instances_of(hub))
             failures = [user.failure for user in users if user.failure]
             assert not failures, failures
             acked = sum(len(user.acked) for user in users) - acked_before
@@ -892,7 +929,7 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_write() -> None:
         _check_serving(hub, users)
         assert sum(1 for user in users for name, _ in user.acked if name == "add_tool") > 0
     finally:
-        hub.stop(check=hub.process is not None and hub.process.poll() is None)
+        hub.stop(check=is_running(hub))
     assert time.monotonic() - started < 20.0
 
 
@@ -901,6 +938,9 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_write() -> None:
 # ======================================================================================
 
 
+@pytest.mark.single_instance(
+    "`gatehouse db backup` is SQLite's online backup of the database file, and the copy is opened with sqlite3; "
+    "a PostgreSQL store is backed up with PostgreSQL's own tools")
 def test_online_backup_while_the_hub_writes(secret_hub: GatehouseServer, module_http: httpx2.Client, tmp_path: Path) -> None:
     """`gatehouse db backup` while the hub runs and a user keeps writing notes: exit 0, the copy
     passes integrity_check, holds every user and every note acknowledged before the backup
@@ -1043,10 +1083,10 @@ def test_users_data_is_isolated(secret_hub: GatehouseServer, module_http: httpx2
 
 
 def test_a_user_keeps_their_tools_when_the_hub_moves_to_another_address() -> None:
-    """The hub restarted on the same database (--database-path) but another port: old tokens
-    are refused (the issuer changed), the user signs in again with the same account and finds
-    the tools and notes they had: embedded users are keyed by their id in the store, not by the
-    issuer URL."""
+    """The hub restarted on the same database (--database-path; a cluster: another cluster on
+    its --database-url) but another port: old tokens are refused (the issuer changed), the user
+    signs in again with the same account and finds the tools and notes they had: embedded users
+    are keyed by their id in the store, not by the issuer URL."""
     first = start_extra_server("hub-address-a", [])
     second: GatehouseServer | None = None
     try:
@@ -1056,7 +1096,7 @@ def test_a_user_keeps_their_tools_when_the_hub_moves_to_another_address() -> Non
             leo.ok("add_tool", {"tool_name": "notes", "config": {"notebook": "Travel"}})
             leo.ok("notes_add", {"text": "pack the charger"})
             first.halt()
-            second = start_extra_server("hub-address-b", ["--database-path", str(first.database_path)])
+            second = start_extra_server("hub-address-b", first.store_args, env=first.store_env)
             stale = http.post(second.mcp_url, json=rpc_body("tools/list", {}), headers=rpc_headers(leo.token, "tools/list"))
             assert stale.status_code == 401  # the old token names the old issuer
             leo = RawUser(second, sign_in(second, "leo@example.com", "leo's long password"), http, "leo")

@@ -1,9 +1,9 @@
 """Several Gatehouse instances on one PostgreSQL store behind a round-robin balancer, no sticky
 sessions: whichever instance a request lands on, the outcome is the one a single hub gives.
 
-The module's cluster: a throwaway PostgreSQL (peers/postgres.py), three `gatehouse hub` instances
-on it (the embedded authorization server, its sign-in page, users made with
-`gatehouse idp add-user --database-url`), the same GATEHOUSE_SECRET_KEY in each one's
+The module's cluster (peers/cluster.py): a throwaway PostgreSQL (peers/postgres.py), three
+`gatehouse hub` instances on it (the embedded authorization server, its sign-in page, users made
+with `gatehouse idp add-user --database-url`), the same GATEHOUSE_SECRET_KEY in each one's
 environment and `--base-url` naming nginx (peers/round_robin.py), which spreads every request
 round robin. Each test reads nginx's access log to show that its traffic really was served by
 several instances, then checks the outcome:
@@ -36,19 +36,15 @@ several instances, then checks the outcome:
 from __future__ import annotations
 
 import asyncio
-import base64
 import concurrent.futures
 import hashlib
-import os
 import re
-import subprocess
 import threading
 import time
 import warnings
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, NamedTuple
+from typing import Any, AsyncIterator, Iterator
 
 import httpx2
 import pytest
@@ -57,9 +53,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from conftest import GatehouseServer
 from mcp_wire import ACCEPT_BOTH, HUB_TOOLS, LATEST_HANDSHAKE, run
+from peers.cluster import LOG_QUIET_S, Cluster, Served, balanced_hubs, start_together
 from peers.oidc_upstream import oidc_upstream
-from peers.postgres import PostgresServer, postgres_server
-from peers.round_robin import RoundRobin, nginx_round_robin
+from peers.postgres import postgres_server
 from test_auth import make_provider as oauth_client_provider
 from test_embedded_login import REDIRECT_URI, SDK_MODES, FileTokenStorage, SigningInBrowser, Traffic, call_add, call_whoami, run_sdk
 from test_embedded_oauth import Authorization, EmbeddedAS, expect_tokens, query_of
@@ -67,7 +63,6 @@ from test_hub import RawUser, rpc_body, rpc_headers, tools_of
 from test_upstream_login import UPSTREAM_CLIENT_ID, UPSTREAM_CLIENT_SECRET, claims, redeem, register, sign_in_without_browser
 
 HTTP_TIMEOUT_S = 10.0
-CLI_TIMEOUT_S = 30.0
 # Bound of one async scenario (SDK sign-ins included).
 SCENARIO_TIMEOUT_S = 40.0
 INSTANCES = 3
@@ -77,8 +72,6 @@ CHANGE_VISIBLE_WITHIN_S = 0.5
 # The writer of the kill test: a notes_add, then this pause, at most this many.
 WRITER_PAUSE_S = 0.05
 WRITER_MAX_NOTES = 60
-# How long nginx's access log must stay unchanged for Front.mark().
-LOG_QUIET_S = 0.04
 
 CAROL, CAROL_PASSWORD = "carol@example.com", "carol's long password"
 ANN, ANN_PASSWORD = "ann@example.com", "ann's long password"
@@ -87,137 +80,16 @@ DORA, DORA_PASSWORD = "dora@example.com", "dora's long password"
 
 
 # ======================================================================================
-# The cluster: PostgreSQL, instances, nginx
+# The cluster: PostgreSQL, instances, nginx (peers/cluster.py)
 # ======================================================================================
-
-
-def new_secret_key() -> str:
-    """A GATEHOUSE_SECRET_KEY: 32 random bytes, standard base64."""
-    return base64.b64encode(os.urandom(32)).decode()
 
 
 def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class Served(NamedTuple):
-    """One line of nginx's access log."""
-
-    port: int | None  # the instance that answered (the last one nginx tried)
-    tried: list[str]  # every upstream nginx tried, "127.0.0.1:P"
-    status: int  # what the client got
-    method: str
-    uri: str
-
-
-@dataclass
-class Front:
-    """The balancer as the clients see it (duck-types the server object the suite's helpers
-    take: base_url and mcp_url), with the instances behind it and their database."""
-
-    nginx: RoundRobin
-    instances: list[GatehouseServer]
-    postgres: PostgresServer
-    database: str
-    database_url: str
-    secret_key: str
-    killed: set[int] = field(default_factory=set)
-
-    @property
-    def base_url(self) -> str:
-        return self.nginx.base_url
-
-    @property
-    def mcp_url(self) -> str:
-        return self.base_url + "/mcp"
-
-    @property
-    def ports(self) -> set[int]:
-        return {server.port for server in self.instances}
-
-    def psql(self, sql: str) -> str:
-        return self.postgres.psql(sql, database=self.database)
-
-    def mark(self) -> int:
-        """The number of access-log lines once the log has been quiet for LOG_QUIET_S (at most 2 s):
-        nginx writes a request's line just after sending the response, so the client may already
-        have the answer of a request whose line is still to come."""
-        count, deadline = len(self.nginx.access_log()), time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            time.sleep(LOG_QUIET_S)
-            now = len(self.nginx.access_log())
-            if now == count:
-                break
-            count = now
-        return count
-
-    def served(self, since: int, min_new: int = 0) -> list[Served]:
-        """The access-log lines after `since`, waiting (bounded) for at least `min_new` of them."""
-        served = []
-        for line in self.nginx.access_log(min_lines=since + min_new)[since:]:
-            addresses, _, status, method, uri = line.split("\t")
-            tried = [address.strip() for address in addresses.split(",")]
-            last = re.fullmatch(r"127\.0\.0\.1:(\d+)", tried[-1])
-            served.append(Served(int(last.group(1)) if last else None, tried, int(status), method, uri))
-        return served
-
-    def add_user(self, email: str, name: str, password: str) -> None:
-        """`gatehouse idp add-user` on the shared database, as an operator would while the
-        instances run; the key in the environment, as in production."""
-        binary = self.instances[0].binary
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_"))}
-        env["GATEHOUSE_SECRET_KEY"] = self.secret_key
-        argv = [str(binary), "idp", "add-user", email, "--name", name, "--password-stdin", "--database-url", self.database_url]
-        done = subprocess.run(argv, input=password + "\n", capture_output=True, text=True, env=env, timeout=CLI_TIMEOUT_S)
-        assert done.returncode == 0, f"{' '.join(argv)} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
-
-
-@contextmanager
-def balanced_hubs(postgres: PostgresServer, database: str, names: list[str], extra_args: list[str] | None = None,
-                  env: dict[str, str] | None = None) -> Iterator[Front]:
-    """`gatehouse hub` instances on a new `database` of `postgres`, one GATEHOUSE_SECRET_KEY, behind
-    nginx round robin; every instance's --base-url is nginx's. The first starts alone, the others
-    then together. Stops them all at exit (exit code 0 required of those the test did not kill)."""
-    url = postgres.create_database(database)
-    secret_key = new_secret_key()
-    servers = [
-        GatehouseServer(name, ["--database-url", url, *(extra_args or [])], env={"GATEHOUSE_SECRET_KEY": secret_key, **(env or {})})
-        for name in names
-    ]
-    with ExitStack() as stack:
-        nginx = stack.enter_context(nginx_round_robin([server.port for server in servers]))
-        front = Front(nginx, servers, postgres, database, url, secret_key)
-        for server in servers:
-            server.extra_args += ["--base-url", nginx.base_url]
-        started: list[GatehouseServer] = []
-        try:
-            # All three at once, on the new database, as a deployment starts them.
-            errors = start_together(servers, started)
-            if errors:
-                pytest.fail("\n".join(errors), pytrace=False)
-            yield front
-        finally:
-            for index, server in enumerate(servers):
-                server.stop(check=index not in front.killed and server in started)
-
-
-def start_together(servers: list[GatehouseServer], started: list[GatehouseServer]) -> list[str]:
-    """Starts `servers` at the same time, each waiting for its /healthz; appends those that came
-    up to `started` and returns what went wrong with the others."""
-    errors = []
-    with concurrent.futures.ThreadPoolExecutor(len(servers)) as pool:
-        futures = {pool.submit(server.start): server for server in servers}
-        for future, server in futures.items():
-            try:
-                future.result(timeout=60)
-                started.append(server)
-            except Exception as error:  # noqa: BLE001 (reported by the caller, with every instance's)
-                errors.append(f"{server.name}: {error}")
-    return errors
-
-
 @pytest.fixture(scope="module")
-def front() -> Iterator[Front]:
+def front() -> Iterator[Cluster]:
     """Three instances on one PostgreSQL database behind nginx, with the users of the tests."""
     with postgres_server() as postgres, balanced_hubs(postgres, "scaling", [f"pg-{i}" for i in range(INSTANCES)]) as front:
         for email, password in ((CAROL, CAROL_PASSWORD), (ANN, ANN_PASSWORD), (BEN, BEN_PASSWORD), (DORA, DORA_PASSWORD)):
@@ -230,7 +102,7 @@ def front() -> Iterator[Front]:
 # ======================================================================================
 
 
-def sign_in_with_form(front: Front, email: str, password: str, client_name: str) -> tuple[str, dict[str, Any]]:
+def sign_in_with_form(front: Cluster, email: str, password: str, client_name: str) -> tuple[str, dict[str, Any]]:
     """What a browser and a client do with raw HTTP, each step a request through nginx:
     registration, GET /authorize (the page and its cookie), POST of the form, the code
     redeemed with PKCE. Returns the client id and the token response."""
@@ -252,13 +124,13 @@ def sign_in_with_form(front: Front, email: str, password: str, client_name: str)
         return client.client_id, tokens
 
 
-def refresh(front: Front, client_id: str, refresh_token: str) -> httpx2.Response:
+def refresh(front: Cluster, client_id: str, refresh_token: str) -> httpx2.Response:
     return httpx2.post(front.base_url + "/token", timeout=HTTP_TIMEOUT_S,
                        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id})
 
 
 @asynccontextmanager
-async def sdk_client(front: Front, mode: str, storage: FileTokenStorage, browser: SigningInBrowser,
+async def sdk_client(front: Cluster, mode: str, storage: FileTokenStorage, browser: SigningInBrowser,
                      traffic: Traffic) -> AsyncIterator[Client]:
     """An mcp.Client (the official SDK) signed in through the balancer, open until the block ends;
     several can be open at once in one event loop (test_auth.with_oauth_client runs just one)."""
@@ -274,7 +146,7 @@ def session_ids(traffic: Traffic, url: str) -> set[str]:
     return {headers["mcp-session-id"] for _, u, _, headers, _ in traffic.seen if u == url and "mcp-session-id" in headers}
 
 
-def legacy_request(front: Front, token: str, session_id: str) -> httpx2.Response:
+def legacy_request(front: Cluster, token: str, session_id: str) -> httpx2.Response:
     """tools/call whoami in a 2025-11-25 session, as raw HTTP through nginx."""
     return httpx2.post(
         front.mcp_url, timeout=HTTP_TIMEOUT_S,
@@ -296,7 +168,7 @@ START_ROUNDS = 8
 INSTANCES_PER_ROUND = 5
 
 
-def test_instances_started_together_on_an_empty_database(front: Front) -> None:
+def test_instances_started_together_on_an_empty_database(front: Cluster) -> None:
     """A deployment starts all its instances at once on a new database: every one must come up
     (the migrations take turns, the later ones find the work done). Several rounds, each on a
     fresh database, since a collision depends on timing (before the fix, creating the migrations
@@ -323,7 +195,7 @@ def test_instances_started_together_on_an_empty_database(front: Front) -> None:
 
 
 @pytest.mark.parametrize("mode", list(SDK_MODES))
-def test_sdk_signs_in_and_calls_tools_through_the_balancer(front: Front, tmp_path: Path, mode: str) -> None:
+def test_sdk_signs_in_and_calls_tools_through_the_balancer(front: Cluster, tmp_path: Path, mode: str) -> None:
     """MCP authorization with the sign-in page, all through nginx: discovery, registration, the
     page (GET) and the form (POST) on different instances, the code redeemed on a third; then
     tools/list, add and whoami spread over the instances. In legacy mode the session opened
@@ -393,7 +265,7 @@ def test_sdk_signs_in_and_calls_tools_through_the_balancer(front: Front, tmp_pat
 # ======================================================================================
 
 
-def test_concurrent_refreshes_on_several_instances_end_with_one_successor(front: Front) -> None:
+def test_concurrent_refreshes_on_several_instances_end_with_one_successor(front: Cluster) -> None:
     """RFC 9700 §4.14.2 rotation with a grace, shared through PostgreSQL: 20 refresh requests of
     the same token at once, spread by nginx over the three instances. The first rotates it under
     the token row's lock; the others, on any instance, get the very same successor (the grace
@@ -452,7 +324,7 @@ def test_concurrent_refreshes_on_several_instances_end_with_one_successor(front:
 # ======================================================================================
 
 
-def test_a_users_tool_changes_reach_every_instance_at_once(front: Front) -> None:
+def test_a_users_tool_changes_reach_every_instance_at_once(front: Cluster) -> None:
     """Each instance keeps a user's tools in memory for 5 s; a change served by one instance
     reaches the others through PostgreSQL LISTEN/NOTIFY. With Ann's tools cached on all three
     instances, add_tool, configure_tool and remove_tool (each served by one instance; three
@@ -541,7 +413,7 @@ def test_a_users_tool_changes_reach_every_instance_at_once(front: Front) -> None
 # ======================================================================================
 
 
-def test_upstream_login_completes_across_instances(front: Front) -> None:
+def test_upstream_login_completes_across_instances(front: Cluster) -> None:
     """Two more instances (their own database) whose people sign in at oidc-provider-mock, behind
     their own nginx. Every step of the browser's trip goes through nginx and alternates between
     the two: the consent page (GET) on one, the consent (POST, which stores the round trip to the
@@ -587,7 +459,7 @@ def test_upstream_login_completes_across_instances(front: Front) -> None:
 # ======================================================================================
 
 
-def test_clients_carry_on_when_an_instance_is_killed(front: Front, tmp_path: Path) -> None:
+def test_clients_carry_on_when_an_instance_is_killed(front: Cluster, tmp_path: Path) -> None:
     """SIGKILL of one of the three instances (the one that opened the legacy client's session)
     while Dora's writer adds notes (raw stateless requests, one after the other) and two SDK
     clients of hers are connected: one stateless ("auto"), one with a legacy session. nginx tries

@@ -6,6 +6,12 @@ The clients are the official Python MCP SDK (its OAuthClientProvider) and `gateh
 person is headless Chromium: Gatehouse's consent page first ("Continue with ..."), then the
 provider's form, then back through Gatehouse's /auth/callback to the client with a code. The hub
 then knows the person by the provider's (issuer, subject), with the provider's email and name.
+
+In cluster mode (GATEHOUSE_INTEROP_DEPLOYMENT=cluster, conftest.py) each hub is three instances on
+one PostgreSQL database behind nginx round robin (peers/cluster.py): the consent page, its POST,
+the provider's callback and the code redemption land on different instances. Every test here runs
+in both modes (test_start_up_refuses_a_provider_that_cannot_be_discovered starts no hub fixture and
+is the same in both).
 """
 
 from __future__ import annotations
@@ -202,8 +208,8 @@ def test_python_sdk_signs_in_through_the_provider_and_calls_whoami(
         (f"{sub}@example.com",))
     assert linked == [(upstream.issuer, sub)], linked
     # The upstream tokens are kept sealed, never in the clear.
-    sealed = hub.query("SELECT hex(sealed_tokens) FROM idp_login_sessions")
-    assert sealed and all(row[0].startswith(b"GHS1".hex().upper()) for row in sealed), sealed
+    sealed = hub.query("SELECT sealed_tokens FROM idp_login_sessions")
+    assert sealed and all(bytes(row[0]).startswith(b"GHS1") for row in sealed), sealed
 
 
 def test_gatehouse_login_signs_in_through_the_provider(upstream: Any, hub: GatehouseServer, tmp_path: Path) -> None:

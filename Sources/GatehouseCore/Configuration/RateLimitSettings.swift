@@ -37,7 +37,7 @@ extension RateLimitSettings {
     /// `tool=N/min,other=N/hour`.
     private static func perTool(_ text: String, _ expected: String) throws(ConfigurationValueError) -> [String: RateLimit] {
         var limits: [String: RateLimit] = [:]
-        for entry in text.split(separator: ",") {
+        for entry in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, !parts[0].isEmpty, let limit = RateLimit(parsing: parts[1]) else {
                 throw ConfigurationValueError("\"\(entry)\": expected TOOL=LIMIT pairs separated by commas, e.g. http_fetch=30/min; \(expected)")

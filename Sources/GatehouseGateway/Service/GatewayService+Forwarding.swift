@@ -31,13 +31,12 @@ extension GatewayService {
         }
     }
 
-    /// The exposed name of the tool a `tools/call` names, when it is one of an upstream's
-    /// (so a caller's made-up names never become metric labels).
-    func toolLabel(_ request: JSONRPCRequest) -> String? {
-        guard case .string(let name)? = request.params["name"], let (upstream, _) = namespace.resolveName(name),
-            upstreams[upstream] != nil
-        else { return nil }
-        return name
+    /// The name a `tools/call` is recorded under: the tool's, when an upstream listed it or it
+    /// just ran without error; else `nil` (`unknown`), so made-up names never become labels.
+    func toolLabel(_ request: JSONRPCRequest, outcome: String) -> String? {
+        guard case .string(let name)? = request.params["name"] else { return nil }
+        if outcome == "ok" { knownTools.insert([name]) }
+        return knownTools.contains(name) ? name : nil
     }
 
     /// A forwarded call's outcome: `ok`, `error` (the tool reported one), `insufficient_scope`

@@ -51,6 +51,7 @@ extension GatewayService {
                 if let exposed = expose(item, of: upstream, kind: kind, principal: environment.principal) { joined.append(exposed) }
             }
         }
+        if kind.isTool { knownTools.insert(joined.compactMap { $0.objectValue?["name"]?.stringValue }) }
         return response(
             to: request, reply: .result(.object([kind.member: .array(joined)])), version: environment.protocolVersion, isList: true)
     }

@@ -21,6 +21,8 @@ public final class GatewayService: MCPService {
     let logger: Logger
     /// Upstream sessions unused this long are ended (their downstream sessions expired).
     let sessionIdleTimeout: Duration
+    /// Tool names the upstreams have, for metric labels.
+    let knownTools = KnownToolNames()
 
     static let capabilities: JSONValue = [
         "tools": ["listChanged": false], "resources": ["listChanged": false], "prompts": ["listChanged": false], "completions": [:],
@@ -84,8 +86,9 @@ public final class GatewayService: MCPService {
         case ("tools/call", _):
             let started = ContinuousClock.now
             let response = await callNamed(request, in: environment)
+            let outcome = Self.outcomeLabel(response)
             ToolCallTelemetry.record(
-                tool: toolLabel(request), outcome: Self.outcomeLabel(response), principal: environment.principal, duration: started.elapsed)
+                tool: toolLabel(request, outcome: outcome), outcome: outcome, principal: environment.principal, duration: started.elapsed)
             return response
         case ("prompts/get", _):
             return await callNamed(request, in: environment)

@@ -20,7 +20,8 @@ public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
     }
 
     private func record(_ request: Request, _ context: Context, status: Int, since started: ContinuousClock.Instant) {
-        GatehouseMetrics.httpRequest(
-            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status, duration: started.elapsed)
+        // No route matched: nil, or Hummingbird's "NotFound" placeholder (patterns start with /).
+        let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
+        GatehouseMetrics.httpRequest(route: route, method: request.method.rawValue, status: status, duration: started.elapsed)
     }
 }
