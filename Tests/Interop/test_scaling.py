@@ -27,6 +27,9 @@ several instances, then checks the outcome:
       a pair of instances whose people sign in at an OpenID provider (oidc-provider-mock):
       consent page, consent POST, the provider's callback and the code redemption each land
       on another instance, and the login completes
+  test_rate_limits_are_shared_by_the_instances
+      a per-user limit of 9 an hour on two instances serves 9 requests in all, spread over both,
+      then 429 from either; another user is unaffected
   test_clients_carry_on_when_an_instance_is_killed
       (runs last: it kills an instance of the module's cluster) SIGKILL of one instance while a
       writer adds notes and two SDK clients (stateless and a legacy session) are connected:
@@ -452,6 +455,43 @@ def test_upstream_login_completes_across_instances(front: Cluster) -> None:
         refreshed = refresh(pair, client_id, tokens["refresh_token"])
         assert refreshed.status_code == 200, refreshed.text
         assert set(ports_of(pair.served(since, 3))) == pair.ports
+
+
+# ======================================================================================
+# 4b. Rate limits are the deployment's, not each instance's
+# ======================================================================================
+
+SHARED_USER_LIMIT = 9
+
+
+def test_rate_limits_are_shared_by_the_instances(front: Cluster) -> None:
+    """Two instances with GATEHOUSE_RATE_LIMIT_USER=9/hour on their own database behind their own
+    nginx: Ben's requests alternate between them, and exactly 9 are served in all (not 9 per
+    instance); the 10th and later get 429 with Retry-After and JSON-RPC -32029 from either
+    instance, while Carol, another user, is still served. The counts are rows of rate_windows in
+    PostgreSQL, one per user and window."""
+    with balanced_hubs(front.postgres, "scaling_limits", ["limits-a", "limits-b"],
+                       ["--rate-limit-user", f"{SHARED_USER_LIMIT}/hour"]) as pair, httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+        for email, password in ((BEN, BEN_PASSWORD), (CAROL, CAROL_PASSWORD)):
+            pair.add_user(email, email.split("@")[0].title(), password)
+        _, ben_tokens = sign_in_with_form(pair, BEN, BEN_PASSWORD, "limits ben")
+        _, carol_tokens = sign_in_with_form(pair, CAROL, CAROL_PASSWORD, "limits carol")
+        def whoami(token: str) -> httpx2.Response:
+            return http.post(pair.mcp_url, json=rpc_body("tools/call", {"name": "whoami", "arguments": {}}),
+                             headers=rpc_headers(token, "tools/call", "whoami"))
+
+        since = pair.mark()
+        statuses = [whoami(ben_tokens["access_token"]).status_code for _ in range(SHARED_USER_LIMIT + 4)]
+        assert statuses == [200] * SHARED_USER_LIMIT + [429] * 4, statuses
+        served = pair.served(since, len(statuses))
+        assert {s.port for s in served[:SHARED_USER_LIMIT]} == pair.ports, served
+        assert {s.port for s in served[SHARED_USER_LIMIT:]} == pair.ports, f"only one instance refused: {served}"
+        refused = whoami(ben_tokens["access_token"])
+        assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 3600, refused.headers
+        error = refused.json()["error"]
+        assert error["code"] == -32029 and error["data"]["limit"] == "user", error
+        assert whoami(carol_tokens["access_token"]).status_code == 200
+        assert pair.psql("select count(*) from rate_windows where bucket like 'mcp:user:%'") == "2"
 
 
 # ======================================================================================
