@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "gatehouse", targets: ["GatehouseCLI"]),
         .executable(name: "embed-example", targets: ["embed-example"]),
+        .executable(name: "gatehouse-fuzz", targets: ["GatehouseFuzz"]),
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehouseMCP", targets: ["GatehouseMCP"]),
         .library(name: "GatehouseAuth", targets: ["GatehouseAuth"]),
@@ -175,6 +176,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GatehouseFuzzing",
+            dependencies: [
+                "GatehouseCore", "GatehouseAuth", "GatehouseOAuth", "GatehouseMCP", "GatehouseEgress",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "GatehouseFuzz",
+            dependencies: ["GatehouseFuzzing"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GatehouseServer",
             dependencies: [
                 "GatehouseCore",
@@ -322,6 +336,11 @@ let package = Package(
         .testTarget(
             name: "StoreConformanceTests",
             dependencies: ["GatehouseSQLite", "GatehousePostgres", "GatehouseCore", "GatehouseOAuth", "GatehouseHub"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseFuzzingTests",
+            dependencies: ["GatehouseFuzzing"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

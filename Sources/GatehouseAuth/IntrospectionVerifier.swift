@@ -35,7 +35,9 @@ public struct IntrospectionVerifier: TokenVerifier {
         }
         let response: EgressClient.Response
         do {
-            response = try await GatehouseMetrics.timedFetch("introspection") { [form, headers] in try await fetcher.postForm(settings.endpoint, form: form, headers: headers) }
+            response = try await GatehouseMetrics.timedFetch("introspection") { [form, headers] in
+                try await fetcher.postForm(settings.endpoint, form: form, headers: headers)
+            }
         } catch {
             throw .providerUnavailable("the introspection endpoint cannot be reached")
         }

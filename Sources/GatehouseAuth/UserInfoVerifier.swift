@@ -20,7 +20,9 @@ public struct UserInfoVerifier: TokenVerifier {
     public func verify(_ token: String) async throws(VerificationFailure) -> Principal {
         let response: EgressClient.Response
         do {
-            response = try await GatehouseMetrics.timedFetch("userinfo") { try await fetcher.get(userInfoURL, headers: [("Authorization", "Bearer \(token)")]) }
+            response = try await GatehouseMetrics.timedFetch("userinfo") {
+                try await fetcher.get(userInfoURL, headers: [("Authorization", "Bearer \(token)")])
+            }
         } catch {
             throw .providerUnavailable("the provider's userinfo endpoint cannot be reached")
         }

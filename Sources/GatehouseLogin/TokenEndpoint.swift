@@ -48,7 +48,9 @@ struct TokenEndpoint: Sendable {
         }
         let response: EgressClient.Response
         do {
-            response = try await GatehouseMetrics.timedFetch("upstream_token") { [body, headers] in try await fetcher.postForm(url, form: body, headers: headers) }
+            response = try await GatehouseMetrics.timedFetch("upstream_token") { [body, headers] in
+                try await fetcher.postForm(url, form: body, headers: headers)
+            }
         } catch {
             throw .unavailable("the identity provider's token endpoint cannot be reached (\(error))")
         }

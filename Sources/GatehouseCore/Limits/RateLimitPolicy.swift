@@ -55,20 +55,13 @@ public struct RateLimitPolicy: Sendable {
         let user = principal.isAnonymous
             ? "address:" + ClientAddress.limitKey(address)
             : "user:" + (principal.issuer ?? "") + "|" + principal.subject
+        func charge(_ scope: String, _ key: String, _ limit: RateLimit, tool: String? = nil) -> Charge {
+            Charge(scope: scope, hit: RateHit(key: key, windowSeconds: limit.windowSeconds, now: now), limit: limit, tool: tool)
+        }
         var charges: [Charge] = []
-        if let limit = settings.perUser {
-            charges.append(Charge(scope: "user", hit: RateHit(key: "mcp:" + user, windowSeconds: limit.windowSeconds, now: now), limit: limit, tool: nil))
-        }
-        if let limit = settings.perClient, let client = principal.clientID {
-            charges.append(
-                Charge(scope: "client", hit: RateHit(key: "mcp:client:" + client, windowSeconds: limit.windowSeconds, now: now), limit: limit, tool: nil))
-        }
-        if let tool, let limit = settings.perTool[tool] {
-            charges.append(
-                Charge(
-                    scope: "tool", hit: RateHit(key: "mcp:tool:\(tool):" + user, windowSeconds: limit.windowSeconds, now: now), limit: limit,
-                    tool: tool))
-        }
+        if let limit = settings.perUser { charges.append(charge("user", "mcp:" + user, limit)) }
+        if let limit = settings.perClient, let client = principal.clientID { charges.append(charge("client", "mcp:client:" + client, limit)) }
+        if let tool, let limit = settings.perTool[tool] { charges.append(charge("tool", "mcp:tool:\(tool):" + user, limit, tool: tool)) }
         return charges
     }
 

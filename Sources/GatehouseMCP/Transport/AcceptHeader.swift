@@ -4,12 +4,12 @@ import HTTPTypes
 ///
 /// Parsed as ASCII bytes: it runs on every request, and String-level splitting and
 /// lowercasing cost more than authentication (see `bench/`).
-struct AcceptHeader: Equatable {
-    var allowsJSON: Bool
-    var allowsEventStream: Bool
+package struct AcceptHeader: Equatable {
+    package var allowsJSON: Bool
+    package var allowsEventStream: Bool
 
     /// Parses `Accept`; a request without one accepts anything (RFC 9110 §12.5.1).
-    init(_ fields: HTTPFields) {
+    package init(_ fields: HTTPFields) {
         let values = fields[values: .accept]
         guard !values.isEmpty else {
             allowsJSON = true

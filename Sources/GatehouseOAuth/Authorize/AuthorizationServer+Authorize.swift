@@ -70,7 +70,10 @@ extension AuthorizationServer {
     public func deny(_ request: AuthorizationRequest) -> String {
         AuditLog.record(
             .consentDenied,
-            ["client_id": .string(request.client.id), "scopes": .string(request.scopes.joined(separator: " ")), "resource": .string(request.resource)])
+            [
+                "client_id": .string(request.client.id), "scopes": .string(request.scopes.joined(separator: " ")),
+                "resource": .string(request.resource),
+            ])
         return errorRedirect(OAuthError(.accessDenied, "the user denied the request"), for: request)
     }
 

@@ -3,7 +3,7 @@ import GatehouseCore
 
 /// Rules for Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document;
 /// MCP authorization 2025-11-25 "Client ID Metadata Documents").
-enum ClientIDMetadataDocument {
+package enum ClientIDMetadataDocument {
     /// True when `clientID` is meant as a metadata document URL rather than a registered id.
     static func looksLikeURL(_ clientID: String) -> Bool {
         clientID.hasPrefix("https://") || clientID.hasPrefix("http://")
@@ -11,7 +11,7 @@ enum ClientIDMetadataDocument {
 
     /// Checks the form of a client id URL (CIMD §3): https, a path, no fragment, no
     /// credentials, no dot segments. `allowLoopbackHTTP` admits `http://127.0.0.1/…` for tests.
-    static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool) throws(OAuthError) -> URLComponents {
+    package static func validateURL(_ clientID: String, allowLoopbackHTTP: Bool) throws(OAuthError) -> URLComponents {
         guard let url = URLComponents(string: clientID), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty
         else { throw OAuthError(.invalidClient, "client_id \(clientID.prefix(80)) is not a valid URL") }
         guard scheme == "https" || (allowLoopbackHTTP && scheme == "http" && HostName.isLoopback(host)) else {
@@ -34,7 +34,7 @@ enum ClientIDMetadataDocument {
     ///
     /// §4.1: `client_id` MUST equal the URL exactly; redirect URIs are required; a metadata
     /// document client is public, so shared-secret authentication methods MUST NOT be used.
-    static func metadata(from document: JSONValue, clientID: String) throws(OAuthError) -> ClientMetadata {
+    package static func metadata(from document: JSONValue, clientID: String) throws(OAuthError) -> ClientMetadata {
         guard case .object(let fields) = document else {
             throw OAuthError(.invalidClient, "the client metadata document at \(clientID) is not a JSON object")
         }

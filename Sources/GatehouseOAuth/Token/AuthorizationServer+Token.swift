@@ -129,7 +129,10 @@ extension AuthorizationServer {
                 metadata: ["event": "refresh_token_reused", "client_id": "\(client.id)", "sub": "\(revoked.grant.subject)", "family": "\(revoked.id)"])
             AuditLog.record(
                 .tokenReused,
-                ["credential": "refresh_token", "client_id": .string(client.id), "sub": .string(revoked.grant.subject), "family": .string(revoked.id)])
+                [
+                    "credential": "refresh_token", "client_id": .string(client.id), "sub": .string(revoked.grant.subject),
+                    "family": .string(revoked.id),
+                ])
             throw OAuthError(.invalidGrant, "the refresh token was already used; every token of this login is now revoked, sign in again")
         case .refuse(.alreadyExchanged):
             throw OAuthError(.invalidGrant, "the refresh token was already exchanged and its successor used; use the newest refresh token")
