@@ -2,11 +2,31 @@ import Foundation
 import GatehouseFuzzing
 
 #if FUZZING
-/// libFuzzer's entry point (built by `scripts/fuzz.sh` with `-sanitize=fuzzer -DFUZZING`); the
+/// libFuzzer's loop (built by `scripts/fuzz.sh` with `-sanitize=fuzzer -DFUZZING`): the package's
+/// executable keeps its own entry point, which hands the arguments to libFuzzer's driver; the
 /// target is the one `GATEHOUSE_FUZZ_TARGET` names.
+@main
+struct FuzzDriver {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        _ = FuzzSelection.target
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput))
+    }
+}
+
+/// libFuzzer's entry point for a driver of one's own (compiler-rt's FuzzerDriver.cpp); only simple
+/// C types cross, which Swift passes as C does.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+/// One input, as libFuzzer calls it.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzSelection.target.run(Array(UnsafeBufferPointer(start: data, count: size)))
+func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzSelection.target.run(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
 
