@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh 300 json form   # 300 s each, only these targets
 #
 # The fuzzing build lives in .build-fuzz (the whole dependency graph instrumented; the first build
-# takes several minutes). Inputs that crash, hang (5 s) or exceed 2 GiB are written to
+# takes several minutes). GATEHOUSE_FUZZ_SANITIZERS=fuzzer,address adds AddressSanitizer (in
+# .build-fuzz-address). Inputs that crash, hang (5 s) or exceed 2 GiB are written to
 # .build-fuzz/findings/TARGET-*; each one, once fixed, belongs in Tests/Fuzz/TARGET/regressions,
 # which the test suite replays (FuzzCorpusTests). Exit status 1 when anything was found.
 set -euo pipefail
@@ -14,8 +15,10 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 shift || true
+sanitizers="${GATEHOUSE_FUZZ_SANITIZERS:-fuzzer}"
 scratch=.build-fuzz
-swift build --scratch-path "$scratch" --product gatehouse-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING >&2
+[ "$sanitizers" = fuzzer ] || scratch=".build-fuzz-${sanitizers#fuzzer,}"
+swift build --scratch-path "$scratch" --product gatehouse-fuzz -Xswiftc "-sanitize=$sanitizers" -Xswiftc -DFUZZING >&2
 binary="$(swift build --scratch-path "$scratch" --product gatehouse-fuzz --show-bin-path)/gatehouse-fuzz"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then

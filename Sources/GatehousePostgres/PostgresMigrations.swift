@@ -121,12 +121,13 @@ enum PostgresMigrations {
             ]
         ),
         (
-            // PostgreSQL only: rate-limit counts shared by the instances (one row per bucket and window).
+            // PostgreSQL only: rate-limit counts shared by the instances (one row per bucket: its open window).
             "v6-rate-windows",
             [
                 """
                 CREATE TABLE rate_windows (
-                    bucket text NOT NULL, window_start bigint NOT NULL, hits integer NOT NULL, PRIMARY KEY (bucket, window_start))
+                    bucket text PRIMARY KEY, window_start double precision NOT NULL, window_seconds integer NOT NULL,
+                    hits integer NOT NULL)
                 """
             ]
         ),

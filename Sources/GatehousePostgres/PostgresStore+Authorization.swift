@@ -255,8 +255,7 @@ extension PostgresStore: AuthorizationStore {
                 "DELETE FROM idp_login_sessions WHERE created_at < \(cutoffs.loginSessionsCreatedBefore.storeValue)", on: connection)
             // MCP sessions unused for a week are past any idle timeout.
             try await self.execute("DELETE FROM mcp_sessions WHERE last_seen < \(expired - 7 * 86_400)", on: connection)
-            // Rate-limit windows are at most a day long.
-            try await self.execute("DELETE FROM rate_windows WHERE window_start < \(Int64(expired) - 86_400)", on: connection)
+            try await self.execute("DELETE FROM rate_windows WHERE window_start + window_seconds < \(expired)", on: connection)
         }
     }
 }

@@ -17,30 +17,34 @@ struct RateLimitTests {
         #expect(RateLimit(events: 60, windowSeconds: 60).inWords == "60 per minute")
     }
 
-    @Test func windowsAreFixedAndRetryAfterCountsToTheirEnd() {
-        let limit = RateLimit(events: 1, windowSeconds: 60)
-        #expect(limit.secondsUntilWindowEnds(noon) == 60)
-        #expect(limit.secondsUntilWindowEnds(noon + 59.5) == 1)
-        #expect(RateHit(key: "k", windowSeconds: 60, now: noon + 59) == RateHit(key: "k", windowStart: 1_800_000_000))
-        #expect(RateHit(key: "k", windowSeconds: 60, now: noon + 60).windowStart == 1_800_000_060)
+    @Test func aWindowOpensAtItsBucketsFirstEventAndRetryAfterCountsToItsEnd() {
+        let counter = LocalRateCounter()
+        let a = RateHit(key: "a", windowSeconds: 60)
+        // No shared boundary: a bucket first hit at :59 keeps its window until :59 a minute later.
+        #expect(counter.count([a], at: noon + 59) == [RateCount(events: 1, windowStart: noon + 59)])
+        #expect(counter.count([a], at: noon + 61) == [RateCount(events: 2, windowStart: noon + 59)])
+        #expect(counter.count([a], at: noon + 61)[0].secondsLeft(windowSeconds: 60, now: noon + 61) == 58)
+        #expect(RateCount(events: 1, windowStart: noon).secondsLeft(windowSeconds: 60, now: noon + 59.5) == 1)
+        #expect(RateCount(events: 1, windowStart: noon).secondsLeft(windowSeconds: 60, now: noon + 70) == 1)
+        // Once it closes, the next event opens a new one.
+        #expect(counter.count([a], at: noon + 119) == [RateCount(events: 1, windowStart: noon + 119)])
     }
 
-    @Test func theLocalCounterCountsPerBucketAndWindow() {
+    @Test func theLocalCounterCountsPerBucket() {
         let counter = LocalRateCounter()
-        let a = RateHit(key: "a", windowSeconds: 60, now: noon)
-        #expect(counter.count([a, RateHit(key: "b", windowSeconds: 60, now: noon)]) == [1, 1])
-        #expect(counter.count([a]) == [2])
-        #expect(counter.count([RateHit(key: "a", windowSeconds: 60, now: noon + 60)]) == [1])
-        counter.forgetWindows(startedBefore: 1_800_000_060)
-        #expect(counter.count([a]) == [1])
+        let (a, b) = (RateHit(key: "a", windowSeconds: 60), RateHit(key: "b", windowSeconds: 60))
+        #expect(counter.count([a, b], at: noon).map(\.events) == [1, 1])
+        #expect(counter.count([a], at: noon + 1).map(\.events) == [2])
+        counter.forgetWindows(closedBefore: noon + 61)
+        #expect(counter.count([a], at: noon + 2).map(\.events) == [1])
     }
 
     @Test func theLocalCounterStaysWithinItsCapacity() {
         let counter = LocalRateCounter(capacity: 10)
-        for index in 0..<100 { _ = counter.count([RateHit(key: "k\(index)", windowSeconds: 1, now: noon + Double(index))]) }
-        // Ended windows went first; the current bucket still counts.
-        #expect(counter.count([RateHit(key: "k99", windowSeconds: 1, now: noon + 99)]) == [2])
-        #expect(counter.count([RateHit(key: "k0", windowSeconds: 1, now: noon)]) == [1])
+        for index in 0..<100 { _ = counter.count([RateHit(key: "k\(index)", windowSeconds: 1)], at: noon + Double(index)) }
+        // Closed windows went first; the open bucket still counts.
+        #expect(counter.count([RateHit(key: "k99", windowSeconds: 1)], at: noon + 99.5).map(\.events) == [2])
+        #expect(counter.count([RateHit(key: "k0", windowSeconds: 1)], at: noon + 99.5).map(\.events) == [1])
     }
 
     @Test func aRequestIsChargedToItsUserClientAndTool() {
@@ -50,16 +54,17 @@ struct RateLimitTests {
         settings.perTool = ["http_fetch": RateLimit(events: 1, windowSeconds: 60)]
         let policy = RateLimitPolicy(settings: settings)
         let ada = Principal(subject: "ada", issuer: "https://as.example", clientID: "ghc_1")
-        let charges = policy.charges(principal: ada, address: "10.0.0.1", tool: "http_fetch", now: noon)
+        let charges = policy.charges(principal: ada, address: "10.0.0.1", tool: "http_fetch")
         #expect(charges.map(\.scope) == ["user", "client", "tool"])
         #expect(charges.map(\.hit.key) == ["mcp:user:https://as.example|ada", "mcp:client:ghc_1", "mcp:tool:http_fetch:user:https://as.example|ada"])
-        #expect(policy.decide(charges, counts: [2, 10, 1], now: noon) == nil)
-        let refusal = policy.decide(charges, counts: [2, 10, 2], now: noon + 15)
+        let counts = { (events: [Int]) in events.map { RateCount(events: $0, windowStart: noon) } }
+        #expect(policy.decide(charges, counts: counts([2, 10, 1]), now: noon) == nil)
+        let refusal = policy.decide(charges, counts: counts([2, 10, 2]), now: noon + 15)
         #expect(refusal == RateLimitPolicy.Refusal(scope: "tool", limit: settings.perTool["http_fetch"]!, retryAfter: 45, tool: "http_fetch"))
         #expect(refusal?.message == "rate limit reached: at most 1 per minute for calls of http_fetch by one user; retry after 45 s")
         // Other tools are not limited; an anonymous caller is counted by address (an IPv6 /64).
-        #expect(policy.charges(principal: ada, address: "10.0.0.1", tool: "whoami", now: noon).count == 2)
-        let anonymous = policy.charges(principal: .anonymous, address: "2001:db8:1:2::5", tool: nil, now: noon)
+        #expect(policy.charges(principal: ada, address: "10.0.0.1", tool: "whoami").count == 2)
+        let anonymous = policy.charges(principal: .anonymous, address: "2001:db8:1:2::5", tool: nil)
         #expect(anonymous.map(\.hit.key) == ["mcp:address:" + ClientAddress.limitKey("2001:db8:1:2::5")])
     }
 

@@ -17,16 +17,18 @@ struct RateCounterConformance {
         + (StoreBackend.postgresURL.map { url in [Backend(name: "PostgreSQL") { try await StoreBackend.newPostgresStore(url) }] } ?? [])
 
     @Test(arguments: backends)
-    func bucketsAndWindowsCountApart(backend: Backend) async throws {
+    func bucketsCountApartInWindowsOfTheirOwn(backend: Backend) async throws {
         let counter = try await backend.make()
-        let a = RateHit(key: "a", windowSeconds: 60, now: epoch)
-        let b = RateHit(key: "b", windowSeconds: 60, now: epoch)
-        #expect(try await counter.count([a, b]) == [1, 1])
-        #expect(try await counter.count([b, a]) == [2, 2])
-        #expect(try await counter.count([RateHit(key: "a", windowSeconds: 60, now: epoch + 60)]) == [1])
-        #expect(try await counter.count([]) == [])
-        try await counter.forgetWindows(startedBefore: a.windowStart + 60)
-        #expect(try await counter.count([a]) == [1])
+        let (a, b) = (RateHit(key: "a", windowSeconds: 60), RateHit(key: "b", windowSeconds: 10))
+        #expect(try await counter.count([a, b], at: epoch) == [RateCount(events: 1, windowStart: epoch), RateCount(events: 1, windowStart: epoch)])
+        #expect(try await counter.count([b, a], at: epoch + 5).map(\.events) == [2, 2])
+        // b's window closed at +10; a's is open until +60.
+        #expect(try await counter.count([a, b], at: epoch + 30) == [
+            RateCount(events: 3, windowStart: epoch), RateCount(events: 1, windowStart: epoch + 30),
+        ])
+        #expect(try await counter.count([], at: epoch) == [])
+        try await counter.forgetWindows(closedBefore: epoch + 61)
+        #expect(try await counter.count([a], at: epoch + 31) == [RateCount(events: 1, windowStart: epoch + 31)])
     }
 
     /// Concurrent requests each get a count of their own: 1...N exactly once, so exactly the
@@ -34,8 +36,11 @@ struct RateCounterConformance {
     @Test(arguments: backends)
     func concurrentCountsAreEachCountedOnce(backend: Backend) async throws {
         let counter = try await backend.make()
-        let hit = RateHit(key: "busy", windowSeconds: 3600, now: epoch)
-        let counts = try await concurrently(40) { _ in try await counter.count([hit, RateHit(key: "other", windowSeconds: 1, now: epoch)])[0] }
-        #expect(counts.sorted() == Array(1...40))
+        let hit = RateHit(key: "busy", windowSeconds: 3600)
+        let counts = try await concurrently(40) { index in
+            try await counter.count([hit, RateHit(key: "other", windowSeconds: 1)], at: epoch + Double(index) / 100)[0]
+        }
+        #expect(counts.map(\.events).sorted() == Array(1...40))
+        #expect(Set(counts.map(\.windowStart)).count == 1)
     }
 }

@@ -39,11 +39,4 @@ public struct RateLimit: Sendable, Hashable, CustomStringConvertible {
         let window = [1: "second", 60: "minute", 3600: "hour", 86_400: "day"][windowSeconds] ?? "\(windowSeconds) seconds"
         return "\(events) per \(window)"
     }
-
-    /// Seconds from `now` until the window that holds it ends (at least 1).
-    public func secondsUntilWindowEnds(_ now: Date) -> Int {
-        let hit = RateHit(key: "", windowSeconds: windowSeconds, now: now)
-        let end = Double(hit.windowStart + Int64(windowSeconds))
-        return max(1, Int((end - now.timeIntervalSince1970).rounded(.up)))
-    }
 }

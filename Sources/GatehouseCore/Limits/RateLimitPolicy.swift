@@ -51,12 +51,12 @@ public struct RateLimitPolicy: Sendable {
 
     /// The limits a request by `principal` from `address` counts against; `tool` is the tool a
     /// `tools/call` names.
-    public func charges(principal: Principal, address: String, tool: String?, now: Date) -> [Charge] {
+    public func charges(principal: Principal, address: String, tool: String?) -> [Charge] {
         let user = principal.isAnonymous
             ? "address:" + ClientAddress.limitKey(address)
             : "user:" + (principal.issuer ?? "") + "|" + principal.subject
         func charge(_ scope: String, _ key: String, _ limit: RateLimit, tool: String? = nil) -> Charge {
-            Charge(scope: scope, hit: RateHit(key: key, windowSeconds: limit.windowSeconds, now: now), limit: limit, tool: tool)
+            Charge(scope: scope, hit: RateHit(key: key, windowSeconds: limit.windowSeconds), limit: limit, tool: tool)
         }
         var charges: [Charge] = []
         if let limit = settings.perUser { charges.append(charge("user", "mcp:" + user, limit)) }
@@ -67,9 +67,11 @@ public struct RateLimitPolicy: Sendable {
 
     /// The refusal of a request whose `charges` have counted `counts` (this request included),
     /// or `nil` when every count is within its limit.
-    public func decide(_ charges: [Charge], counts: [Int], now: Date) -> Refusal? {
-        zip(charges, counts).first { charge, count in count > charge.limit.events }.map { charge, _ in
-            Refusal(scope: charge.scope, limit: charge.limit, retryAfter: charge.limit.secondsUntilWindowEnds(now), tool: charge.tool)
+    public func decide(_ charges: [Charge], counts: [RateCount], now: Date) -> Refusal? {
+        zip(charges, counts).first { charge, count in count.events > charge.limit.events }.map { charge, count in
+            Refusal(
+                scope: charge.scope, limit: charge.limit, retryAfter: count.secondsLeft(windowSeconds: charge.limit.windowSeconds, now: now),
+                tool: charge.tool)
         }
     }
 }

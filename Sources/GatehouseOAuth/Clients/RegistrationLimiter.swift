@@ -33,14 +33,16 @@ struct RegistrationLimiter: Sendable {
     /// Counts one registration from `address`.
     func admit(_ address: String) async throws -> Admission {
         let current = now()
-        let counts = try await counter.count([
-            RateHit(key: "registration:address:" + ClientAddress.limitKey(address), windowSeconds: 60, now: current),
-            RateHit(key: "registration:all", windowSeconds: 60, now: current),
-        ])
+        let counts = try await counter.count(
+            [
+                RateHit(key: "registration:address:" + ClientAddress.limitKey(address), windowSeconds: perAddress.windowSeconds),
+                RateHit(key: "registration:all", windowSeconds: overall.windowSeconds),
+            ], at: current)
         let (byAddress, total) = (counts[0], counts[1])
-        guard byAddress > perAddress.events || total > overall.events else { return .admitted }
+        guard byAddress.events > perAddress.events || total.events > overall.events else { return .admitted }
+        let binding = byAddress.events > perAddress.events ? (byAddress, perAddress) : (total, overall)
         return .throttled(
-            retryAfter: perAddress.secondsUntilWindowEnds(current),
-            firstRefusal: byAddress == perAddress.events + 1 || (byAddress <= perAddress.events && total == overall.events + 1))
+            retryAfter: binding.0.secondsLeft(windowSeconds: binding.1.windowSeconds, now: current),
+            firstRefusal: byAddress.events == perAddress.events + 1 || (byAddress.events <= perAddress.events && total.events == overall.events + 1))
     }
 }

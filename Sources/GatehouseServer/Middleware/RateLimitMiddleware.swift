@@ -30,12 +30,12 @@ struct RateLimitMiddleware<Context: GatehouseContext>: RouterMiddleware {
                 return MCPRoute.tooLarge(maxBodyBytes)
             }
         }
-        let current = now()
-        let charges = policy.charges(principal: context.principal, address: context.remoteIP, tool: call.tool, now: current)
+        let charges = policy.charges(principal: context.principal, address: context.remoteIP, tool: call.tool)
         guard !charges.isEmpty else { return try await next(request, context) }
-        let counts: [Int]
+        let current = now()
+        let counts: [RateCount]
         do {
-            counts = try await counter.count(charges.map(\.hit))
+            counts = try await counter.count(charges.map(\.hit), at: current)
         } catch {
             context.logger.warning("cannot count rate limits; the request goes on", metadata: ["error": "\(error)"])
             return try await next(request, context)
