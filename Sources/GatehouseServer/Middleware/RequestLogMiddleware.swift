@@ -10,24 +10,13 @@ import Logging
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard context.logger.logLevel <= .debug else { return try await next(request, context) }
-        let start = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            log(request, context, status: response.status.code, since: start)
-            return response
-        } catch {
-            log(request, context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: start)
-            throw error
+        return try await observing(request, context, next: next) { status, elapsed in
+            context.logger.debug(
+                "request",
+                metadata: [
+                    "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
+                    "duration_us": "\(elapsed.inNanoseconds / 1000)",
+                ])
         }
-    }
-
-    private func log(_ request: Request, _ context: Context, status: Int, since start: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - start
-        context.logger.debug(
-            "request",
-            metadata: [
-                "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "http.status": "\(status)",
-                "duration_us": "\(elapsed.inNanoseconds / 1000)",
-            ])
     }
 }

@@ -8,20 +8,10 @@ public struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddlewar
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let started = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            record(request, context, status: response.status.code, since: started)
-            return response
-        } catch {
-            record(request, context, status: (error as? any HTTPResponseError)?.status.code ?? 500, since: started)
-            throw error
+        try await observing(request, context, next: next) { status, elapsed in
+            // No route matched: nil, or Hummingbird's "NotFound" placeholder (patterns start with /).
+            let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
+            GatehouseMetrics.httpRequest(route: route, method: request.method.rawValue, status: status, duration: elapsed)
         }
-    }
-
-    private func record(_ request: Request, _ context: Context, status: Int, since started: ContinuousClock.Instant) {
-        // No route matched: nil, or Hummingbird's "NotFound" placeholder (patterns start with /).
-        let route = context.endpointPath.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "unmatched"
-        GatehouseMetrics.httpRequest(route: route, method: request.method.rawValue, status: status, duration: started.elapsed)
     }
 }
