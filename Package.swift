@@ -169,7 +169,7 @@ let package = Package(
         .target(
             name: "GatehouseDoctor",
             dependencies: [
-                "GatehouseCore", "GatehouseAuth", "GatehouseEgress", "GatehouseLogin",
+                "GatehouseCore", "GatehouseAuth", "GatehouseEgress", "GatehouseLogin", "GatehousePostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -66,8 +66,9 @@ struct URLDoctorCommand: AsyncParsableCommand {
     func run() async throws {
         var findings: [Finding] = []
         if config {
-            let (configuration, logger) = try ServeSupport.start(options)
-            findings += await ConfigurationDiagnosis(configuration: configuration, logger: logger).run()
+            let (configuration, logger) = try ServeSupport.load(options)
+            findings += await ConfigurationDiagnosis(configuration: configuration, logger: logger, loadTLS: { try ServerTLS.check($0) })
+                .run()
         }
         if let url {
             guard let components = URLComponents(string: url), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
@@ -162,7 +163,7 @@ struct TokenDoctorCommand: AsyncParsableCommand {
     @OptionGroup var options: ConfigurationOptions
 
     func run() async throws {
-        let (loaded, logger) = try ServeSupport.start(options)
+        let (loaded, logger) = try ServeSupport.load(options)
         var configuration = loaded
         // --resource URL (repeatable): the MCP endpoint the token must be for; default: the server's own.
         if !options.resources.isEmpty { configuration.auth.audiences = options.resources }

@@ -9,9 +9,8 @@ import NIOCore
 /// What every serving command does around its application: resolve the configuration,
 /// set up logging, and run until SIGINT/SIGTERM with a clear message when the port is taken.
 enum ServeSupport {
-    /// Resolves the configuration (exit 78 with one line on error) and bootstraps logging, the
-    /// metrics (with `--metrics-port`) and the audit log (with `--audit-log`).
-    static func start(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
+    /// Resolves the configuration (exit 78 with one line on error) and bootstraps logging.
+    static func load(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
         let configuration: GatehouseConfiguration
         let warnings: [String]
         do {
@@ -23,6 +22,14 @@ enum ServeSupport {
         LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, logLevel: configuration.logLevel) }
         let logger = Logger(label: "gatehouse")
         for warning in warnings { logger.warning("\(warning)") }
+        return (configuration, logger)
+    }
+
+    /// What a serving command does first: ``load(_:)``, then checks the TLS files and bootstraps
+    /// the metrics (with `--metrics-port`) and the audit log (with `--audit-log`); exit 78 with
+    /// one line when one of them cannot be used.
+    static func start(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
+        let (configuration, logger) = try load(options)
         if let tls = configuration.tls {
             do {
                 try ServerTLS.check(tls)

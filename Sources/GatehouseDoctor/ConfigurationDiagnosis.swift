@@ -3,21 +3,27 @@ import GatehouseAuth
 import GatehouseCore
 import GatehouseEgress
 import GatehouseLogin
+import GatehousePostgres
 import Logging
 
 /// `gatehouse doctor --config`: this Gatehouse's own settings, checked from the inside: the
 /// public base URL against what a running server publishes, the provider (AuthKit domain, JWT
-/// issuer), the upstream sign-in provider's credentials, the secret key, the database file.
+/// issuer), the upstream sign-in provider's credentials, the secret key, the store (the SQLite
+/// file, or a connection to PostgreSQL, changing nothing), the audit log and the metrics listener.
 public struct ConfigurationDiagnosis: Sendable {
     static let step = "configuration"
 
     let configuration: GatehouseConfiguration
     let logger: Logger
     let http: ProbeHTTP
+    let loadTLS: (@Sendable (TLSSettings) throws -> Void)?
 
-    public init(configuration: GatehouseConfiguration, logger: Logger) {
+    /// - Parameter loadTLS: reads the TLS certificate and key as the server would (the server's
+    ///   loader, which this module does not link); a thrown error's description is the finding.
+    public init(configuration: GatehouseConfiguration, logger: Logger, loadTLS: (@Sendable (TLSSettings) throws -> Void)? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.loadTLS = loadTLS
         http = ProbeHTTP(timeout: .seconds(5))
     }
 
@@ -28,7 +34,12 @@ public struct ConfigurationDiagnosis: Sendable {
         await checkProvider(&log)
         await checkUpstreamLogin(&log)
         checkSecrets(&log)
-        checkDatabase(&log)
+        if let postgres = configuration.postgres {
+            await checkPostgres(postgres, &log)
+        } else {
+            checkDatabase(&log)
+        }
+        checkOperations(&log)
         if !log.findings.contains(where: { $0.severity != .info }) {
             log.add("config.ok", .info, "nothing wrong found in this configuration", step: Self.step)
         }
@@ -139,5 +150,56 @@ public struct ConfigurationDiagnosis: Sendable {
                 "config.database_not_writable", .error, "\(directory) is not writable: the database \(path) cannot be created",
                 fix: "set --database-path to a writable place, or fix the folder's permissions", step: Self.step)
         }
+    }
+
+    private func checkPostgres(_ settings: PostgresSettings, _ log: inout ProbeLog) async {
+        do {
+            let check = try await PostgresStore.check(settings, logger: logger)
+            if !check.pendingMigrations.isEmpty {
+                log.add(
+                    "config.database_migrations_pending", .info,
+                    "\(settings.redactedURL) (PostgreSQL \(check.serverVersion)) lacks \(check.pendingMigrations.count) migration(s): \(check.pendingMigrations.joined(separator: ", "))",
+                    fix: "nothing to do: the first instance to start applies them (or run `gatehouse db migrate`)", step: Self.step)
+            }
+        } catch {
+            log.add(
+                "config.database_unreachable", .error, "the PostgreSQL store \(settings.redactedURL) cannot be used: \(String(reflecting: error))",
+                fix: "check HUB_DATABASE_URL (host, port, user, password, database, sslmode) and that the server accepts connections from here",
+                step: Self.step)
+        }
+    }
+
+    private func checkOperations(_ log: inout ProbeLog) {
+        let operations = configuration.operations
+        if let tls = configuration.tls, let loadTLS {
+            do {
+                try loadTLS(tls)
+            } catch {
+                log.add(
+                    "config.tls_unusable", .error, "\(error)",
+                    fix: "set GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY to the PEM certificate chain and its unencrypted key", step: Self.step)
+            }
+        }
+        if let path = operations.auditLogPath, path != "-", !Self.canAppend(to: path) {
+            log.add(
+                "config.audit_log_not_writable", .error, "the audit log \(path) cannot be written by this user",
+                fix: "set GATEHOUSE_AUDIT_LOG (--audit-log) to a file this user may create or append to, or - for standard output",
+                step: Self.step)
+        }
+        if operations.metricsPort != nil, !HostName.isLoopback(operations.metricsHost) {
+            log.add(
+                "config.metrics_public", .warning,
+                "the metrics listener binds \(operations.metricsHost): anyone who reaches that port reads the metrics (no authentication)",
+                fix: "keep GATEHOUSE_METRICS_HOST on 127.0.0.1, or allow only the Prometheus server to reach the port", step: Self.step)
+        }
+    }
+
+    /// True when `path` exists and is writable, or can be created in its folder.
+    static func canAppend(to path: String) -> Bool {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if manager.fileExists(atPath: path, isDirectory: &isDirectory) { return !isDirectory.boolValue && manager.isWritableFile(atPath: path) }
+        let folder = (path as NSString).deletingLastPathComponent
+        return manager.isWritableFile(atPath: folder.isEmpty ? "." : folder)
     }
 }

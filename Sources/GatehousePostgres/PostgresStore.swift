@@ -36,6 +36,37 @@ public final class PostgresStore: Sendable {
 
     /// Connects to `settings.url` and applies the pending migrations.
     public static func open(_ settings: PostgresSettings, logger: Logger = Logger(label: "gatehouse.postgres")) async throws -> PostgresStore {
+        let store = await connect(settings, logger: logger)
+        do {
+            if let schema = settings.schema { try await store.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)") }
+            try await store.migrate()
+        } catch {
+            await store.close()
+            throw error
+        }
+        return store
+    }
+
+    /// What `gatehouse doctor --config` learns of the store at `settings.url` without changing
+    /// anything: that it accepts a connection, the server's version, the migrations not applied yet.
+    public static func check(_ settings: PostgresSettings, logger: Logger = Logger(label: "gatehouse.postgres")) async throws -> PostgresStoreCheck {
+        let store = await connect(settings, logger: logger)
+        do {
+            let version: String = try await store.rows("SHOW server_version").first?.value("server_version") ?? "?"
+            let hasTable: Bool =
+                try await store.rows("SELECT to_regclass('gatehouse_migrations') IS NOT NULL AS present").first?.value("present") ?? false
+            let applied = hasTable ? Set(try await store.appliedMigrations()) : []
+            await store.close()
+            return PostgresStoreCheck(
+                serverVersion: version, pendingMigrations: PostgresMigrations.all.map(\.name).filter { !applied.contains($0) })
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    /// The pool for `settings`, running; nothing is sent yet.
+    private static func connect(_ settings: PostgresSettings, logger: Logger) async -> PostgresStore {
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.user, password: settings.password.map(\.value),
             database: settings.database, tls: Self.tls(settings.sslMode))
@@ -47,13 +78,6 @@ public final class PostgresStore: Sendable {
             deadline: settings.connectTimeout + .seconds(5), logger: logger)
         // The pool starts on its own task; a first query before it runs would wait with a warning.
         try? await Task.sleep(for: .milliseconds(20))
-        do {
-            if let schema = settings.schema { try await store.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)") }
-            try await store.migrate()
-        } catch {
-            await store.close()
-            throw error
-        }
         return store
     }
 
@@ -166,6 +190,13 @@ extension PostgresStore: StoreAdministration {
 }
 
 /// A store operation PostgreSQL cannot do as asked, said in words.
+/// A PostgreSQL store as `gatehouse doctor --config` sees it (``PostgresStore/check(_:logger:)``).
+public struct PostgresStoreCheck: Sendable, Equatable {
+    public var serverVersion: String
+    /// Migrations the first instance to start will apply, in order.
+    public var pendingMigrations: [String]
+}
+
 public struct PostgresStoreError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
