@@ -32,10 +32,11 @@ public struct AuthorizationServer: Sendable {
     ///     for clients given it out of band).
     ///   - loginCheck: asks the upstream provider on refresh whether a login still stands.
     ///   - rateCounter: counts registrations per address; the store's when instances share it.
+    ///   - signInFailures: counts failed sign-ins; the store's when instances share it (else memory).
     public init(
         settings: AuthorizationServerSettings, store: any AuthorizationStore, secrets: SecretBox,
         fetcher: EgressClient? = nil, directClients: [OAuthClient] = [], loginCheck: (any LoginSessionCheck)? = nil,
-        rateCounter: any RateCounter = LocalRateCounter(),
+        rateCounter: any RateCounter = LocalRateCounter(), signInFailures: (any SignInFailureRecords)? = nil,
         logger: Logger = Logger(label: "gatehouse.oauth"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.settings = settings
@@ -52,7 +53,8 @@ public struct AuthorizationServer: Sendable {
             : nil
         clients = ClientDirectory(store: store, documents: documents, direct: directClients)
         registrar = ClientRegistrar(store: store, rateCounter: rateCounter, logger: logger, now: now)
-        users = LocalUsers(store: store, throttle: SignInThrottle(policy: settings.signInThrottle), logger: logger, now: now)
+        users = LocalUsers(
+            store: store, throttle: SignInThrottle(policy: settings.signInThrottle, records: signInFailures), logger: logger, now: now)
         minter = AccessTokenMinter(
             issuer: settings.issuer, lifetime: settings.accessTokenLifetime, keys: keys, store: store, now: now)
     }

@@ -131,6 +131,18 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            // PostgreSQL only: failed sign-ins counted by every instance together (by the SHA-256 of
+            // the account or address key).
+            "v7-sign-in-failures",
+            [
+                """
+                CREATE TABLE sign_in_failures (
+                    key_hash text PRIMARY KEY, failures integer NOT NULL, last_failure double precision NOT NULL,
+                    blocked_until double precision NOT NULL, lockout boolean NOT NULL)
+                """
+            ]
+        ),
     ]
 }
 

@@ -256,6 +256,8 @@ extension PostgresStore: AuthorizationStore {
             // MCP sessions unused for a week are past any idle timeout.
             try await self.execute("DELETE FROM mcp_sessions WHERE last_seen < \(expired - 7 * 86_400)", on: connection)
             try await self.execute("DELETE FROM rate_windows WHERE window_start + window_seconds < \(expired)", on: connection)
+            // Sign-in failures older than a week are past any lockout (GATEHOUSE_SIGN_IN_LOCKOUT is at most a day).
+            try await self.execute("DELETE FROM sign_in_failures WHERE last_failure < \(expired - 7 * 86_400)", on: connection)
         }
     }
 }

@@ -6,52 +6,52 @@ import Testing
 struct SignInThrottleTests {
     let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func fiveFailuresAreFreeThenTheWaitDoublesUpToTheLockout() {
+    @Test func fiveFailuresAreFreeThenTheWaitDoublesUpToTheLockout() async throws {
         let throttle = SignInThrottle()
         for attempt in 1...5 {
-            #expect(throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start).block == nil, "attempt \(attempt)")
+            #expect(try await throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start).block == nil, "attempt \(attempt)")
         }
         var waits: [Int] = []
         var now = start
         for _ in 0..<12 {
             now += TimeInterval(waits.last ?? 0)
-            guard let block = throttle.recordFailure(account: "alice@example.com", address: "10.0.0.\(waits.count + 2)", now: now).block else {
+            guard let block = try await throttle.recordFailure(account: "alice@example.com", address: "10.0.0.\(waits.count + 2)", now: now).block else {
                 Issue.record("no block")
                 return
             }
             waits.append(block.retryAfter)
         }
         #expect(waits == [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900])
-        #expect(throttle.block(account: "alice@example.com", address: "10.0.1.1", now: now)?.isLockout == true)
+        #expect(try await throttle.block(account: "alice@example.com", address: "10.0.1.1", now: now)?.isLockout == true)
         // Any spelling of the account is the same account.
-        #expect(throttle.block(account: " ALICE@example.com", address: "10.0.1.1", now: now)?.scope == .account)
+        #expect(try await throttle.block(account: " ALICE@example.com", address: "10.0.1.1", now: now)?.scope == .account)
         // Once the lockout has passed, the account may try again.
-        #expect(throttle.block(account: "alice@example.com", address: "10.0.1.1", now: now + 900) == nil)
+        #expect(try await throttle.block(account: "alice@example.com", address: "10.0.1.1", now: now + 900) == nil)
     }
 
-    @Test func oneAddressGuessingManyAccountsIsBlockedByAddress() {
+    @Test func oneAddressGuessingManyAccountsIsBlockedByAddress() async throws {
         let throttle = SignInThrottle()
-        for index in 0..<21 { throttle.recordFailure(account: "user\(index)@example.com", address: "2001:db8::\(index)", now: start) }
-        let block = throttle.block(account: "fresh@example.com", address: "2001:db8::ffff", now: start)
+        for index in 0..<21 { try await throttle.recordFailure(account: "user\(index)@example.com", address: "2001:db8::\(index)", now: start) }
+        let block = try await throttle.block(account: "fresh@example.com", address: "2001:db8::ffff", now: start)
         #expect(block?.scope == .address)  // the same IPv6 /64
-        #expect(throttle.block(account: "fresh@example.com", address: "2001:db9::1", now: start) == nil)
+        #expect(try await throttle.block(account: "fresh@example.com", address: "2001:db9::1", now: start) == nil)
     }
 
-    @Test func successClearsTheAccountButNotTheAddress() {
+    @Test func successClearsTheAccountButNotTheAddress() async throws {
         let throttle = SignInThrottle()
-        for _ in 0..<7 { throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start) }
-        throttle.recordSuccess(account: "alice@example.com")
-        #expect(throttle.block(account: "alice@example.com", address: "10.0.0.9", now: start) == nil)
-        for index in 0..<14 { throttle.recordFailure(account: "x\(index)@example.com", address: "10.0.0.1", now: start) }
-        #expect(throttle.block(account: "alice@example.com", address: "10.0.0.1", now: start)?.scope == .address)
+        for _ in 0..<7 { try await throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start) }
+        try await throttle.recordSuccess(account: "alice@example.com")
+        #expect(try await throttle.block(account: "alice@example.com", address: "10.0.0.9", now: start) == nil)
+        for index in 0..<14 { try await throttle.recordFailure(account: "x\(index)@example.com", address: "10.0.0.1", now: start) }
+        #expect(try await throttle.block(account: "alice@example.com", address: "10.0.0.1", now: start)?.scope == .address)
     }
 
-    @Test func failuresAreForgottenOneLockoutAfterTheLast() {
+    @Test func failuresAreForgottenOneLockoutAfterTheLast() async throws {
         var policy = SignInThrottle.Policy()
         policy.lockout = 60
         let throttle = SignInThrottle(policy: policy)
-        for _ in 0..<5 { throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start) }
-        #expect(throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start + 61).failures == 1)
+        for _ in 0..<5 { try await throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start) }
+        #expect(try await throttle.recordFailure(account: "alice@example.com", address: "10.0.0.1", now: start + 61).failures == 1)
     }
 
     @Test func aBruteForceIsStoppedWhileTheRightPasswordWorksAfterTheLockout() async throws {

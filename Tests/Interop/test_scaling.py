@@ -30,6 +30,9 @@ several instances, then checks the outcome:
   test_rate_limits_are_shared_by_the_instances
       a per-user limit of 9 an hour on two instances serves 9 requests in all, spread over both,
       then 429 from either; another user is unaffected
+  test_password_guessing_is_throttled_across_instances
+      wrong passwords for one account spread over the three instances: six are checked, the
+      seventh is refused (429) wherever it lands
   test_clients_carry_on_when_an_instance_is_killed
       (runs last: it kills an instance of the module's cluster) SIGKILL of one instance while a
       writer adds notes and two SDK clients (stateless and a legacy session) are connected:
@@ -62,6 +65,7 @@ from peers.postgres import postgres_server
 from test_auth import make_provider as oauth_client_provider
 from test_embedded_login import REDIRECT_URI, SDK_MODES, FileTokenStorage, SigningInBrowser, Traffic, call_add, call_whoami, run_sdk
 from test_embedded_oauth import Authorization, EmbeddedAS, expect_tokens, query_of
+from test_hostile import sign_in_attempt
 from test_hub import RawUser, rpc_body, rpc_headers, tools_of
 from test_upstream_login import UPSTREAM_CLIENT_ID, UPSTREAM_CLIENT_SECRET, claims, redeem, register, sign_in_without_browser
 
@@ -492,6 +496,28 @@ def test_rate_limits_are_shared_by_the_instances(front: Cluster) -> None:
         assert error["code"] == -32029 and error["data"]["limit"] == "user", error
         assert whoami(carol_tokens["access_token"]).status_code == 200
         assert pair.psql("select count(*) from rate_windows where bucket like 'mcp:user:%'") == "2"
+
+
+GUESSED = "guessed@example.com"
+
+
+def test_password_guessing_is_throttled_across_instances(front: Cluster) -> None:
+    """Wrong passwords for one account (one nobody has: the throttle counts unknown accounts the
+    same, and the module's users stay usable), each attempt a new page and a form post through nginx,
+    so the attempts land on every instance: the five free failures and the sixth are checked
+    (401), the seventh is refused at once (429) wherever it lands, because the failures are
+    counted in PostgreSQL (sign_in_failures), not per instance (which would allow fifteen free
+    ones on three instances). The rows hold hashes of the keys, not the email."""
+    with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+        client = EmbeddedAS(front, http).new_client(client_name="guesser")  # type: ignore[arg-type]
+        since = front.mark()
+        statuses = [sign_in_attempt(http, front, client.client_id, GUESSED, f"guess {n}").status_code for n in range(7)]  # type: ignore[arg-type]
+        assert statuses == [401] * 6 + [429], statuses
+        posts = [s for s in front.served(since, 14) if s.method == "POST" and s.uri == "/authorize"]
+        assert {s.port for s in posts} == front.ports, f"the attempts did not reach every instance: {posts}"
+        assert front.psql("select count(*) from sign_in_failures") == "2"  # the account's and the address's, hashed
+        # Another account is not blocked (the address has 20 free failures).
+        assert sign_in_attempt(http, front, client.client_id, CAROL, "wrong").status_code == 401  # type: ignore[arg-type]
 
 
 # ======================================================================================

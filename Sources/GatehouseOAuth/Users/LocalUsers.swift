@@ -38,7 +38,7 @@ public struct LocalUsers: Sendable {
     /// not reveal which emails exist. Every failure is logged with the account and address.
     public func signIn(email: String, password: String, from address: String) async throws -> SignIn {
         let email = email.trimmingCharacters(in: .whitespaces)
-        if let block = throttle.block(account: email, address: address, now: now()) {
+        if let block = try await throttle.block(account: email, address: address, now: now()) {
             Self.recordFailure(email: email, address: address, reason: "throttled")
             return .throttled(block)
         }
@@ -58,7 +58,7 @@ public struct LocalUsers: Sendable {
             return .busy
         }
         guard let user, matches else {
-            let (failures, block) = throttle.recordFailure(account: email, address: address, now: now())
+            let (failures, block) = try await throttle.recordFailure(account: email, address: address, now: now())
             logger.notice(
                 "sign-in failed",
                 metadata: [
@@ -68,7 +68,7 @@ public struct LocalUsers: Sendable {
             Self.recordFailure(email: email, address: address, reason: user == nil ? "unknown_account" : "wrong_password")
             return .refused(block: block)
         }
-        throttle.recordSuccess(account: email)
+        try await throttle.recordSuccess(account: email)
         GatehouseMetrics.signIn(method: "password", outcome: "succeeded")
         AuditLog.record(
             .signInSucceeded, ["method": "password", "sub": .string(user.id), "email": .string(user.email), "address": .string(address)])

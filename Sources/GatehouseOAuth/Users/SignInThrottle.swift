@@ -1,6 +1,5 @@
 import Foundation
 import GatehouseCore
-import Synchronization
 
 /// Slows password guessing down: per account and per client address, a few failures are free,
 /// then each failure makes the next attempt wait twice as long, up to a lockout. While one is
@@ -8,9 +7,9 @@ import Synchronization
 /// nothing. Failures are forgotten one lockout period after the last one; a successful sign-in
 /// clears its account (not its address, or one valid account would reset a guesser's count).
 ///
-/// Counted in memory: one process sees its own attempts (instances behind a load balancer each
-/// apply the limits to what they see).
-public final class SignInThrottle: Sendable {
+/// The records live in ``SignInFailureRecords``: this process's memory, or the PostgreSQL store
+/// that instances behind a balancer share, so the limits are the deployment's.
+public struct SignInThrottle: Sendable {
     /// How many failures are free and how long the waits get.
     public struct Policy: Sendable {
         public var freeFailuresPerAccount = 5
@@ -33,55 +32,49 @@ public final class SignInThrottle: Sendable {
         public var isLockout: Bool
     }
 
-    /// Failures of one account or address.
-    struct Record: Equatable {
-        var failures = 0
-        var lastFailure = Date.distantPast
-        var blockedUntil = Date.distantPast
-        var isLockout = false
-    }
-
     public let policy: Policy
-    private let capacity: Int
-    private let state = Mutex<(accounts: [String: Record], addresses: [String: Record])>(([:], [:]))
+    let records: any SignInFailureRecords
 
-    public init(policy: Policy = Policy(), capacity: Int = 100_000) {
+    /// - Parameter records: where failures are counted; by default this process's memory.
+    public init(policy: Policy = Policy(), records: (any SignInFailureRecords)? = nil) {
         self.policy = policy
-        self.capacity = capacity
+        self.records = records ?? LocalSignInFailures(forgetAfter: policy.lockout)
     }
 
     /// Whether an attempt for `account` from `address` must wait, and how long.
-    public func block(account: String, address: String, now: Date) -> Block? {
-        let (byAccount, byAddress) = state.withLock { ($0.accounts[Self.key(account)], $0.addresses[ClientAddress.limitKey(address)]) }
-        let blocks = [(byAccount, Block.Scope.account), (byAddress, .address)].compactMap { record, scope -> Block? in
+    public func block(account: String, address: String, now: Date) async throws -> Block? {
+        let (accountKey, addressKey) = (Self.accountKey(account), Self.addressKey(address))
+        let found = try await records.records([accountKey, addressKey])
+        return Self.block(account: found[accountKey], address: found[addressKey], now: now)
+    }
+
+    /// Counts a failed attempt; returns the account's failure count and the block it caused, if any.
+    @discardableResult
+    public func recordFailure(account: String, address: String, now: Date) async throws -> (failures: Int, block: Block?) {
+        let (accountKey, addressKey) = (Self.accountKey(account), Self.addressKey(address))
+        let policy = self.policy
+        let changed = try await records.update([accountKey, addressKey]) { key, record in
+            Self.fail(record, free: key == accountKey ? policy.freeFailuresPerAccount : policy.freeFailuresPerAddress, policy: policy, now: now)
+        }
+        return (changed[accountKey]?.failures ?? 0, Self.block(account: changed[accountKey], address: changed[addressKey], now: now))
+    }
+
+    /// A successful sign-in clears the account's failures.
+    public func recordSuccess(account: String) async throws {
+        _ = try await records.update([Self.accountKey(account)]) { _, _ in nil }
+    }
+
+    static func block(account: SignInFailureRecord?, address: SignInFailureRecord?, now: Date) -> Block? {
+        let blocks = [(account, Block.Scope.account), (address, .address)].compactMap { record, scope -> Block? in
             guard let record, record.blockedUntil > now else { return nil }
             return Block(scope: scope, retryAfter: Int(record.blockedUntil.timeIntervalSince(now).rounded(.up)), isLockout: record.isLockout)
         }
         return blocks.max { $0.retryAfter < $1.retryAfter }
     }
 
-    /// Counts a failed attempt; returns the account's failure count and the block it caused, if any.
-    @discardableResult
-    public func recordFailure(account: String, address: String, now: Date) -> (failures: Int, block: Block?) {
-        let failures = state.withLock { state -> Int in
-            if state.accounts.count + state.addresses.count >= capacity { Self.forgetStale(&state, policy: policy, capacity: capacity, now: now) }
-            let accountKey = Self.key(account)
-            let addressKey = ClientAddress.limitKey(address)
-            state.accounts[accountKey] = Self.fail(state.accounts[accountKey], free: policy.freeFailuresPerAccount, policy: policy, now: now)
-            state.addresses[addressKey] = Self.fail(state.addresses[addressKey], free: policy.freeFailuresPerAddress, policy: policy, now: now)
-            return state.accounts[accountKey]?.failures ?? 0
-        }
-        return (failures, block(account: account, address: address, now: now))
-    }
-
-    /// A successful sign-in clears the account's failures.
-    public func recordSuccess(account: String) {
-        _ = state.withLock { $0.accounts.removeValue(forKey: Self.key(account)) }
-    }
-
-    static func fail(_ record: Record?, free: Int, policy: Policy, now: Date) -> Record {
-        var record = record ?? Record()
-        if now.timeIntervalSince(record.lastFailure) > policy.lockout { record = Record() }
+    static func fail(_ record: SignInFailureRecord?, free: Int, policy: Policy, now: Date) -> SignInFailureRecord {
+        var record = record ?? SignInFailureRecord()
+        if now.timeIntervalSince(record.lastFailure) > policy.lockout { record = SignInFailureRecord() }
         record.failures += 1
         record.lastFailure = now
         let past = record.failures - free
@@ -93,20 +86,13 @@ public final class SignInThrottle: Sendable {
         return record
     }
 
-    private static func key(_ account: String) -> String {
-        account.trimmingCharacters(in: .whitespaces).lowercased()
+    /// Any spelling of an account is one account.
+    static func accountKey(_ account: String) -> String {
+        "account:" + account.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
-    /// Drops records whose failures are forgotten; when that is not enough (a flood of distinct
-    /// names), keeps only the blocked ones.
-    private static func forgetStale(
-        _ state: inout (accounts: [String: Record], addresses: [String: Record]), policy: Policy, capacity: Int, now: Date
-    ) {
-        let live: (Record) -> Bool = { now.timeIntervalSince($0.lastFailure) <= policy.lockout }
-        state.accounts = state.accounts.filter { live($0.value) }
-        state.addresses = state.addresses.filter { live($0.value) }
-        guard state.accounts.count + state.addresses.count >= capacity else { return }
-        state.accounts = state.accounts.filter { $0.value.blockedUntil > now }
-        state.addresses = state.addresses.filter { $0.value.blockedUntil > now }
+    /// An address, or for IPv6 its /64.
+    static func addressKey(_ address: String) -> String {
+        "address:" + ClientAddress.limitKey(address)
     }
 }

@@ -104,7 +104,7 @@ public struct GatehouseServer: Sendable {
         let authorizationServer = try await AuthorizationServerMount.make(
             configuration: configuration, store: stores.authorization,
             scopesSupported: configuration.authorizationServer.scopes, servesOwnResource: false, rateCounter: stores.rateCounter,
-            logger: logger)
+            signInFailures: stores.signInFailures, logger: logger)
         return GatehouseServer(
             configuration: configuration, authorizationServer: authorizationServer, protectedResource: nil, mcp: nil, hub: nil,
             gateway: nil, stores: stores)
@@ -119,7 +119,7 @@ public struct GatehouseServer: Sendable {
         if configuration.auth.provider == .embedded, let stores {
             let authorizationServer = try await AuthorizationServerMount.make(
                 configuration: configuration, store: stores.authorization, scopesSupported: scopes, rateCounter: stores.rateCounter,
-                logger: logger)
+                signInFailures: stores.signInFailures, logger: logger)
             return (authorizationServer, authorizationServer.authenticator(configuration: configuration))
         }
         return (nil, try await Authenticator.make(settings: configuration.auth, resourceURL: configuration.resourceURL, logger: logger))

@@ -20,6 +20,8 @@ public struct Stores: Sendable {
     public let sharedSessions: (any SharedSessions)?
     /// Where rate limits count: the shared store's, or this process's memory.
     public let rateCounter: any RateCounter
+    /// Where failed sign-ins count: the shared store's; `nil` for this process's memory.
+    public let signInFailures: (any SignInFailureRecords)?
     /// Ends the store's connections (a no-op for SQLite).
     public let close: @Sendable () async -> Void
 }
@@ -34,7 +36,7 @@ public enum StoreBackend {
                 let store = try await PostgresStore.open(postgres, logger: logger)
                 return Stores(
                     authorization: store, hub: store, administration: store, changeFeed: store, sharedSessions: store,
-                    rateCounter: store, close: { await store.close() })
+                    rateCounter: store, signInFailures: store, close: { await store.close() })
             } catch {
                 throw StartupProblem(
                     "cannot open the PostgreSQL store \(postgres.redactedURL): \(String(reflecting: error)); check HUB_DATABASE_URL and that the server accepts connections")
@@ -43,7 +45,7 @@ public enum StoreBackend {
         do {
             let store = try SQLiteStore(path: configuration.databasePath)
             return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, sharedSessions: nil,
-                rateCounter: LocalRateCounter(), close: {})
+                rateCounter: LocalRateCounter(), signInFailures: nil, close: {})
         } catch {
             throw StartupProblem(
                 "cannot open the database \(configuration.databasePath): \(error); set GATEHOUSE_DATABASE_PATH to a writable file")

@@ -27,10 +27,12 @@ public struct AuthorizationServerMount: Sendable {
     ///     issues tokens for (the hub); false for a standalone `gatehouse idp`.
     ///   - rateCounter: counts client registrations; pass the store's (``Stores/rateCounter``) so
     ///     instances sharing a store share the budget.
+    ///   - signInFailures: counts failed sign-ins; pass the store's (``Stores/signInFailures``)
+    ///     so instances sharing a store share the throttle; `nil` counts in memory.
     public static func make(
         configuration: GatehouseConfiguration, store: any AuthorizationStore, scopesSupported: [String],
         servesOwnResource: Bool = true, rateCounter: any RateCounter = LocalRateCounter(),
-        logger: Logger = Logger(label: "gatehouse.oauth")
+        signInFailures: (any SignInFailureRecords)? = nil, logger: Logger = Logger(label: "gatehouse.oauth")
     ) async throws(StartupProblem) -> AuthorizationServerMount {
         let embedded = configuration.authorizationServer
         var settings = AuthorizationServerSettings(
@@ -46,7 +48,8 @@ public struct AuthorizationServerMount: Sendable {
         let base = configuration.baseURL()
         let cookies = BrowserCookies(secure: base.scheme == "https")
         guard let upstreamSettings = configuration.upstreamLogin else {
-            let server = AuthorizationServer(settings: settings, store: store, secrets: secrets, rateCounter: rateCounter, logger: logger)
+            let server = AuthorizationServer(
+                settings: settings, store: store, secrets: secrets, rateCounter: rateCounter, signInFailures: signInFailures, logger: logger)
             try await prepare(server, configuration)
             return AuthorizationServerMount(
                 server: server, api: routes(server, base, logger),
@@ -64,7 +67,8 @@ public struct AuthorizationServerMount: Sendable {
         }
         let server = AuthorizationServer(
             settings: settings, store: store, secrets: secrets, directClients: [directClient],
-            loginCheck: upstreamSettings.recheckOnRefresh ? sessions : nil, rateCounter: rateCounter, logger: logger)
+            loginCheck: upstreamSettings.recheckOnRefresh ? sessions : nil, rateCounter: rateCounter, signInFailures: signInFailures,
+            logger: logger)
         try await prepare(server, configuration)
         let callbackURL = base.url(for: UpstreamCallbackRoutes.path)
         let problems = await provider.startupProblems()
