@@ -41,7 +41,7 @@ enum ServeSupport {
         if configuration.operations.metricsPort != nil { MetricsListener.bootstrap() }
         if let path = configuration.operations.auditLogPath {
             do {
-                AuditLog.bootstrap(try JSONLinesAuditSink(path: path))
+                AuditLog.bootstrap(try JSONLinesAuditSink(path: path), toolArguments: configuration.operations.auditToolArguments)
             } catch {
                 printError("gatehouse: \(error); check GATEHOUSE_AUDIT_LOG (--audit-log)")
                 throw ExitCode(78)

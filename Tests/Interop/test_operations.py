@@ -345,15 +345,6 @@ def metrics_hub(name: str, args: list[str], command: str = "hub", by_environment
     return server, f"http://127.0.0.1:{port}/metrics"
 
 
-def clear_of_window_end(window_s: int, margin_s: float = 5.0) -> None:
-    """Rate limits count in fixed windows (seconds since 1970 rounded down to the window): when
-    fewer than `margin_s` are left in the current window, sleep into the next one, so a test's
-    requests land in one window. Waits at most `margin_s`."""
-    left = window_s - (time.time() % window_s)
-    if left < margin_s:
-        time.sleep(left + 0.05)
-
-
 class Responses:
     """Every HTTP response an httpx2 client saw: the request's method, URL and JSON-RPC method,
     the status and the response headers (an event hook)."""
@@ -487,7 +478,6 @@ def metrics_run(tmp_path_factory: pytest.TempPathFactory) -> MetricsRun:
     hub, metrics_url = metrics_hub("ops-metrics", ["--dev-auto-approve", "--rate-limit-tools", "echo=2/hour"])
     start(hub)
     try:
-        clear_of_window_end(3600)
         storage = FileTokenStorage(tmp_path_factory.mktemp("metrics") / "oauth.json")
         browser, traffic = HeadlessBrowser(), Traffic()
         made_up = "made_up_" + secrets.token_hex(6)
@@ -850,7 +840,6 @@ def audit_run(tmp_path_factory: pytest.TempPathFactory) -> AuditRun:
     audit_path = folder / "audit.jsonl"
     hub = start(GatehouseServer("ops-audit", ["--audit-log", str(audit_path), "--rate-limit-tools", "echo=1/hour"]))
     try:
-        clear_of_window_end(3600)
         started = datetime.now(timezone.utc)
         email, password, wrong_password = "carol@example.com", "carol's long password", "carol's wrong password 1"
         hub.add_user(email, "Carol", password)
@@ -1052,6 +1041,7 @@ def test_tool_called(audit_run: AuditRun) -> None:
     ], audit_run.describe()
     for event in called:
         assert event["sub"] == audit_run.subject and event["client_id"] == audit_run.sdk_client_id, event
+        assert "arguments" not in event, event
         assert event["iss"] == audit_run.hub.base_url, event
         assert isinstance(event["duration_ms"], (int, float)) and 0 <= event["duration_ms"] < 10_000, event
     assert audit_run.made_up_tool not in "\n".join(audit_run.lines)
@@ -1084,6 +1074,21 @@ def test_no_secret_in_the_audit_log_or_the_server_log(audit_run: AuditRun) -> No
         assert secret not in audit, f"the {what} is in the audit log"
     leaks = [what for what, secret in audit_run.secrets.items() if secret in audit_run.server_log]
     assert not leaks, f"in the server log: {leaks}"
+
+
+def test_tool_arguments_are_audited_only_when_asked(issuer: LocalIssuer, tmp_path: Path) -> None:
+    """GATEHOUSE_AUDIT_TOOL_ARGUMENTS=true puts each call's arguments in tool.called (the default
+    audit run above has none); without the audit log the setting records nothing."""
+    audit = tmp_path / "audit.jsonl"
+    hub = start(GatehouseServer("ops-audit-arguments", ["--env", f"MCP_JWT_ISSUER={issuer.issuer}", "--audit-log", str(audit),
+                                                      "--env", "GATEHOUSE_AUDIT_TOOL_ARGUMENTS=true"]))
+    try:
+        token = issuer.mint("arguments-user", hub.mcp_url, client_id="ops-app")
+        assert raw_tool_call(hub.mcp_url, token, "echo", {"text": "audited words"}).status_code == 200
+    finally:
+        hub.stop(check=True)
+    called = [json.loads(line) for line in audit.read_text().splitlines() if '"tool.called"' in line]
+    assert [event["arguments"] for event in called] == [{"text": "audited words"}], called
 
 
 def test_audit_log_to_standard_output(tmp_path: Path) -> None:
@@ -1157,7 +1162,6 @@ def test_user_limit_refuses_one_user_and_not_another(issuer: LocalIssuer) -> Non
     is unaffected. Counted in gatehouse_rate_limited_total{limit="user"}."""
     hub, metrics_url = jwt_hub("ops-limit-user", issuer, "--rate-limit-user", "4/hour")
     try:
-        clear_of_window_end(3600)
         limited_token = issuer.mint("user-limited", hub.mcp_url, client_id="ops-app")
         other_token = issuer.mint("user-unaffected", hub.mcp_url, client_id="ops-app")
         responses = Responses()
@@ -1200,7 +1204,6 @@ def test_client_limit_counts_every_user_of_the_client(issuer: LocalIssuer) -> No
     refused too now (id null)."""
     hub, _ = jwt_hub("ops-limit-client", issuer, "--rate-limit-client", "4/hour")
     try:
-        clear_of_window_end(3600)
         carol = issuer.mint("carol", hub.mcp_url, client_id="shared-app")
         dave = issuer.mint("dave", hub.mcp_url, client_id="shared-app")
         erin = issuer.mint("erin", hub.mcp_url, client_id="other-app")
@@ -1237,7 +1240,6 @@ def test_tool_limit_refuses_only_that_tool_and_echoes_the_id(issuer: LocalIssuer
     whoami is unaffected."""
     hub, _ = jwt_hub("ops-limit-tool", issuer, "--rate-limit-tools", "whoami=2/hour,echo=1/s")
     try:
-        clear_of_window_end(3600)
         frank = issuer.mint("frank", hub.mcp_url, client_id="ops-app")
         grace = issuer.mint("grace", hub.mcp_url, client_id="ops-app")
         responses = Responses()

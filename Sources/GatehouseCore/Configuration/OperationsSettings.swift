@@ -9,6 +9,8 @@ public struct OperationsSettings: Sendable, Equatable {
     /// Where the audit log's JSON lines go: a file (appended, created 0600) or `-` for standard
     /// output; `nil` keeps no audit log.
     public var auditLogPath: String?
+    /// Put each tool call's arguments in its `tool.called` event (they may hold anything users send).
+    public var auditToolArguments = false
 
     public init() {}
 }
@@ -20,6 +22,7 @@ extension OperationsSettings {
         settings.metricsPort = try read(.metricsPort) { Int($0).flatMap { (1...65535).contains($0) ? $0 : nil } }
         if let host = try read(.metricsHost, { $0.isEmpty ? nil : $0 }) { settings.metricsHost = host }
         settings.auditLogPath = try read(.auditLog) { $0.isEmpty ? nil : $0 }
+        settings.auditToolArguments = try read.flag(.auditToolArguments) ?? false
         return settings
     }
 }
@@ -35,6 +38,10 @@ extension Setting {
         name: "auditLog", flag: "audit-log", environmentNames: ["GATEHOUSE_AUDIT_LOG"],
         summary: "Append security events as JSON lines to this file, or - for standard output (default: none).")
 
+    public static let auditToolArguments = Setting(
+        name: "auditToolArguments", environmentNames: ["GATEHOUSE_AUDIT_TOOL_ARGUMENTS"],
+        summary: "true to put each tool call's arguments in the audit log (they may hold whatever users send; default false).")
+
     /// Every operations setting.
-    public static let operationsSettings: [Setting] = [.metricsPort, .metricsHost, .auditLog]
+    public static let operationsSettings: [Setting] = [.metricsPort, .metricsHost, .auditLog, .auditToolArguments]
 }

@@ -11,16 +11,21 @@ public protocol AuditSink: Sendable {
 /// (`--audit-log`) or an embedding application decides where they go. Without a sink, recording
 /// costs one lock and builds nothing.
 public enum AuditLog {
-    private static let sink = Mutex<(any AuditSink)?>(nil)
+    private static let state = Mutex<(sink: (any AuditSink)?, toolArguments: Bool)>((nil, false))
 
-    /// Sends every later event to `sink` (`nil` turns the audit log off).
-    public static func bootstrap(_ sink: (any AuditSink)?) {
-        self.sink.withLock { $0 = sink }
+    /// Sends every later event to `sink` (`nil` turns the audit log off). With `toolArguments`,
+    /// `tool.called` events also carry the call's arguments, which may hold whatever users send
+    /// to tools: an operator's choice (`GATEHOUSE_AUDIT_TOOL_ARGUMENTS`), off by default.
+    public static func bootstrap(_ sink: (any AuditSink)?, toolArguments: Bool = false) {
+        state.withLock { $0 = (sink, toolArguments) }
     }
+
+    /// True when `tool.called` events should carry the arguments.
+    public static var recordsToolArguments: Bool { state.withLock { $0.sink != nil && $0.toolArguments } }
 
     /// Records the event `name` with `fields` (only evaluated when a sink is set).
     public static func record(_ name: AuditEventName, _ fields: @autoclosure () -> [String: JSONValue?] = [:]) {
-        guard let sink = sink.withLock({ $0 }) else { return }
+        guard let sink = state.withLock({ $0.sink }) else { return }
         sink.record(AuditEvent(name, fields()), at: Date())
     }
 }

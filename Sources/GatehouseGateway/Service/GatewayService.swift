@@ -88,7 +88,8 @@ public final class GatewayService: MCPService {
             let response = await callNamed(request, in: environment)
             let outcome = Self.outcomeLabel(response)
             ToolCallTelemetry.record(
-                tool: toolLabel(request, outcome: outcome), outcome: outcome, principal: environment.principal, duration: started.elapsed)
+                tool: toolLabel(request, outcome: outcome), outcome: outcome, principal: environment.principal, duration: started.elapsed,
+                params: request.params)
             return response
         case ("prompts/get", _):
             return await callNamed(request, in: environment)

@@ -99,7 +99,8 @@ public struct MCPMethodHandler: MCPService {
             let started = ContinuousClock.now
             let (tool, outcome) = await callTool(request.params, id: request.id, in: environment)
             ToolCallTelemetry.record(
-                tool: tool, outcome: Self.outcomeLabel(outcome), principal: environment.principal, duration: started.elapsed)
+                tool: tool, outcome: Self.outcomeLabel(outcome), principal: environment.principal, duration: started.elapsed,
+                params: request.params)
             switch outcome {
             case .success(let result):
                 return JSONRPCResponse(
