@@ -330,7 +330,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseSQLiteTests",
-            dependencies: ["GatehouseSQLite", "GatehouseOAuth", "GatehouseCore"],
+            dependencies: ["GatehouseSQLite", "GatehouseOAuth", "GatehouseCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -111,6 +111,10 @@ public final class PostgresStore: Sendable {
             let result = try await deadlined(operation)
             GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: false)
             return result
+        } catch let error as PSQLError where error.code != .server {
+            // Not a refusal of the statement by the server: the connection failed or closed.
+            GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
+            throw PostgresUnavailable(location: location, reason: String(reflecting: error))
         } catch {
             GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
             throw error
@@ -126,7 +130,7 @@ public final class PostgresStore: Sendable {
             }
             defer { group.cancelAll() }
             guard let first = try await group.next(), let result = first else {
-                throw PostgresStoreError("PostgreSQL did not answer within \(self.deadline) (is it down?)")
+                throw PostgresUnavailable(location: self.location, reason: "no answer within \(self.deadline)")
             }
             return result
         }
@@ -195,6 +199,13 @@ public struct PostgresStoreCheck: Sendable, Equatable {
     public var serverVersion: String
     /// Migrations the first instance to start will apply, in order.
     public var pendingMigrations: [String]
+}
+
+/// PostgreSQL cannot be reached, or did not answer within the store's deadline.
+public struct PostgresUnavailable: StoreUnavailable, CustomStringConvertible {
+    public let location: String
+    public let reason: String
+    public var description: String { "PostgreSQL at \(location) is unavailable (is it down?): \(reason)" }
 }
 
 public struct PostgresStoreError: Error, CustomStringConvertible {

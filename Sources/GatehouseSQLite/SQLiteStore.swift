@@ -48,24 +48,49 @@ public final class SQLiteStore: Sendable {
 
     /// Runs `body` in a write transaction (`IMMEDIATE`, so it holds the write lock from its
     /// first statement); see ``read(_:)`` for why the result is `Sendable`.
+    ///
+    /// Writes take turns, and each may wait up to the busy timeout for another process's lock:
+    /// behind a few such waits a write would be answered long after its client gave up. A write
+    /// whose turn comes after ``writeDeadline`` is not run at all (so nothing is committed for a
+    /// request that was told it failed) and throws ``SQLiteStoreBusy``.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
-        try await measured("write") { try await database.write(body) }
+        let deadline = ContinuousClock.now + Self.writeDeadline
+        return try await measured("write") {
+            try await database.writeWithoutTransaction { db in
+                // Checked before BEGIN, which is what waits for the lock.
+                guard ContinuousClock.now < deadline else { throw SQLiteStoreBusy(path: self.path) }
+                var result: T?
+                try db.inTransaction {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!  // inTransaction ran the closure, or threw
+            }
+        }
     }
 
-    /// The migrations applied to this database, oldest first.
+    /// How long a write may wait for its turn: the busy timeout, so one wait for another
+    /// process's lock is tolerated, a queue of them is not.
+    static let writeDeadline: Duration = .seconds(5)
+
     /// `operation`, timed in ``GatehouseMetrics/storeOperation(backend:kind:duration:failed:)``.
+    /// A lock another process held past the busy timeout becomes ``SQLiteStoreBusy``.
     private func measured<T>(_ kind: String, _ operation: () async throws -> T) async throws -> T {
         let started = ContinuousClock.now
         do {
             let result = try await operation()
             GatehouseMetrics.storeOperation(backend: "sqlite", kind: kind, duration: started.elapsed, failed: false)
             return result
+        } catch let error as DatabaseError where [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+            GatehouseMetrics.storeOperation(backend: "sqlite", kind: kind, duration: started.elapsed, failed: true)
+            throw SQLiteStoreBusy(path: path)
         } catch {
             GatehouseMetrics.storeOperation(backend: "sqlite", kind: kind, duration: started.elapsed, failed: true)
             throw error
         }
     }
 
+    /// The migrations applied to this database, oldest first.
     public func appliedMigrations() async throws -> [String] {
         try await read { db in try StoreMigrations.migrator.appliedMigrations(db) }
     }
@@ -90,4 +115,11 @@ extension SQLiteStore: AuthorizationStore {}
 
 extension SQLiteStore: StoreAdministration {
     public var location: String { path }
+}
+
+/// The database stayed locked (by another process, or by the writes queued before this one)
+/// past the busy timeout; nothing was written.
+public struct SQLiteStoreBusy: StoreUnavailable, CustomStringConvertible {
+    public let path: String
+    public var description: String { "the database \(path) is busy (locked by another process or a queue of writes); nothing was written" }
 }

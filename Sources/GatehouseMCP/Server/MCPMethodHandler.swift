@@ -187,6 +187,9 @@ public struct MCPMethodHandler: MCPService {
             return (tool.name, .success(try await tool.handler(ToolArguments(arguments), context)))
         } catch let error as ToolError {
             return (tool.name, .success(.error(error.message)))
+        } catch is any StoreUnavailable {
+            environment.logger.warning("tool failed: the store is unavailable", metadata: ["tool": "\(name)"])
+            return (tool.name, .success(.error("Tool \(name) cannot reach the server's store right now; try again in a few seconds.")))
         } catch {
             environment.logger.error("tool failed", metadata: ["tool": "\(name)", "error": "\(error)"])
             return (tool.name, .success(.error("Tool \(name) failed with an internal error.")))

@@ -26,7 +26,8 @@ public struct ClientDirectory: Sendable {
         do {
             registered = try await store.client(id: clientID)
         } catch {
-            throw OAuthError(.serverError, "the client registry cannot be read")
+            // The store is down or busy: the client may retry (503 with Retry-After), not a server bug.
+            throw OAuthError(.temporarilyUnavailable, "the client registry cannot be read right now; try again in a few seconds")
         }
         guard let registered else {
             throw OAuthError(.invalidClient, "unknown client_id; register again (the registration may have been removed)")

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseOAuth
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -34,6 +35,16 @@ enum AuthorizationPages {
             .xContentTypeOptions: "nosniff",
         ]
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// 503 with `Retry-After`: the store is down or busy, so nothing can be decided now; the
+    /// person may start again from the application in a few seconds.
+    static func unavailable() -> Response {
+        var response = page(
+            SignInPage.refusal(OAuthError(.temporarilyUnavailable, "the server cannot reach its store right now; try again in a few seconds")),
+            status: .serviceUnavailable)
+        response.headers[.retryAfter] = "5"
+        return response
     }
 }
 

@@ -94,8 +94,10 @@ struct AuthorizationServerRoutes: Sendable {
                 return response
             }
         } catch {
+            // The store is down or busy: 503 with Retry-After, which the client may retry.
             context.logger.error("cannot store a client registration: \(error)")
-            return OAuthHTTP.error(OAuthError(.serverError, "the registration cannot be stored; try again"), request: request)
+            return OAuthHTTP.error(
+                OAuthError(.temporarilyUnavailable, "the registration cannot be stored right now; try again in a few seconds"), request: request)
         }
     }
 }

@@ -45,7 +45,7 @@ struct AuthorizeRoutes: Sendable {
                 return AuthorizationPages.redirect(try await server.approve(authorization, user: user))
             } catch {
                 context.logger.error("cannot approve for the dev user: \(error)")
-                return refusal(OAuthError(.serverError, "the store cannot be reached"), status: .internalServerError)
+                return AuthorizationPages.unavailable()
             }
         }
         let binding = cookies.binding(request) ?? SecretToken.generate()

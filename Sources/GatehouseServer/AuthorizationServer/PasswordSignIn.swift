@@ -14,14 +14,6 @@ struct PasswordSignIn: Sendable {
     ) async -> Response {
         let email = (try? form.value("email")) ?? ""
         let password = (try? form.value("password")) ?? ""
-        let outcome: LocalUsers.SignIn
-        do {
-            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteIP)
-        } catch {
-            context.logger.error("sign-in failed: \(error)")
-            return AuthorizationPages.page(
-                SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
-        }
         /// The same page again, with what went wrong; the request stays pending.
         func again(_ problem: String, _ status: HTTPResponse.Status, retryAfter: Int? = nil) -> Response {
             var response = AuthorizationPages.page(
@@ -30,6 +22,14 @@ struct PasswordSignIn: Sendable {
             if let retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
             return response
         }
+        let outcome: LocalUsers.SignIn
+        do {
+            outcome = try await server.users.signIn(email: email, password: password, from: context.remoteIP)
+        } catch {
+            // The store is down or busy: the person may simply try again.
+            context.logger.error("sign-in failed: \(error)")
+            return again("Sign-in cannot be checked right now; try again in a few seconds.", .serviceUnavailable, retryAfter: 5)
+        }
         switch outcome {
         case .signedIn(let user):
             context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
@@ -37,8 +37,7 @@ struct PasswordSignIn: Sendable {
                 return AuthorizationPages.redirect(try await server.approve(authorization, user: user))
             } catch {
                 context.logger.error("cannot issue an authorization code: \(error)")
-                return AuthorizationPages.page(
-                    SignInPage.refusal(OAuthError(.serverError, "the store cannot be reached")), status: .internalServerError)
+                return AuthorizationPages.unavailable()
             }
         case .refused(let block):
             return again(["Wrong email or password.", block.map(SignInPage.wait)].compactMap { $0 }.joined(separator: " "), .unauthorized)
