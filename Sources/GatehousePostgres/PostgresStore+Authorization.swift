@@ -92,18 +92,19 @@ extension PostgresStore: AuthorizationStore {
             // The token row is locked first: concurrent refreshes of one token, on any instance,
             // are decided one after another and end with one successor.
             _ = try await self.rows("SELECT 1 FROM oauth_refresh_tokens WHERE hash = \(hash) FOR UPDATE", on: connection)
-            let decision = rotation.decide(try await self.presented(hash: hash, on: connection))
+            let now = rotation.clock()
+            let decision = rotation.decide(try await self.presented(hash: hash, on: connection), at: now)
             switch decision {
             case .rotate(let successor, let sealed, _):
                 try await self.execute(
                     """
-                    UPDATE oauth_refresh_tokens SET rotated_at = \(rotation.now.storeValue), successor_hash = \(successor.hash),
+                    UPDATE oauth_refresh_tokens SET rotated_at = \(now.storeValue), successor_hash = \(successor.hash),
                         successor_sealed = \(sealed) WHERE hash = \(hash)
                     """, on: connection)
                 try await self.insert(successor, on: connection)
             case .revokeFamily(let family):
                 try await self.execute(
-                    "UPDATE oauth_refresh_families SET revoked_at = \(rotation.now.storeValue) WHERE id = \(family.id)", on: connection)
+                    "UPDATE oauth_refresh_families SET revoked_at = \(now.storeValue) WHERE id = \(family.id)", on: connection)
             case .resend, .refuse:
                 break
             }

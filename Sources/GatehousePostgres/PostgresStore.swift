@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// The store on PostgreSQL, for several Gatehouse instances behind a load balancer.
 ///
@@ -22,6 +23,8 @@ public final class PostgresStore: Sendable {
     /// The longest one store operation may take, waiting for a connection included: during a
     /// database outage, requests fail (503) after this instead of waiting for the database.
     let deadline: Duration
+    /// When an operation last found PostgreSQL unavailable, with no success since (``bounded(_:)``).
+    private let outage = Mutex<ContinuousClock.Instant?>(nil)
     private let running: Task<Void, Never>
     /// Where it connects, without the password: `postgres://user@host:port/database`.
     public let location: String
@@ -102,23 +105,43 @@ public final class PostgresStore: Sendable {
         try await bounded { try await self.client.withTransaction(logger: self.logger) { connection in try await body(connection) } }
     }
 
-    /// `operation`, or ``PostgresStoreError`` when it takes longer than the deadline (it is
-    /// cancelled); timed in ``GatehouseMetrics/storeOperation(backend:kind:duration:failed:)``
+    /// `operation`, or ``PostgresUnavailable`` when the connection fails or it takes longer than
+    /// the deadline (it is cancelled); timed in ``GatehouseMetrics/storeOperation(backend:kind:duration:failed:)``
     /// (kind `operation`: a statement or a transaction).
+    ///
+    /// During an outage a request would wait one deadline per operation it makes; so for
+    /// ``outageRetryInterval`` after an operation found PostgreSQL unavailable, others fail at
+    /// once, and the first after that interval tries again (recovery is noticed within it).
     func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         let started = ContinuousClock.now
+        if let since = outage.withLock({ $0 }), started - since < Self.outageRetryInterval {
+            GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: .zero, failed: true)
+            throw PostgresUnavailable(location: location, reason: "it was unavailable moments ago; tried again within \(Self.outageRetryInterval)")
+        }
         do {
             let result = try await deadlined(operation)
+            outage.withLock { $0 = nil }
             GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: false)
             return result
         } catch let error as PSQLError where error.code != .server {
             // Not a refusal of the statement by the server: the connection failed or closed.
-            GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
-            throw PostgresUnavailable(location: location, reason: String(reflecting: error))
+            throw unavailable(PostgresUnavailable(location: location, reason: String(reflecting: error)), since: started)
+        } catch let error as PostgresUnavailable {
+            throw unavailable(error, since: started)
         } catch {
             GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
             throw error
         }
+    }
+
+    /// How long operations fail at once after one found PostgreSQL unavailable.
+    static let outageRetryInterval: Duration = .seconds(2)
+
+    /// Notes the outage (operations fail fast for a while) and counts the failure.
+    private func unavailable(_ error: PostgresUnavailable, since started: ContinuousClock.Instant) -> PostgresUnavailable {
+        outage.withLock { $0 = .now }
+        GatehouseMetrics.storeOperation(backend: "postgres", kind: "operation", duration: started.elapsed, failed: true)
+        return error
     }
 
     private func deadlined<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {

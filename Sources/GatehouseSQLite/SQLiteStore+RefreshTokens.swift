@@ -24,16 +24,17 @@ extension SQLiteStore {
         // One IMMEDIATE transaction: the read, the decision and its writes hold the write lock,
         // so a concurrent presentation (this process or another) sees the outcome.
         try await write { db in
-            let decision = rotation.decide(try Self.presented(hash: hash, db))
+            let now = rotation.clock()
+            let decision = rotation.decide(try Self.presented(hash: hash, db), at: now)
             switch decision {
             case .rotate(let successor, let sealed, _):
                 try db.execute(
                     sql: "UPDATE oauth_refresh_tokens SET rotated_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?",
-                    arguments: [rotation.now.storeValue, successor.hash, sealed, hash])
+                    arguments: [now.storeValue, successor.hash, sealed, hash])
                 try Self.insert(successor, db)
             case .revokeFamily(let family):
                 try db.execute(
-                    sql: "UPDATE oauth_refresh_families SET revoked_at = ? WHERE id = ?", arguments: [rotation.now.storeValue, family.id])
+                    sql: "UPDATE oauth_refresh_families SET revoked_at = ? WHERE id = ?", arguments: [now.storeValue, family.id])
             case .resend, .refuse:
                 break
             }

@@ -51,7 +51,7 @@ struct AuthorizationStoreConformance {
     private func rotation(_ successor: String, client: String = "c1", at now: Date) -> RefreshRotation {
         RefreshRotation(
             clientID: client, successor: RefreshTokenRecord(hash: successor, familyID: "", issuedAt: now, expiresAt: now + 86_400),
-            sealedSuccessor: Data(successor.utf8), grace: 10, now: now)
+            sealedSuccessor: Data(successor.utf8), grace: 10, clock: { now })
     }
 
     /// A family whose first token is `firstToken`.
@@ -61,6 +61,23 @@ struct AuthorizationStoreConformance {
         let family = RefreshFamily(id: id, grant: grant(), createdAt: epoch, expiresAt: expiresAt)
         try await store.createFamily(family, firstToken: RefreshTokenRecord(hash: firstToken, familyID: id, issuedAt: epoch, expiresAt: expiresAt))
         return family
+    }
+
+    /// The grace of a retry counts from when the rotation was applied (the clock read under the
+    /// lock), not from when its request began: a rotation that waited 20 s for the lock still
+    /// hands its successor to a retry 5 s after it was applied.
+    @Test(arguments: StoreBackend.all)
+    func theGraceCountsFromWhenTheRotationWasApplied(backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        _ = try await family(store)
+        var delayed = rotation("t1", at: epoch)
+        delayed.clock = { epoch + 20 }
+        guard case .rotate = try await store.presentRefreshToken(hash: "t0", to: delayed) else {
+            Issue.record("the first presentation must rotate")
+            return
+        }
+        #expect(try await store.presentRefreshToken(hash: "t0", to: rotation("t2", at: epoch + 25)) == .resend(
+            sealedSuccessor: Data("t1".utf8), family: try #require(try await store.refreshToken(hash: "t1")).1))
     }
 
     @Test(arguments: StoreBackend.all)

@@ -112,7 +112,7 @@ extension AuthorizationServer {
                 hash: SecretToken.hash(successor), familyID: "", issuedAt: issuedAt,
                 expiresAt: issuedAt.addingTimeInterval(settings.refreshTokenLifetime)),
             sealedSuccessor: try await storeCall({ try secrets.seal(Data(successor.utf8), what: "a refresh token") }),
-            grace: settings.refreshReuseGrace, now: issuedAt)
+            grace: settings.refreshReuseGrace, clock: now)
         let decision = try await storeCall({ try await store.presentRefreshToken(hash: SecretToken.hash(presented), to: rotation) })
         let family: RefreshFamily
         let refreshToken: String

@@ -17,18 +17,24 @@ public struct RefreshRotation: Sendable {
     /// The successor token itself, sealed, kept so it can be handed out again within `grace`.
     public var sealedSuccessor: Data
     public var grace: TimeInterval
-    public var now: Date
+    /// The time, read by the store once it holds the token (``decide(_:at:)``), not when the
+    /// request began: a rotation that waited for the lock must not eat into the grace a
+    /// client's retry of it has.
+    public var clock: @Sendable () -> Date
 
-    public init(clientID: String, successor: RefreshTokenRecord, sealedSuccessor: Data, grace: TimeInterval, now: Date) {
+    public init(
+        clientID: String, successor: RefreshTokenRecord, sealedSuccessor: Data, grace: TimeInterval, clock: @escaping @Sendable () -> Date
+    ) {
         self.clientID = clientID
         self.successor = successor
         self.sealedSuccessor = sealedSuccessor
         self.grace = grace
-        self.now = now
+        self.clock = clock
     }
 
-    /// The decision for the presented token, as the store holds it (`nil`: unknown).
-    public func decide(_ token: PresentedRefreshToken?) -> Decision {
+    /// The decision for the presented token, as the store holds it (`nil`: unknown), at `now`
+    /// (read from ``clock`` while holding it; the store stamps a rotation or revocation with it).
+    public func decide(_ token: PresentedRefreshToken?, at now: Date) -> Decision {
         guard let token else { return .refuse(.unknown) }
         let family = token.family
         guard family.grant.clientID == clientID else { return .refuse(.wrongClient) }
