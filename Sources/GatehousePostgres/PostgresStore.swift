@@ -144,19 +144,30 @@ public final class PostgresStore: Sendable {
         return error
     }
 
+    /// `operation`'s result, or ``PostgresUnavailable`` once the deadline passes. The operation
+    /// is then cancelled but not waited for: a query on a frozen connection may not notice its
+    /// cancellation until the connection itself times out, and the caller must not wait that long.
     private func deadlined<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: self.deadline)
-                return nil
+        let answer = FirstAnswer<T>()
+        let work = Task {
+            do {
+                answer.give(.success(try await operation()))
+            } catch {
+                answer.give(.failure(error))
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let result = first else {
-                throw PostgresUnavailable(location: self.location, reason: "no answer within \(self.deadline)")
-            }
-            return result
         }
+        let timer = Task {
+            try? await Task.sleep(for: self.deadline)
+            answer.give(.failure(PostgresUnavailable(location: self.location, reason: "no answer within \(self.deadline)")))
+        }
+        let result = await withTaskCancellationHandler {
+            await answer.value()
+        } onCancel: {
+            answer.give(.failure(CancellationError()))
+        }
+        work.cancel()
+        timer.cancel()
+        return try result.get()
     }
 
     /// The rows of `query`, with their columns by name.
@@ -234,4 +245,30 @@ public struct PostgresUnavailable: StoreUnavailable, CustomStringConvertible {
 public struct PostgresStoreError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// The first of several results to arrive, for one waiter; later ones are dropped.
+private final class FirstAnswer<T: Sendable>: Sendable {
+    private let state = Mutex<(result: Result<T, any Error>?, waiter: CheckedContinuation<Result<T, any Error>, Never>?)>((nil, nil))
+
+    func give(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Result<T, any Error>, Never>? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: result)
+    }
+
+    func value() async -> Result<T, any Error> {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> Result<T, any Error>? in
+                if let result = state.result { return result }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
 }

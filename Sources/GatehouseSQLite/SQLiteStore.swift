@@ -50,15 +50,19 @@ public final class SQLiteStore: Sendable {
     /// first statement); see ``read(_:)`` for why the result is `Sendable`.
     ///
     /// Writes take turns, and each may wait up to the busy timeout for another process's lock:
-    /// behind a few such waits a write would be answered long after its client gave up. A write
-    /// whose turn comes after ``writeDeadline`` is not run at all (so nothing is committed for a
-    /// request that was told it failed) and throws ``SQLiteStoreBusy``.
+    /// behind a few such waits a write would be answered long after its client gave up. So each
+    /// write waits for the lock only what is left of its ``writeDeadline`` (counted from when it
+    /// was asked for); one whose turn comes later is not run at all (nothing is committed for a
+    /// request that was told it failed). Either way it throws ``SQLiteStoreBusy``.
     func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + Self.writeDeadline
         return try await measured("write") {
             try await database.writeWithoutTransaction { db in
-                // Checked before BEGIN, which is what waits for the lock.
-                guard ContinuousClock.now < deadline else { throw SQLiteStoreBusy(path: self.path) }
+                // Before BEGIN, which is what waits for the lock: the wait may last only what is
+                // left of this write's deadline.
+                let left = deadline - ContinuousClock.now
+                guard left > .milliseconds(1) else { throw SQLiteStoreBusy(path: self.path) }
+                try db.execute(sql: "PRAGMA busy_timeout = \(left.inNanoseconds / 1_000_000)")
                 var result: T?
                 try db.inTransaction {
                     result = try body(db)

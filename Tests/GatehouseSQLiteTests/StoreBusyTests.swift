@@ -33,7 +33,7 @@ struct StoreBusyTests {
             return await group.reduce(into: []) { $0.append($1) }
         }
         #expect(outcomes.allSatisfy { refused, _ in refused }, "\(outcomes)")
-        #expect(outcomes.allSatisfy { _, elapsed in elapsed < .seconds(7) }, "\(outcomes)")
+        #expect(outcomes.allSatisfy { _, elapsed in elapsed < .milliseconds(5_500) }, "\(outcomes)")
         try? await Task.sleep(until: started + .seconds(8))
         try locker.inDatabase { try $0.execute(sql: "COMMIT") }
         try await store.insertLocalUserForTest(email: "after@example.com")
