@@ -7,16 +7,21 @@ import Testing
 
 @Suite("Progress streaming")
 struct ProgressStreamingTests {
-    /// Reports progress three times, then answers; remembers whether it was cancelled.
+    /// Reports progress three times, `pause` apart, then answers; remembers whether it was cancelled.
     final class Steps: Sendable {
         let cancelled = Mutex(false)
+        let pause: Duration
+
+        init(pause: Duration = .milliseconds(50)) {
+            self.pause = pause
+        }
 
         var tool: MCPTool {
             MCPTool(name: "steps", description: "Three steps.", inputSchema: ["type": "object"]) { [self] _, context in
                 for step in 1...3 {
                     context.reportProgress(Double(step), total: 3, message: "step \(step)")
                     do {
-                        try await Task.sleep(for: .milliseconds(50))
+                        try await Task.sleep(for: pause)
                     } catch {
                         cancelled.withLock { $0 = true }
                         throw error
@@ -81,7 +86,9 @@ struct ProgressStreamingTests {
     }
 
     @Test func aClientThatStopsReadingCancelsTheTool() async throws {
-        let steps = Steps()
+        // Steps far longer than the test waits: the tool cannot finish on its own first, however
+        // slowly a loaded machine runs the test (with 50 ms steps it sometimes had, and was never cancelled).
+        let steps = Steps(pause: .seconds(20))
         let harness = EndpointHarness(tools: [steps.tool])
         let response = await harness.endpoint.respond(to: request(Self.withToken), logger: EndpointHarness.logger)
         guard case .events(let events) = response.body else { Issue.record("not streamed"); return }
@@ -95,7 +102,7 @@ struct ProgressStreamingTests {
         try await Task.sleep(for: .milliseconds(20))
         writer.cancel()
         await writer.value
-        // The tool sees the cancellation at its next step; on a loaded machine that can take a while.
+        // The tool's pause ends with the cancellation; on a loaded machine that can take a moment.
         let deadline = ContinuousClock.now + .seconds(5)
         while !steps.cancelled.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(steps.cancelled.withLock { $0 })
