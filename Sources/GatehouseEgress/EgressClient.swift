@@ -126,11 +126,14 @@ public struct EgressClient: Sendable {
     }
 
     /// Executes `request`, once more when the pooled connection it was given had just been closed
-    /// by the server (a keep-alive race: the request never left, so sending it again is safe).
+    /// by the server: a keep-alive race in which the request never left (safe to send again), or,
+    /// for a GET or HEAD, which may be repeated anyway (RFC 9110 §9.2.2), closed as it was sent.
     private func execute(_ request: HTTPClientRequest) async throws -> HTTPClientResponse {
         do {
             return try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         } catch ChannelError.ioOnClosedChannel {
+            return try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed && [.GET, .HEAD].contains(request.method) {
             return try await client.execute(request, timeout: .nanoseconds(timeout.inNanoseconds))
         }
     }

@@ -39,17 +39,27 @@ class SignInWatcher:
     """Reads the bridge's standard error as it is written; each sign-in URL it prints is opened in
     headless Chromium, where the person signs in (on Gatehouse's page with EMAIL and PASSWORD, or
     wherever an auto-approving server sends them) until the browser reaches the bridge's loopback
-    callback."""
+    callback.
+
+    Entering waits (bounded) until Chromium has started: the SDK in "auto" mode gives its first
+    request (server/discover) 10 s before it falls back to the 2025-11-25 handshake, and on a
+    loaded machine launching Chromium took much of that, so the era the test checks depended on
+    the machine's load, not on the bridge."""
+
+    BROWSER_START_TIMEOUT_S = 30.0
 
     def __init__(self, errlog: Path) -> None:
         self.errlog = errlog
         self.urls: list[str] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
+        self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> "SignInWatcher":
         self._thread.start()
+        if not self._ready.wait(self.BROWSER_START_TIMEOUT_S):
+            self.failures.append(f"Chromium did not start within {self.BROWSER_START_TIMEOUT_S:.0f} s")
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -59,6 +69,7 @@ class SignInWatcher:
     def _run(self) -> None:
         seen = 0
         with chromium_browser() as browser:
+            self._ready.set()
             while not self._stop.is_set():
                 lines = self.errlog.read_text(errors="replace").splitlines() if self.errlog.exists() else []
                 for line in lines[seen:]:
@@ -107,6 +118,7 @@ def run_through_bridge(
                 assert client.session.protocol_version == SDK_MODES[mode]
                 return await body(client)
 
+    errlog.write_text("")  # a new run: the watcher must not find the sign-in URL of an earlier one
     with SignInWatcher(errlog) as watcher:
         try:
             result = asyncio.run(asyncio.wait_for(go(), RUN_TIMEOUT_S))
