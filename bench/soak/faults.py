@@ -894,15 +894,7 @@ def upstream_killed_mid_stream(f: Fault) -> None:
         shout = mcpio.call(http, mcp, None, "files_shout", {"text": "still"})
         f.check(mcpio.first_text(shout) == "STILL!", f"the stdio upstream while docs is down: {describe(shout)}")
         docs = fastmcp().start()
-        started = time.monotonic()
-        back_after, last = None, ""
-        while time.monotonic() - started < 30:
-            answer, _, error = timed(lambda: mcpio.call(http, mcp, None, "docs_echo", {"text": "back"}))
-            last = describe(answer, error)
-            if answer is not None and mcpio.first_text(answer) == "back" and not mcpio.is_tool_error(answer):
-                back_after = round(time.monotonic() - started, 2)
-                break
-            time.sleep(0.25)
+        back_after, last = echoes_again(lambda: mcpio.call(http, mcp, None, "docs_echo", {"text": "back"}), "back")
         f.measure("FastMCP restarted: docs_echo works again after s", back_after if back_after is not None else f"never in 30 s (last {last})")
         f.check(back_after is not None and back_after < 15, f"the gateway did not use the restarted upstream within 15 s (last {last})")
         f.measure("FastMCP restarted: /healthz", gateway_healthz(base))
@@ -917,15 +909,7 @@ def upstream_killed_mid_stream(f: Fault) -> None:
         killed_mid_call("FastMCP killed during docs_slow_count (2025-11-25 session)", "docs_slow_count", {"n": 30},
                         lambda: docs.kill(), session=fresh)
         docs = fastmcp().start()
-        started = time.monotonic()
-        back_after = None
-        while time.monotonic() - started < 30:
-            answer, _, error = timed(lambda: fresh.call("docs_echo", {"text": "again"}))
-            last = describe(answer, error)
-            if answer is not None and mcpio.first_text(answer) == "again" and not mcpio.is_tool_error(answer):
-                back_after = round(time.monotonic() - started, 2)
-                break
-            time.sleep(0.25)
+        back_after, last = echoes_again(lambda: fresh.call("docs_echo", {"text": "again"}), "again")
         f.measure("FastMCP restarted: that session's calls work again after s", back_after if back_after is not None else f"never (last {last})")
         f.check(back_after is not None and back_after < 15, f"the session did not recover within 15 s (last {last})")
 
@@ -1028,6 +1012,19 @@ class Watchdog:
         f.check(len(answered) == len(self.healthz) and max(answered, default=0) < 1000,
                 f"{label}: /healthz missed or slow: {len(answered)}/{len(self.healthz)}, slowest {max(answered, default=0)} ms")
         f.check(set(statuses) == {"200"}, f"{label}: tools/call during the flood: {statuses}")
+
+
+def echoes_again(call, text: str, within_s: float = 30.0) -> tuple[float | None, str]:
+    """Repeats `call` (an echo of `text` through the gateway) every 0.25 s until it answers `text`
+    without a tool error: the seconds that took (None if not within `within_s`) and the last answer."""
+    started, last = time.monotonic(), ""
+    while time.monotonic() - started < within_s:
+        answer, _, error = timed(call)
+        last = describe(answer, error)
+        if answer is not None and mcpio.first_text(answer) == text and not mcpio.is_tool_error(answer):
+            return round(time.monotonic() - started, 2), last
+        time.sleep(0.25)
+    return None, last
 
 
 def watched_hub(f: Fault, env: dict[str, str]):
