@@ -335,7 +335,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreConformanceTests",
-            dependencies: ["GatehouseSQLite", "GatehousePostgres", "GatehouseCore", "GatehouseOAuth", "GatehouseHub"],
+            dependencies: ["GatehouseSQLite", "GatehousePostgres", "GatehouseCore", "GatehouseOAuth", "GatehouseHub", "GatehouseAuth", "GatehouseMCP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

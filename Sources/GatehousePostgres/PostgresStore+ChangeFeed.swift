@@ -1,3 +1,4 @@
+import GatehouseCore
 import GatehouseHub
 import Logging
 import PostgresNIO
@@ -11,22 +12,28 @@ extension PostgresStore: HubChangeFeed {
         try await execute("SELECT pg_notify(\(Self.toolChannel), \(String(userID)))")
     }
 
-    public func followToolChanges(_ changed: @escaping @Sendable (Int64) -> Void) async {
-        await follow(Self.toolChannel) { payload in
-            if let userID = Int64(payload) { changed(userID) }
+    public func followToolChanges(_ notice: @escaping @Sendable (ChangeNotice<Int64>) -> Void) async {
+        await follow(Self.toolChannel) { received in
+            switch received {
+            case .listening: notice(.listening)
+            case .changed(let payload): if let userID = Int64(payload) { notice(.changed(userID)) }
+            }
         }
     }
 
     /// Listens on `channel` on one pooled connection, and listens again (after 1 s, doubling to
     /// 30 s) when the connection or the database goes away; stops when the task is cancelled.
-    func follow(_ channel: String, _ received: @escaping @Sendable (String) -> Void) async {
+    /// Reports ``ChangeNotice/listening`` each time the LISTEN is in place: what was notified
+    /// while it was not is lost.
+    func follow(_ channel: String, _ notice: @escaping @Sendable (ChangeNotice<String>) -> Void) async {
         var delay = Duration.seconds(1)
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: channel) { notifications in
                         delay = .seconds(1)
-                        for try await notification in notifications { received(notification.payload) }
+                        notice(.listening)
+                        for try await notification in notifications { notice(.changed(notification.payload)) }
                     }
                 }
             } catch {

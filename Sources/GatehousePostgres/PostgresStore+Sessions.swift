@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 import GatehouseMCP
 import PostgresNIO
 
@@ -38,7 +39,7 @@ extension PostgresStore: SharedSessions {
         }
     }
 
-    public func followEndedSessions(_ ended: @escaping @Sendable (String) -> Void) async {
-        await follow(Self.endedSessionChannel, ended)
+    public func followEndedSessions(_ notice: @escaping @Sendable (ChangeNotice<String>) -> Void) async {
+        await follow(Self.endedSessionChannel, notice)
     }
 }

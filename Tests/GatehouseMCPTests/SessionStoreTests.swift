@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCore
 import GatehouseMCP
 import Synchronization
@@ -61,5 +62,46 @@ struct SessionStoreTests {
         #expect(await store.touch(second.id, owner: Self.alice) == nil)
         #expect(await store.touch(first.id, owner: Self.alice) != nil)
         #expect(await store.touch(third.id, owner: Self.alice) != nil)
+    }
+
+    /// Sessions shared by instances, in memory; an end reaches no one (the feed is the test's).
+    final class MemorySharedSessions: SharedSessions {
+        private let sessions = Mutex<[String: SharedSession]>([:])
+        func save(_ session: SharedSession) async throws { sessions.withLock { $0[session.id] = session } }
+        func session(id: String) async throws -> SharedSession? { sessions.withLock { $0[id] } }
+        func touch(id: String, lastSeen: Date) async throws { sessions.withLock { $0[id]?.lastSeen = lastSeen } }
+        func end(id: String) async throws { sessions.withLock { $0[id] = nil } }
+        func followEndedSessions(_ notice: @escaping @Sendable (ChangeNotice<String>) -> Void) async {}
+    }
+
+    @Test func anEndMissedBeforeTheFeedListensOrWhileItReconnectsIsNotServed() async throws {
+        let shared = MemorySharedSessions()
+        let (here, there) = (
+            SessionStore(idleTimeout: .seconds(100), capacity: 10, shared: shared),
+            SessionStore(idleTimeout: .seconds(100), capacity: 10, shared: shared)
+        )
+        // Before this instance's feed listens, every use asks the shared store.
+        let first = try await here.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        #expect(await there.remove(first.id, owner: Self.alice))
+        #expect(await here.touch(first.id, owner: Self.alice) == nil, "an end no notice reported was not seen")
+
+        // Listening: copies are used, and a notice drops one.
+        here.apply(.listening)
+        let second = try await here.create(protocolVersion: .v2025_11_25, owner: Self.alice)
+        try await shared.end(id: second.id)
+        #expect(await here.touch(second.id, owner: Self.alice) != nil, "listening, the copy is used")
+        here.apply(.changed(second.id))
+        #expect(await here.touch(second.id, owner: Self.alice) == nil)
+
+        // An end whose notice was lost while the feed reconnected: listening again drops the copy,
+        // and a session that still exists is found in the shared store again.
+        let (third, fourth) = (
+            try await here.create(protocolVersion: .v2025_11_25, owner: Self.alice),
+            try await here.create(protocolVersion: .v2025_06_18, owner: Self.alice)
+        )
+        try await shared.end(id: third.id)
+        here.apply(.listening)
+        #expect(await here.touch(third.id, owner: Self.alice) == nil)
+        #expect(await here.touch(fourth.id, owner: Self.alice)?.protocolVersion == .v2025_06_18)
     }
 }

@@ -151,7 +151,7 @@ public struct MCPMethodHandler: MCPService {
         var found = tools.tool(named: name)
         if found == nil, let toolSource {
             do {
-                found = try await toolSource.tools(for: environment.principal).tool(named: name)
+                found = try await toolSource.tool(named: name, for: environment.principal)
             } catch {
                 return (nil, .failure(CallFailure(error: Self.toolSourceFailure(error, environment))))
             }

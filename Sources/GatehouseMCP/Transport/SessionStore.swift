@@ -37,9 +37,13 @@ public final class SessionStore: Sendable {
 
     private struct State {
         var sessions: [String: Session] = [:]
+        /// Whether copies are used: always when nothing is shared; with a shared store, once
+        /// its feed of ended sessions first listens. Before that, a session is looked up in the
+        /// shared store at each use, since its end may have gone unnoticed.
+        var usesCopies: Bool
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let idleTimeout: Duration
     private let capacity: Int
     private let now: @Sendable () -> ContinuousClock.Instant
@@ -63,6 +67,7 @@ public final class SessionStore: Sendable {
         self.capacity = capacity
         self.shared = shared
         self.now = now
+        self.state = Mutex(State(usesCopies: shared == nil))
     }
 
     /// Starts a session for `version`, owned by `owner`, and returns it (saved for the other
@@ -93,7 +98,7 @@ public final class SessionStore: Sendable {
         let instant = now()
         enum Lookup { case missing, refused, found(Session) }
         let lookup = state.withLock { state -> Lookup in
-            guard var session = state.sessions[id] else { return .missing }
+            guard state.usesCopies, var session = state.sessions[id] else { return .missing }
             guard session.owner == owner else { return .refused }
             guard instant - session.lastSeen < idleTimeout else {
                 state.sessions[id] = nil
@@ -134,9 +139,20 @@ public final class SessionStore: Sendable {
         return true
     }
 
-    /// Drops this instance's copy of a session another instance ended.
-    public func forget(_ id: String) {
-        state.withLock { $0.sessions[id] = nil }
+    /// Follows the shared store's feed of ended sessions: drops this instance's copy of a
+    /// session another instance ended. Each time the feed (again) listens, an end may have been
+    /// missed before, so every copy is dropped: the next use finds the session in the shared
+    /// store again, if it still exists. While the feed is not listening copies are still used,
+    /// so a database outage does not also end the sessions this instance holds.
+    public func apply(_ notice: ChangeNotice<String>) {
+        state.withLock { state in
+            switch notice {
+            case .changed(let id): state.sessions[id] = nil
+            case .listening:
+                state.sessions = [:]
+                state.usesCopies = true
+            }
+        }
     }
 
     private func keep(_ session: Session, at instant: ContinuousClock.Instant) {

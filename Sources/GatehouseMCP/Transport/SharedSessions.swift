@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 
 /// Session-era sessions kept where every instance behind a load balancer finds them (the
 /// PostgreSQL store), so a round-robin balancer needs no sticky sessions. ``SessionStore`` keeps
@@ -12,8 +13,9 @@ public protocol SharedSessions: Sendable {
     func touch(id: String, lastSeen: Date) async throws
     /// Ends the session everywhere: other instances drop their copies.
     func end(id: String) async throws
-    /// Calls `ended` with the id of every session ended on any instance, until cancelled.
-    func followEndedSessions(_ ended: @escaping @Sendable (String) -> Void) async
+    /// Calls `notice` with the id of every session ended on any instance, and each time it
+    /// (again) listens, until cancelled.
+    func followEndedSessions(_ notice: @escaping @Sendable (ChangeNotice<String>) -> Void) async
 }
 
 /// What instances share about a session.

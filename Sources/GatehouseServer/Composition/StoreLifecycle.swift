@@ -19,10 +19,10 @@ struct StoreLifecycle: Service, CustomStringConvertible {
         let sessions = self.sessions
         await withTaskGroup(of: Void.self) { group in
             if let feed = stores.changeFeed, let hub {
-                group.addTask { await feed.followToolChanges { hub.invalidate(userID: $0) } }
+                group.addTask { await feed.followToolChanges { hub.apply($0) } }
             }
             if let shared = stores.sharedSessions, let sessions {
-                group.addTask { await shared.followEndedSessions { sessions.forget($0) } }
+                group.addTask { await shared.followEndedSessions { sessions.apply($0) } }
             }
             // The feeds run until cancelled: the first task to end is this one, at shutdown.
             group.addTask { try? await gracefulShutdown() }
