@@ -148,11 +148,12 @@ enum PostgresMigrations {
 
 extension PostgresStore {
     /// Applies the pending migrations, each in its own transaction. A transaction-scoped advisory
-    /// lock makes instances that start together take turns: the second finds the work done.
+    /// lock makes instances that start together take turns: the second finds the work done. The
+    /// lock is the schema's, so deployments in other schemas of the database do not wait.
     func migrate() async throws {
         // CREATE TABLE IF NOT EXISTS is not safe for two sessions at once: the lock comes first.
         try await transaction { connection in
-            try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)
+            try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock), hashtext(current_schema()))", on: connection)
             try await self.execute(
                 """
                 CREATE TABLE IF NOT EXISTS gatehouse_migrations (
@@ -161,7 +162,7 @@ extension PostgresStore {
         }
         for (index, migration) in PostgresMigrations.all.enumerated() {
             try await transaction { connection in
-                try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", on: connection)
+                try await self.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLock), hashtext(current_schema()))", on: connection)
                 let applied = try await self.rows("SELECT 1 FROM gatehouse_migrations WHERE name = \(migration.name)", on: connection)
                 guard applied.isEmpty else { return }
                 for statement in migration.statements { try await self.execute(statement, on: connection) }
@@ -171,6 +172,6 @@ extension PostgresStore {
         }
     }
 
-    /// The advisory lock key of migrations ("gatehous" in ASCII).
-    static let migrationLock: Int64 = 0x6761_7465_686F_7573
+    /// The first advisory lock key of migrations ("gate" in ASCII); the second is the schema's.
+    static let migrationLock: Int32 = 0x6761_7465
 }
