@@ -83,16 +83,19 @@ public struct LocalUsers: Sendable {
             ["method": "password", "reason": .string(reason), "email": .string(String(email.prefix(254))), "address": .string(address)])
     }
 
-    /// Creates a user; `nil` when a user with this email exists (nothing changes then).
+    /// Creates a user; `nil` when a user with this email exists (nothing changes then). The
+    /// password is hashed off the cooperative threads, as at sign-in.
     public func create(email: String, name: String?, password: String?) async throws -> LocalUser? {
-        let hash = try password.map(PasswordHasher.hash)
+        var hash: String?
+        if let password { hash = try await work.run { try PasswordHasher.hash(password) } }
         return try await store.insertLocalUser(
             LocalUser(id: SecretToken.generate(prefix: "usr_"), email: email, name: name, passwordHash: hash, createdAt: now()))
     }
 
     /// Changes the name and password of the user with this email; `nil` when there is none.
     public func update(email: String, name: String?, password: String) async throws -> LocalUser? {
-        try await store.updateLocalUser(email: email, name: name, passwordHash: try PasswordHasher.hash(password))
+        let hash = try await work.run { try PasswordHasher.hash(password) }
+        return try await store.updateLocalUser(email: email, name: name, passwordHash: hash)
     }
 
     /// The user with this email, created without a password when missing (the auto-approved dev user).
