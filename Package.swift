@@ -351,7 +351,8 @@ let package = Package(
         .testTarget(
             name: "GatehouseClientTests",
             dependencies: [
-                "GatehouseClient", "GatehouseEgress", "GatehouseServer", "GatehouseHub", "GatehouseMCP", .product(name: "Hummingbird", package: "hummingbird"),
+                "GatehouseClient", "GatehouseEgress", "GatehouseServer", "GatehouseHub", "GatehouseMCP", "GatehouseCore",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

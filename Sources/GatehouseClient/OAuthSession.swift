@@ -99,21 +99,16 @@ public struct OAuthSession: Sendable {
     private func authorize(
         serverURL: String, resource: String, server: AuthorizationServerInfo, scopes: [String], previous: StoredLogin?
     ) async throws(ClientError) -> AuthorizeOutcome {
-        let pkce = PKCEPair()
         let state = PKCEPair.state()
         let expectation = LoopbackCallback.Expectation(state: state, issuer: server.issuer)
         let (callback, registration) = try await prepareClient(server: server, previous: previous, expectation: expectation)
-        var query = [
-            ("response_type", "code"), ("client_id", registration.clientID), ("redirect_uri", callback.redirectURI),
-            ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", state), ("resource", resource),
-        ]
-        if !scopes.isEmpty { query.append(("scope", scopes.joined(separator: " "))) }
-        let separator = server.authorizationEndpoint.contains("?") ? "&" : "?"
-        let url = server.authorizationEndpoint + separator + URLEncoding.query(query)
+        let pending = PendingAuthorization(
+            serverURL: serverURL, resource: resource, server: server, clientID: registration.clientID, clientSecret: registration.clientSecret,
+            redirectURI: callback.redirectURI, scopes: scopes, state: state)
         if let present = options.presentAuthorizationURL {
-            present(url)
+            present(pending.authorizationURL)
         } else {
-            BrowserLauncher.present(url, openBrowser: options.openBrowser, progress: progress)
+            BrowserLauncher.present(pending.authorizationURL, openBrowser: options.openBrowser, progress: progress)
         }
         progress("waiting for the sign-in to finish (up to \(options.timeout.components.seconds) s)")
 
@@ -125,43 +120,18 @@ public struct OAuthSession: Sendable {
             await callback.stop()
             throw error
         }
-        // RFC 6749 §10.12: the state must be the one this client sent.
-        guard parameters["state"] == state else {
-            throw ClientError("the authorization response carries the wrong state: it is not the answer to this sign-in (possible CSRF); sign in again")
-        }
-        // RFC 9207 §2.4: iss, when present or promised, must be the expected issuer.
-        if let iss = parameters["iss"], iss != server.issuer {
-            throw ClientError("the authorization response came from \(iss), not \(server.issuer) (RFC 9207); refusing a possible mix-up")
-        }
-        if parameters["iss"] == nil, server.sendsIssuerInResponse {
-            throw ClientError("the authorization response lacks iss although \(server.issuer) promises it (RFC 9207)")
-        }
-        if let error = parameters["error"] {
-            throw ClientError("the authorization server refused the sign-in: \(error)\(parameters["error_description"].map { ": \($0)" } ?? "")")
-        }
-        guard let code = parameters["code"] else { throw ClientError("the authorization response has no code") }
-
-        var login = StoredLogin(
-            serverURL: serverURL, resource: resource, authorizationServer: server, clientID: registration.clientID,
-            clientSecret: registration.clientSecret, redirectURI: registration.redirectURI, accessToken: nil, refreshToken: nil,
-            expiresAt: nil, scopes: scopes)
-        let form = [
-            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", callback.redirectURI),
-            ("code_verifier", pkce.verifier), ("resource", resource),
-        ]
-        let response = try await http.exchangeForm(server.tokenEndpoint, form + Self.credentials(login))
-        if response.status != 200, Self.oauthError(response) == "invalid_client", previous != nil, registration.clientID == previous?.clientID,
-            options.clientID == nil
-        {
+        switch try await pending.redeem(try pending.code(from: parameters), http: http) {
+        case .clientRejected where previous != nil && registration.clientID == previous?.clientID && options.clientID == nil:
             return .registrationRejected(clientID: registration.clientID)
+        case .clientRejected:
+            throw ClientError("the token endpoint refused the code: invalid_client (\(server.issuer) does not know client \(registration.clientID))")
+        case .signedIn(var login):
+            // Only a registration of our own has a redirect URI whose port the next login reuses.
+            login.redirectURI = registration.redirectURI
+            try cache.save(login)
+            progress("signed in to \(serverURL) via \(server.issuer)")
+            return .signedIn(login)
         }
-        guard response.status == 200 else {
-            throw ClientError("the token endpoint refused the code: \(Self.oauthError(response) ?? "HTTP \(response.status)") \(Self.oauthDescription(response))")
-        }
-        login = try Self.applyTokens(response, to: login)
-        try cache.save(login)
-        progress("signed in to \(serverURL) via \(server.issuer)")
-        return .signedIn(login)
     }
 
     private struct Registration {
@@ -223,7 +193,7 @@ public struct OAuthSession: Sendable {
 
     /// The client's credentials for the token endpoint: `client_id`, and the secret in the body
     /// when there is one (`client_secret_post`, RFC 6749 §2.3.1, which MCP servers accept).
-    private static func credentials(_ login: StoredLogin) -> [(String, String)] {
+    static func credentials(_ login: StoredLogin) -> [(String, String)] {
         [("client_id", login.clientID)] + (login.clientSecret.map { [("client_secret", $0)] } ?? [])
     }
 

@@ -1,4 +1,6 @@
+import Crypto
 import Foundation
+import GatehouseCore
 import GatehouseEgress
 import Testing
 
@@ -69,6 +71,48 @@ struct ClientPartsTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data("not json".utf8).write(to: directory.appendingPathComponent("tokens.json"))
         #expect(throws: ClientError.self) { try TokenCache(directory: directory).all() }
+    }
+
+    @Test func aPendingAuthorizationAcceptsOnlyItsOwnAnswer() throws {
+        let server = AuthorizationServerInfo(
+            issuer: "https://as.example.com", authorizationEndpoint: "https://as.example.com/authorize?tenant=a",
+            tokenEndpoint: "https://as.example.com/token", registrationEndpoint: nil, scopesSupported: [],
+            supportsClientIDMetadataDocuments: false, sendsIssuerInResponse: true)
+        let pending = PendingAuthorization(
+            serverURL: "https://mcp.example.com/mcp", resource: "https://mcp.example.com/mcp", server: server, clientID: "client 1",
+            clientSecret: nil, redirectURI: "https://hub.example.com/connect/callback", scopes: ["notes", "files:read"])
+        let query = try #require(URLComponents(string: pending.authorizationURL)?.queryItems)
+        let sent = Dictionary(query.map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+        #expect(pending.authorizationURL.hasPrefix("https://as.example.com/authorize?tenant=a&"))
+        #expect(sent["client_id"] == "client 1" && sent["state"] == pending.state && sent["code_challenge_method"] == "S256")
+        #expect(sent["resource"] == "https://mcp.example.com/mcp" && sent["scope"] == "notes files:read")
+        #expect(sent["redirect_uri"] == "https://hub.example.com/connect/callback")
+        #expect(sent["code_challenge"] == Base64URL.encode(SHA256.hash(data: Data(pending.codeVerifier.utf8))) && sent["code_verifier"] == nil)
+
+        let issuer = "https://as.example.com"
+        #expect(try pending.code(from: ["code": "c1", "state": pending.state, "iss": issuer]) == "c1")
+        let refusals: [([String: String], String)] = [
+            (["code": "c1", "state": "other", "iss": issuer], "wrong state"),
+            (["code": "c1", "iss": issuer], "wrong state"),
+            (["code": "c1", "state": pending.state, "iss": "https://evil.example"], "not https://as.example.com"),
+            (["code": "c1", "state": pending.state], "lacks iss"),
+            (["error": "access_denied", "error_description": "no", "state": pending.state, "iss": issuer], "refused the sign-in: access_denied: no"),
+            (["state": pending.state, "iss": issuer], "no code"),
+        ]
+        for (parameters, reason) in refusals {
+            #expect(throws: ClientError.self) { try pending.code(from: parameters) }
+            do {
+                _ = try pending.code(from: parameters)
+            } catch {
+                #expect(error.description.contains(reason), "\(parameters): \(error.description)")
+            }
+        }
+        // Sealed and opened elsewhere (another instance), it is the same sign-in.
+        let copy = try JSONDecoder().decode(PendingAuthorization.self, from: try JSONEncoder().encode(pending))
+        #expect(copy == pending)
+        #expect(PendingAuthorization(
+            serverURL: "s", resource: "r", server: server, clientID: "c", clientSecret: nil, redirectURI: "u", scopes: []
+        ).state != pending.state)
     }
 
     @Test func pkceChallengesAreS256OfTheVerifier() {
