@@ -22,9 +22,10 @@ public struct StoreTable: Sendable, Equatable {
     }
 
     /// Every table a store holds, parents before children (so foreign keys hold while rows are
-    /// inserted in this order). Round trips in flight (`idp_pending_logins`) are not moved.
+    /// inserted in this order). Round trips in flight (`idp_pending_logins`, `user_pending_connects`) are not moved.
     public static let copiedInOrder = [
         "oauth_clients", "oauth_codes", "oauth_refresh_families", "oauth_refresh_tokens", "oauth_signing_keys", "idp_users",
         "idp_upstream_identities", "idp_login_sessions", "idp_consents", "users", "user_tools", "user_notes", "user_memory",
+        "user_connections",
     ]
 }

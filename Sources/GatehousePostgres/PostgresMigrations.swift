@@ -143,6 +143,24 @@ enum PostgresMigrations {
                 """
             ]
         ),
+        (
+            // Hub users' connections to remote MCP servers (SQLite's v5-user-connections).
+            "v8-user-connections",
+            [
+                """
+                CREATE TABLE user_connections (
+                    user_id bigint NOT NULL REFERENCES users(id) ON DELETE CASCADE, name text NOT NULL, server_url text NOT NULL,
+                    status text NOT NULL, sealed_login text, refresh_claim text, refresh_claim_until double precision,
+                    created_at text NOT NULL, updated_at text NOT NULL, PRIMARY KEY (user_id, name))
+                """,
+                """
+                CREATE TABLE user_pending_connects (
+                    state_hash text PRIMARY KEY, user_id bigint NOT NULL, name text NOT NULL, sealed_authorization text NOT NULL,
+                    expires_at double precision NOT NULL,
+                    FOREIGN KEY (user_id, name) REFERENCES user_connections(user_id, name) ON DELETE CASCADE)
+                """,
+            ]
+        ),
     ]
 }
 

@@ -152,6 +152,33 @@ enum StoreMigrations {
                     ALTER TABLE oauth_refresh_families ADD COLUMN login_session_id TEXT;
                     """)
         }
+        migrator.registerMigration("v5-user-connections") { db in
+            // Hub users' connections to remote MCP servers: the sealed login, who may refresh it
+            // until when, and the sign-ins waiting for the browser to come back.
+            try db.execute(
+                sql: """
+                    CREATE TABLE user_connections (
+                        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        server_url TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        sealed_login TEXT,
+                        refresh_claim TEXT,
+                        refresh_claim_until REAL,
+                        created_at TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        PRIMARY KEY (user_id, name)
+                    );
+                    CREATE TABLE user_pending_connects (
+                        state_hash TEXT PRIMARY KEY NOT NULL,
+                        user_id INTEGER NOT NULL,
+                        name TEXT NOT NULL,
+                        sealed_authorization TEXT NOT NULL,
+                        expires_at REAL NOT NULL,
+                        FOREIGN KEY (user_id, name) REFERENCES user_connections(user_id, name) ON DELETE CASCADE
+                    );
+                    """)
+        }
         return migrator
     }
 }

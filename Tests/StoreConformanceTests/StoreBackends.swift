@@ -9,7 +9,7 @@ import Testing
 /// One store backend under test: how to make a fresh, empty store of that kind. Every test in
 /// this target runs against each; a new backend (PostgreSQL) joins by adding itself to ``all``.
 struct StoreBackend: Sendable, CustomTestStringConvertible {
-    typealias Store = any AuthorizationStore & HubStore
+    typealias Store = any AuthorizationStore & HubStore & ConnectionStore
 
     let name: String
     let make: @Sendable () async throws -> Store
