@@ -137,6 +137,8 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseMCP",
                 "GatehouseAuth",
+                "GatehouseClient",
+                "GatehouseEgress",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -351,7 +353,8 @@ let package = Package(
         .testTarget(
             name: "GatehouseClientTests",
             dependencies: [
-                "GatehouseClient", "GatehouseEgress", "GatehouseServer", "GatehouseHub", "GatehouseMCP", "GatehouseCore",
+                "GatehouseClient", "GatehouseEgress", "GatehouseServer", "GatehouseHub", "GatehouseMCP", "GatehouseCore", "GatehouseSQLite",
+                "GatehouseAuth",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -30,26 +30,27 @@ public struct OAuthSession: Sendable {
     }
 
     /// Exchanges the stored refresh token for new tokens; `nil` (and the tokens forgotten) when
-    /// the server refuses it, so the caller signs in again.
+    /// the server refuses it, so the caller signs in again. A server error keeps the tokens.
     public func refresh(_ stored: StoredLogin) async throws(ClientError) -> StoredLogin? {
-        guard let refreshToken = stored.refreshToken else { return nil }
+        guard stored.refreshToken != nil else { return nil }
         progress("refreshing the access token")
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("resource", stored.resource)]
-        let response = try await http.exchangeForm(stored.authorizationServer.tokenEndpoint, form + Self.credentials(stored))
-        guard response.status == 200 else {
+        switch try await stored.refreshed(http: http) {
+        case .refreshed(let refreshed):
+            try cache.save(refreshed)
+            return refreshed
+        case .unavailable(let reason):
+            throw ClientError("the token endpoint could not refresh the access token (\(reason)); try again later")
+        case .refused(let error):
             var forgotten = stored
             forgotten.accessToken = nil
             forgotten.refreshToken = nil
-            if Self.oauthError(response) == "invalid_client" {
+            if error == "invalid_client" {
                 forgotten.clientID = ""  // the registration is gone: register again at the next login
             }
             try cache.save(forgotten)
-            progress("the refresh was refused (\(Self.oauthError(response) ?? "HTTP \(response.status)")); signing in again is needed")
+            progress("the refresh was refused (\(error)); signing in again is needed")
             return nil
         }
-        let refreshed = try Self.applyTokens(response, to: stored)
-        try cache.save(refreshed)
-        return refreshed
     }
 
     /// Revokes the stored refresh token at the authorization server (RFC 7009), when it offers
@@ -69,11 +70,10 @@ public struct OAuthSession: Sendable {
     public func login(
         serverURL: String, challenge: BearerChallengeParameters?, extraScopes: [String] = []
     ) async throws(ClientError) -> StoredLogin {
-        let resource = try await Discovery.protectedResource(serverURL: serverURL, challenge: challenge, http: http, progress: progress)
-        let issuer = resource.authorizationServers[0]
-        let server = try await Discovery.authorizationServer(issuer: issuer, http: http, progress: progress)
+        let discovered = try await ServerAuthorization.discover(serverURL: serverURL, challenge: challenge, http: http, progress: progress)
+        let (resource, server, issuer) = (discovered.resource, discovered.server, discovered.server.issuer)
         var scopes = options.scopes ?? (challenge?.scope ?? [])
-        if scopes.isEmpty, options.scopes == nil { scopes = resource.scopesSupported.isEmpty ? server.scopesSupported : resource.scopesSupported }
+        if scopes.isEmpty, options.scopes == nil { scopes = discovered.defaultScopes }
         for scope in extraScopes where !scopes.contains(scope) { scopes.append(scope) }
 
         let previous = try cache.login(for: serverURL).flatMap { $0.authorizationServer.issuer == issuer && !$0.clientID.isEmpty ? $0 : nil }
@@ -171,24 +171,14 @@ public struct OAuthSession: Sendable {
         }
         let callback = try await LoopbackCallback.start(port: options.callbackPort ?? 0, expecting: expectation)
         progress("registering with \(server.issuer)")
-        let request: JSONValue = [
-            "client_name": "Gatehouse CLI", "redirect_uris": [.string(callback.redirectURI)],
-            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-            "token_endpoint_auth_method": "none", "application_type": "native",
-        ]
-        var writer = JSONWriter()
-        writer.value(request)
-        let response = try await http.exchange(
-            endpoint, method: .POST, headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
-            body: Data(writer.bytes))
-        guard response.status == 201 || response.status == 200, case .object(let fields)? = try? JSONValue.parse(response.body),
-            let clientID = fields["client_id"]?.stringValue
-        else {
+        do {
+            let registration = try await ClientRegistration.register(
+                at: endpoint, clientName: "Gatehouse CLI", redirectURI: callback.redirectURI, applicationType: "native", http: http)
+            return (callback, Registration(clientID: registration.clientID, clientSecret: registration.clientSecret, redirectURI: callback.redirectURI))
+        } catch {
             await callback.stop()
-            throw ClientError(
-                "registration at \(endpoint) failed: \(Self.oauthError(response) ?? "HTTP \(response.status)") \(Self.oauthDescription(response))")
+            throw error
         }
-        return (callback, Registration(clientID: clientID, clientSecret: fields["client_secret"]?.stringValue, redirectURI: callback.redirectURI))
     }
 
     /// The client's credentials for the token endpoint: `client_id`, and the secret in the body

@@ -16,7 +16,7 @@ import Testing
 @Suite("Client against a live hub")
 struct ClientFlowTests {
     /// Runs `body` with a hub on a free loopback port.
-    private func withHub(
+    func withHub(
         _ flags: [String: String] = [:], tools: [MCPTool] = BuiltinTools.all, _ body: (String) async throws -> Void
     ) async throws {
         let port = try freePort()

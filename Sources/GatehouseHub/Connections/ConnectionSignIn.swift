@@ -1,0 +1,120 @@
+import Crypto
+import Foundation
+import GatehouseAuth
+import GatehouseClient
+import GatehouseCore
+import GatehouseEgress
+
+/// Signs a hub user in to the MCP server of one of their connections, as an MCP client of that
+/// server on the user's behalf, with the hub's own callback.
+///
+/// ``begin(userID:name:scopes:)`` discovers the server's authorization server (RFC 9728, then
+/// RFC 8414), gets a client id (the connection's earlier registration at that issuer, the hub's
+/// Client ID Metadata Document where the server accepts them, else Dynamic Client Registration),
+/// keeps the pending authorization sealed in the store and returns the URL for the user's
+/// browser. ``finish(parameters:)`` takes it back by its `state`, once, on any instance, and
+/// keeps the tokens sealed with the connection.
+public struct ConnectionSignIn: Sendable {
+    /// How the hub presents itself to the servers its users connect to.
+    public struct Settings: Sendable {
+        /// The hub's callback, e.g. `https://hub.example.com/connect/callback`.
+        public var callbackURL: String
+        /// The hub's Client ID Metadata Document (an https URL), used where a server accepts them.
+        public var clientMetadataURL: String?
+        /// The `client_name` of a Dynamic Client Registration.
+        public var clientName: String
+        /// How long a sign-in may wait for the browser to come back.
+        public var pendingLifetime: TimeInterval
+
+        public init(callbackURL: String, clientMetadataURL: String? = nil, clientName: String = "Gatehouse hub", pendingLifetime: TimeInterval = 600) {
+            self.callbackURL = callbackURL
+            self.clientMetadataURL = clientMetadataURL
+            self.clientName = clientName
+            self.pendingLifetime = pendingLifetime
+        }
+    }
+
+    let store: any ConnectionStore
+    let vault: ConnectionVault
+    let settings: Settings
+    let http: EgressClient
+    let now: @Sendable () -> Date
+
+    public init(
+        store: any ConnectionStore, secrets: SecretBox, settings: Settings, http: EgressClient = .clientDefault,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.store = store
+        self.vault = ConnectionVault(secrets: secrets)
+        self.settings = settings
+        self.http = http
+        self.now = now
+    }
+
+    /// Starts signing `userID` in to their connection `name`; returns the authorization URL.
+    /// `scopes` `nil` asks for what the server's metadata offers.
+    public func begin(userID: Int64, name: String, scopes: [String]? = nil) async throws -> String {
+        guard let connection = try await store.connection(userID: userID, name: name) else {
+            throw ConnectionError("you have no connection named \(name)")
+        }
+        let discovered = try await ServerAuthorization.discover(serverURL: connection.serverURL, http: http)
+        let client = try await client(at: discovered.server, previous: try? connection.sealedLogin.map(vault.openLogin))
+        let pending = PendingAuthorization(
+            serverURL: connection.serverURL, resource: discovered.resource.resource, server: discovered.server, clientID: client.clientID,
+            clientSecret: client.clientSecret, redirectURI: settings.callbackURL, scopes: scopes ?? discovered.defaultScopes)
+        try await store.insertPendingConnect(
+            PendingConnect(
+                stateHash: Self.hash(pending.state), userID: userID, name: name, sealedAuthorization: try vault.seal(pending),
+                expiresAt: now().addingTimeInterval(settings.pendingLifetime)))
+        return pending.authorizationURL
+    }
+
+    /// Finishes a sign-in with the query of the request that reached the callback; returns the
+    /// connection, now connected. The pending sign-in is used up whatever the outcome.
+    public func finish(parameters: [String: String]) async throws -> UserConnection {
+        guard let state = parameters["state"], let taken = try await store.takePendingConnect(stateHash: Self.hash(state), now: now())
+        else { throw ConnectionError("this sign-in is unknown, already finished or expired; connect again") }
+        let pending = try vault.openAuthorization(taken.sealedAuthorization)
+        switch try await pending.redeem(try pending.code(from: parameters), http: http) {
+        case .clientRejected:
+            throw ConnectionError("\(pending.authorizationServer.issuer) no longer knows the hub's client; connect again")
+        case .signedIn(let login):
+            let saved = try await store.saveLogin(
+                userID: taken.userID, name: taken.name, sealedLogin: try vault.seal(login), status: .connected, claim: nil, now: now())
+            guard saved, let connection = try await store.connection(userID: taken.userID, name: taken.name) else {
+                throw ConnectionError("the connection \(taken.name) was removed while signing in")
+            }
+            return connection
+        }
+    }
+
+    /// The client id to sign in with at `server`, in the specification's order of preference.
+    private func client(at server: AuthorizationServerInfo, previous: StoredLogin?) async throws -> ClientRegistration {
+        if let previous, previous.authorizationServer.issuer == server.issuer, previous.redirectURI == settings.callbackURL {
+            return ClientRegistration(clientID: previous.clientID, clientSecret: previous.clientSecret)
+        }
+        if let document = settings.clientMetadataURL, server.supportsClientIDMetadataDocuments {
+            return ClientRegistration(clientID: document, clientSecret: nil)
+        }
+        guard let endpoint = server.registrationEndpoint else {
+            throw ConnectionError(
+                "\(server.issuer) accepts neither Dynamic Client Registration nor (for this hub) Client ID Metadata Documents; the hub cannot sign in there")
+        }
+        return try await ClientRegistration.register(
+            at: endpoint, clientName: settings.clientName, redirectURI: settings.callbackURL, applicationType: "web", http: http)
+    }
+
+    /// The store keeps only the hash of a state: a database reader cannot finish a sign-in.
+    static func hash(_ state: String) -> String {
+        SHA256.hash(data: Data(state.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Why a connection cannot be used or signed in to, in words for the user.
+public struct ConnectionError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
