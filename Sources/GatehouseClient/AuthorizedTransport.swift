@@ -6,10 +6,12 @@ import NIOHTTP1
 /// Sends requests to one MCP server with the user's access token, and signs in when the server
 /// asks: a 401 refreshes the token once, else signs in once; a 403 `insufficient_scope` signs in
 /// again with the scopes it names (MCP authorization "Scope Challenge Handling"), at most twice.
+/// With an ``AccessTokenSource`` instead, a 401 asks the source once for another token.
 actor AuthorizedTransport {
     let serverURL: String
     let http: EgressClient
     let auth: OAuthSession?
+    let source: (any AccessTokenSource)?
     /// Headers sent with every request (an API gateway's key, a tenant header).
     let extraHeaders: [(String, String)]
     private var token: String?
@@ -17,9 +19,13 @@ actor AuthorizedTransport {
 
     static let maxStepUps = 2
 
-    init(serverURL: String, auth: OAuthSession?, http: EgressClient, extraHeaders: [(String, String)] = []) {
+    init(
+        serverURL: String, auth: OAuthSession?, source: (any AccessTokenSource)? = nil, http: EgressClient,
+        extraHeaders: [(String, String)] = []
+    ) {
         self.serverURL = serverURL
         self.auth = auth
+        self.source = source
         self.http = http
         self.extraHeaders = extraHeaders
     }
@@ -60,6 +66,13 @@ actor AuthorizedTransport {
         var triedLogin = false
         while true {
             let (status, headers, answer) = try await send(try await authorizationHeader())
+            if let source {
+                guard status == 401, !triedRefresh, let rejected = token, let replacement = try await source.replacement(for: rejected)
+                else { return answer }
+                triedRefresh = true
+                token = replacement
+                continue
+            }
             guard status == 401 || status == 403, let auth else { return answer }
             let challenge = headers.first(name: "WWW-Authenticate").flatMap(BearerChallengeParameters.init(header:))
             if status == 403 {
@@ -83,8 +96,12 @@ actor AuthorizedTransport {
     }
 
     private func loadToken() async throws(ClientError) {
-        guard !tokenLoaded, let auth else { return }
-        token = try await auth.cachedAccessToken(for: serverURL)
+        guard !tokenLoaded else { return }
+        if let source {
+            token = try await source.accessToken()
+        } else if let auth {
+            token = try await auth.cachedAccessToken(for: serverURL)
+        }
         tokenLoaded = true
     }
 }

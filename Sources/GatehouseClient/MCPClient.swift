@@ -27,6 +27,13 @@ public actor MCPClient {
         transport = AuthorizedTransport(serverURL: serverURL, auth: auth, http: http)
     }
 
+    /// A client that sends `tokens`' access token and never signs in itself.
+    public init(serverURL: String, tokens: any AccessTokenSource, http: EgressClient = EgressClient.clientDefault) {
+        self.serverURL = serverURL
+        self.http = http
+        transport = AuthorizedTransport(serverURL: serverURL, auth: nil, source: tokens, http: http)
+    }
+
     /// Negotiates the protocol: stateless 2026-07-28 when offered, else a 2025-11-25 session.
     public func connect() async throws(ClientError) {
         protocolVersion = Self.statelessVersion

@@ -102,7 +102,7 @@ public struct OAuthSession: Sendable {
         let state = PKCEPair.state()
         let expectation = LoopbackCallback.Expectation(state: state, issuer: server.issuer)
         let (callback, registration) = try await prepareClient(server: server, previous: previous, expectation: expectation)
-        let pending = PendingAuthorization(
+        let pending = PendingSignIn(
             serverURL: serverURL, resource: resource, server: server, clientID: registration.clientID, clientSecret: registration.clientSecret,
             redirectURI: callback.redirectURI, scopes: scopes, state: state)
         if let present = options.presentAuthorizationURL {

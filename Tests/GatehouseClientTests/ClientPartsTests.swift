@@ -73,12 +73,12 @@ struct ClientPartsTests {
         #expect(throws: ClientError.self) { try TokenCache(directory: directory).all() }
     }
 
-    @Test func aPendingAuthorizationAcceptsOnlyItsOwnAnswer() throws {
+    @Test func aPendingSignInAcceptsOnlyItsOwnAnswer() throws {
         let server = AuthorizationServerInfo(
             issuer: "https://as.example.com", authorizationEndpoint: "https://as.example.com/authorize?tenant=a",
             tokenEndpoint: "https://as.example.com/token", registrationEndpoint: nil, scopesSupported: [],
             supportsClientIDMetadataDocuments: false, sendsIssuerInResponse: true)
-        let pending = PendingAuthorization(
+        let pending = PendingSignIn(
             serverURL: "https://mcp.example.com/mcp", resource: "https://mcp.example.com/mcp", server: server, clientID: "client 1",
             clientSecret: nil, redirectURI: "https://hub.example.com/connect/callback", scopes: ["notes", "files:read"])
         let query = try #require(URLComponents(string: pending.authorizationURL)?.queryItems)
@@ -108,9 +108,9 @@ struct ClientPartsTests {
             }
         }
         // Sealed and opened elsewhere (another instance), it is the same sign-in.
-        let copy = try JSONDecoder().decode(PendingAuthorization.self, from: try JSONEncoder().encode(pending))
+        let copy = try JSONDecoder().decode(PendingSignIn.self, from: try JSONEncoder().encode(pending))
         #expect(copy == pending)
-        #expect(PendingAuthorization(
+        #expect(PendingSignIn(
             serverURL: "s", resource: "r", server: server, clientID: "c", clientSecret: nil, redirectURI: "u", scopes: []
         ).state != pending.state)
     }

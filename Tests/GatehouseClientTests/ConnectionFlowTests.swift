@@ -50,7 +50,7 @@ struct ConnectionFlowTests {
         /// The browser: the server auto-approves with a 303 to the hub's callback, whose query
         /// the hub's callback route would hand to `finish`.
         func connect() async throws -> UserConnection {
-            try await signIn.finish(parameters: try await browse(try await signIn.begin(userID: userID, name: "remote")))
+            try await signIn.finish(parameters: try await browse(try await signIn.begin(userID: userID, name: "remote")), browserUserID: userID)
         }
 
         /// The query the browser brings back to the callback from `authorizationURL`.
@@ -92,11 +92,16 @@ struct ConnectionFlowTests {
 
             // The callback's answer is used once.
             let parameters = try await hub.browse(try await hub.signIn.begin(userID: hub.userID, name: "remote"))
-            _ = try await hub.signIn.finish(parameters: parameters)
-            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: parameters) }
+            _ = try await hub.signIn.finish(parameters: parameters, browserUserID: hub.userID)
+            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: parameters, browserUserID: hub.userID) }
             var forged = parameters
             forged["state"] = "made-up"
-            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: forged) }
+            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: forged, browserUserID: hub.userID) }
+
+            // A sign-in begun for this user, finished in another user's browser, is refused and used up.
+            let other = try await hub.browse(try await hub.signIn.begin(userID: hub.userID, name: "remote"))
+            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: other, browserUserID: hub.userID + 1) }
+            await #expect(throws: ConnectionError.self) { _ = try await hub.signIn.finish(parameters: other, browserUserID: hub.userID) }
         }
     }
 

@@ -6,6 +6,10 @@ public struct HubSettings: Sendable, Equatable {
     public var secretKey: Data?
     /// Let the `http_fetch` tool reach loopback and private addresses.
     public var allowPrivateFetches = false
+    /// Let users connect their own remote MCP servers (`connect_mcp_server`).
+    public var connections = false
+    /// Let those servers be on loopback and private addresses.
+    public var allowPrivateConnections = false
 
     public init() {}
 }
@@ -22,6 +26,8 @@ extension HubSettings {
             return key
         }
         settings.allowPrivateFetches = try read.flag(.allowPrivateFetches) ?? false
+        settings.connections = try read.flag(.connections) ?? false
+        settings.allowPrivateConnections = try read.flag(.allowPrivateConnections) ?? false
         return settings
     }
 
@@ -44,6 +50,14 @@ extension Setting {
         name: "allowPrivateFetches", environmentNames: ["GATEHOUSE_FETCH_ALLOW_PRIVATE"],
         summary: "true to let users' http_fetch tools reach loopback and private addresses (tests, intranets).")
 
+    public static let connections = Setting(
+        name: "connections", environmentNames: ["GATEHOUSE_CONNECTIONS"],
+        summary:
+            "true to let hub users connect their own remote MCP servers (connect_mcp_server); needs GATEHOUSE_SECRET_KEY and the embedded authorization server.")
+    public static let allowPrivateConnections = Setting(
+        name: "allowPrivateConnections", environmentNames: ["GATEHOUSE_CONNECTIONS_ALLOW_PRIVATE"],
+        summary: "true to let users connect MCP servers on loopback and private addresses (tests, intranets).")
+
     /// Every setting of the hub.
-    public static let hubSettings: [Setting] = [.secretKey, .allowPrivateFetches]
+    public static let hubSettings: [Setting] = [.secretKey, .allowPrivateFetches, .connections, .allowPrivateConnections]
 }

@@ -59,7 +59,7 @@ public struct ConnectionSignIn: Sendable {
         }
         let discovered = try await ServerAuthorization.discover(serverURL: connection.serverURL, http: http)
         let client = try await client(at: discovered.server, previous: try? connection.sealedLogin.map(vault.openLogin))
-        let pending = PendingAuthorization(
+        let pending = PendingSignIn(
             serverURL: connection.serverURL, resource: discovered.resource.resource, server: discovered.server, clientID: client.clientID,
             clientSecret: client.clientSecret, redirectURI: settings.callbackURL, scopes: scopes ?? discovered.defaultScopes)
         try await store.insertPendingConnect(
@@ -69,11 +69,16 @@ public struct ConnectionSignIn: Sendable {
         return pending.authorizationURL
     }
 
-    /// Finishes a sign-in with the query of the request that reached the callback; returns the
-    /// connection, now connected. The pending sign-in is used up whatever the outcome.
-    public func finish(parameters: [String: String]) async throws -> UserConnection {
+    /// Finishes a sign-in with the query of the request that reached the callback, in the
+    /// browser of hub user `browserUserID`; returns the connection, now connected. The pending
+    /// sign-in is used up whatever the outcome, and one another user began is refused, so nobody
+    /// can have their tokens land in someone else's connection.
+    public func finish(parameters: [String: String], browserUserID: Int64) async throws -> UserConnection {
         guard let state = parameters["state"], let taken = try await store.takePendingConnect(stateHash: Self.hash(state), now: now())
         else { throw ConnectionError("this sign-in is unknown, already finished or expired; connect again") }
+        guard taken.userID == browserUserID else {
+            throw ConnectionError("this sign-in was started for another account than the one signed in to this browser")
+        }
         let pending = try vault.openAuthorization(taken.sealedAuthorization)
         switch try await pending.redeem(try pending.code(from: parameters), http: http) {
         case .clientRejected:

@@ -30,7 +30,7 @@ public struct ConnectionTokens: Sendable {
     let refreshWait: Duration
 
     public init(
-        store: any ConnectionStore, secrets: SecretBox, http: EgressClient = .clientDefault, refreshMargin: TimeInterval = 60,
+        store: any ConnectionStore, secrets: SecretBox, http: EgressClient = .clientDefault, refreshMargin: TimeInterval = 30,
         claimLease: TimeInterval = 30, refreshWait: Duration = .seconds(5), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -42,27 +42,30 @@ public struct ConnectionTokens: Sendable {
         self.now = now
     }
 
-    /// A token for `userID`'s connection `name`, refreshed first when it is about to expire.
-    public func access(userID: Int64, name: String) async throws -> Access {
+    /// A token for `userID`'s connection `name`, refreshed first when it is about to expire or
+    /// when it is `rejected`, the token the server just refused.
+    public func access(userID: Int64, name: String, rejected: String? = nil) async throws -> Access {
         guard let connection = try await store.connection(userID: userID, name: name) else {
             throw ConnectionError("you have no connection named \(name)")
         }
         guard connection.status == .connected, let sealed = connection.sealedLogin else { return Self.reconnect(connection) }
         let login = try vault.openLogin(sealed)
-        if let token = login.accessToken, !login.accessTokenIsStale(now: now(), margin: refreshMargin) { return .token(token) }
+        if let token = login.accessToken, token != rejected, !login.accessTokenIsStale(now: now(), margin: refreshMargin) {
+            return .token(token)
+        }
         let claim = Base64URL.random(byteCount: 16)
         if let claimed = try await store.claimRefresh(
             userID: userID, name: name, claim: claim, now: now(), until: now().addingTimeInterval(claimLease))
         {
-            return try await refresh(claimed, claim: claim)
+            return try await refresh(claimed, claim: claim, rejected: rejected)
         }
         // Another caller refreshes: its token may still serve, else wait for the new one.
-        if let token = login.accessToken, !login.accessTokenIsStale(now: now(), margin: 0) { return .token(token) }
+        if let token = login.accessToken, token != rejected, !login.accessTokenIsStale(now: now(), margin: 0) { return .token(token) }
         return try await awaitRefresh(userID: userID, name: name, replacing: sealed)
     }
 
     /// Refreshes under `claim`, then records the outcome, which ends the claim.
-    private func refresh(_ connection: UserConnection, claim: String) async throws -> Access {
+    private func refresh(_ connection: UserConnection, claim: String, rejected: String?) async throws -> Access {
         guard connection.status == .connected, let sealed = connection.sealedLogin else {
             _ = try await store.saveLogin(
                 userID: connection.userID, name: connection.name, sealedLogin: connection.sealedLogin, status: connection.status, claim: claim,
@@ -71,7 +74,7 @@ public struct ConnectionTokens: Sendable {
         }
         let current = try vault.openLogin(sealed)
         // Refreshed by another caller between the read and the claim: nothing to do.
-        if let token = current.accessToken, !current.accessTokenIsStale(now: now(), margin: refreshMargin) {
+        if let token = current.accessToken, token != rejected, !current.accessTokenIsStale(now: now(), margin: refreshMargin) {
             try await record(current, .connected, connection, claim)
             return .token(token)
         }
@@ -94,7 +97,9 @@ public struct ConnectionTokens: Sendable {
             return .reconnectNeeded("\(connection.name) refused the hub's refresh (\(reason)); sign in to it again")
         case .unavailable(let reason):
             try await record(current, .connected, connection, claim)
-            if let token = current.accessToken, !current.accessTokenIsStale(now: now(), margin: 0) { return .token(token) }
+            if let token = current.accessToken, token != rejected, !current.accessTokenIsStale(now: now(), margin: 0) {
+                return .token(token)
+            }
             throw ConnectionError("\(connection.name)'s authorization server cannot refresh the hub's token now (\(reason)); try again shortly")
         }
     }

@@ -9,10 +9,10 @@ struct ConnectionVault: Sendable {
     let secrets: SecretBox
 
     func seal(_ login: StoredLogin) throws -> String { try seal(login, what: "connection login") }
-    func seal(_ pending: PendingAuthorization) throws -> String { try seal(pending, what: "pending connection sign-in") }
+    func seal(_ pending: PendingSignIn) throws -> String { try seal(pending, what: "pending connection sign-in") }
 
     func openLogin(_ sealed: String) throws -> StoredLogin { try open(sealed, what: "connection login") }
-    func openAuthorization(_ sealed: String) throws -> PendingAuthorization { try open(sealed, what: "pending connection sign-in") }
+    func openAuthorization(_ sealed: String) throws -> PendingSignIn { try open(sealed, what: "pending connection sign-in") }
 
     private func seal<T: Encodable>(_ value: T, what: String) throws -> String {
         Base64URL.encode(try secrets.seal(try JSONEncoder().encode(value), what: what))

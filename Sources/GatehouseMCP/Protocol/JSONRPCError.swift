@@ -28,6 +28,9 @@ public struct JSONRPCError: Error, Sendable, Equatable {
     /// Gatehouse's own, in the implementation-defined server range: a rate limit refused the
     /// request (sent with HTTP 429 and `Retry-After`).
     public static let rateLimitedCode = -32029
+    /// Elicitation (2025-11-25, "URL Elicitation Required Error"): the request needs the user
+    /// to complete an out-of-band interaction at a URL first.
+    public static let urlElicitationRequiredCode = -32042
 
     public static func parseError(_ detail: String) -> Self {
         Self(code: parseErrorCode, message: "Parse error: \(detail)")

@@ -182,11 +182,18 @@ public struct MCPMethodHandler: MCPService {
         }
         let context = ToolContext(
             principal: environment.principal, protocolVersion: environment.protocolVersion,
-            sessionID: environment.sessionID, requestID: id, logger: environment.logger, progress: environment.progress)
+            sessionID: environment.sessionID, requestID: id, logger: environment.logger,
+            clientCapabilities: environment.clientCapabilities, progress: environment.progress)
         do {
             return (tool.name, .success(try await tool.handler(ToolArguments(arguments), context)))
         } catch let error as ToolError {
             return (tool.name, .success(.error(error.message)))
+        } catch let elicitation as URLElicitationRequired {
+            // Elicitation (2025-11-25): only a client that declared URL mode may be sent -32042.
+            guard URLElicitationRequired.isSupported(by: environment.clientCapabilities) else {
+                return (tool.name, .success(elicitation.toolResult))
+            }
+            return (tool.name, .failure(CallFailure(error: elicitation.error)))
         } catch is any StoreUnavailable {
             environment.logger.warning("tool failed: the store is unavailable", metadata: ["tool": "\(name)"])
             return (tool.name, .success(.error("Tool \(name) cannot reach the server's store right now; try again in a few seconds.")))

@@ -1,5 +1,6 @@
 import GatehouseCore
 import Logging
+import MCP
 
 /// What a tool handler knows about the request it serves.
 public struct ToolContext: Sendable {
@@ -13,18 +14,21 @@ public struct ToolContext: Sendable {
     public var requestID: RequestID
     /// A logger carrying the request's metadata.
     public var logger: Logger
+    /// The capabilities the client declared (`initialize`, or a stateless request's `_meta`).
+    public var clientCapabilities: JSONValue
     /// Where progress goes, when the client asked for it.
     let progress: ProgressReporter?
 
     public init(
         principal: Principal, protocolVersion: ProtocolVersion, sessionID: String?, requestID: RequestID,
-        logger: Logger, progress: ProgressReporter? = nil
+        logger: Logger, clientCapabilities: JSONValue = .object([:]), progress: ProgressReporter? = nil
     ) {
         self.principal = principal
         self.protocolVersion = protocolVersion
         self.sessionID = sessionID
         self.requestID = requestID
         self.logger = logger
+        self.clientCapabilities = clientCapabilities
         self.progress = progress
     }
 

@@ -23,6 +23,12 @@ struct AuthorizeRoutes: Sendable {
     let autoApproveUser: String?
     let cookies: BrowserCookies
 
+    /// Whether people sign in here with a password (else through an upstream provider).
+    var signsInWithPassword: Bool {
+        if case .password = method { return true }
+        return false
+    }
+
     /// Mounts `/authorize`; the page and its form get no CORS (the form is cookie-bound).
     func register<Context: GatehouseContext>(on router: Router<Context>) {
         router.get("/authorize") { request, context in await start(request, context) }
@@ -42,7 +48,9 @@ struct AuthorizeRoutes: Sendable {
         if let autoApproveUser {
             do {
                 let user = try await server.users.devUser(email: autoApproveUser)
-                return AuthorizationPages.redirect(try await server.approve(authorization, user: user))
+                var response = AuthorizationPages.redirect(try await server.approve(authorization, user: user))
+                if let session = try? server.sealBrowserSession(userID: user.id) { response.setCookie(cookies.session(session)) }
+                return response
             } catch {
                 context.logger.error("cannot approve for the dev user: \(error)")
                 return AuthorizationPages.unavailable()
@@ -107,7 +115,7 @@ struct AuthorizeRoutes: Sendable {
         }
         switch method {
         case .password:
-            return await PasswordSignIn(server: server).submit(
+            return await PasswordSignIn(server: server, cookies: cookies).submit(
                 form, authorization: authorization, page: self.form(sealed, pending.browserBinding), context)
         case .upstream(let upstream):
             var response = await toProvider(upstream, binding: pending.browserBinding, rememberedUserID: nil, authorization, context)

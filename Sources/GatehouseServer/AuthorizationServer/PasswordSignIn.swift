@@ -5,9 +5,11 @@ import HTTPTypes
 import Hummingbird
 
 /// The password form of the consent page: checks the email and password within the sign-in
-/// throttle and approves the request, or shows the page again saying what went wrong.
+/// throttle and approves the request (remembering the browser as the user's), or shows the page
+/// again saying what went wrong.
 struct PasswordSignIn: Sendable {
     let server: AuthorizationServer
+    let cookies: BrowserCookies
 
     func submit(
         _ form: FormParameters, authorization: AuthorizationRequest, page: SignInPage.Form, _ context: some GatehouseContext
@@ -34,7 +36,10 @@ struct PasswordSignIn: Sendable {
         case .signedIn(let user):
             context.logger.info("user approved an authorization", metadata: ["client_id": "\(authorization.client.id)"])
             do {
-                return AuthorizationPages.redirect(try await server.approve(authorization, user: user))
+                var response = AuthorizationPages.redirect(try await server.approve(authorization, user: user))
+                // The browser is now known as the user's: the connect pages recognise them.
+                if let session = try? server.sealBrowserSession(userID: user.id) { response.setCookie(cookies.session(session)) }
+                return response
             } catch {
                 context.logger.error("cannot issue an authorization code: \(error)")
                 return AuthorizationPages.unavailable()

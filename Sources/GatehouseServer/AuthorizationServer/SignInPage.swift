@@ -121,7 +121,8 @@ enum SignInPage {
                 """)
     }
 
-    private static func page(title: String, body: String) -> String {
+    /// The layout every sign-in and connect page shares.
+    static func page(title: String, body: String) -> String {
         """
         <!doctype html>
         <html lang="en">

@@ -27,27 +27,32 @@ public struct GatehouseServer: Sendable {
     public let mcp: MCPEndpointMount?
     /// The per-user tools hub; `nil` serves only the fixed tools.
     public let hub: HubMount?
+    /// Hub users' own remote MCP servers (`GATEHOUSE_CONNECTIONS`); `nil` when not offered.
+    public let connections: ConnectionsMount?
     /// The gateway to upstream MCP servers (`gatehouse gateway`); then the endpoint serves it.
     public let gateway: GatewayMount?
     /// The store the parts share, kept open while the server runs.
     public let stores: Stores?
 
     /// Assembles the parts given. With a `hub`, its management tools join `tools` and it becomes
-    /// the endpoint's source of per-user tools; with an `authenticator`, the endpoint is a
-    /// protected resource; `stores` are followed (other instances' changes) and closed with it.
+    /// the endpoint's source of per-user tools, and so do `connections`; with an `authenticator`,
+    /// the endpoint is a protected resource; `stores` are followed (other instances' changes) and
+    /// closed with it.
     public init(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
         authenticator: Authenticator? = nil, authorizationServer: AuthorizationServerMount? = nil, hub: HubMount? = nil,
-        stores: Stores? = nil
+        connections: ConnectionsMount? = nil, stores: Stores? = nil
     ) {
-        let registry = ToolRegistry(tools + (hub?.managementTools ?? []))
+        let registry = ToolRegistry(tools + (hub?.managementTools ?? []) + (connections?.managementTools ?? []))
+        let sources: [any ToolSource] = [hub?.hub as (any ToolSource)?, connections?.tools].compactMap { $0 }
         let protection = authenticator.map {
             ProtectedResourceMount(
                 authenticator: $0, configuration: configuration,
                 scopesSupported: Self.scopesSupported(configuration: configuration, tools: registry.tools))
         }
         let endpoint = StreamableHTTPEndpoint(
-            service: MCPMethodHandler(serverInfo: serverInfo, tools: registry, toolSource: hub?.hub),
+            service: MCPMethodHandler(
+                serverInfo: serverInfo, tools: registry, toolSource: sources.count > 1 ? ToolSources(sources) : sources.first),
             sessions: SessionStore(
                 idleTimeout: configuration.sessionIdleTimeout, capacity: configuration.maxSessions, shared: stores?.sharedSessions))
         self.init(
@@ -56,18 +61,20 @@ public struct GatehouseServer: Sendable {
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
                 originPolicy: OriginPolicy(configuration: configuration), protection: protection,
                 rateLimits: .configured(configuration, stores: stores)),
-            hub: hub, gateway: nil, stores: stores)
+            hub: hub, connections: connections, gateway: nil, stores: stores)
     }
 
     init(
         configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
-        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, gateway: GatewayMount?, stores: Stores?
+        protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, connections: ConnectionsMount? = nil,
+        gateway: GatewayMount?, stores: Stores?
     ) {
         self.configuration = configuration
         self.authorizationServer = authorizationServer
         self.protectedResource = protectedResource
         self.mcp = mcp
         self.hub = hub
+        self.connections = connections
         self.gateway = gateway
         self.stores = stores
     }
@@ -88,9 +95,18 @@ public struct GatehouseServer: Sendable {
         let scopes = scopesSupported(configuration: configuration, tools: tools + (hub?.managementTools ?? []))
         let (authorizationServer, authenticator) = try await authentication(
             configuration: configuration, stores: stores, scopesSupported: scopes, logger: logger)
+        var connections: ConnectionsMount?
+        if configuration.hub.connections {
+            guard let hub, let stores, let authorizationServer else {
+                throw StartupProblem(
+                    "GATEHOUSE_CONNECTIONS needs the hub with the embedded authorization server (--provider embedded), whose sign-in tells the connect page who is in the browser")
+            }
+            connections = try ConnectionsMount(
+                configuration: configuration, store: stores.connections, hub: hub.hub, authorizationServer: authorizationServer, logger: logger)
+        }
         return GatehouseServer(
             configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: authorizationServer,
-            hub: hub, stores: stores)
+            hub: hub, connections: connections, stores: stores)
     }
 
     /// The authorization server alone (`gatehouse idp`), for MCP servers elsewhere; the
@@ -148,6 +164,7 @@ public struct GatehouseServer: Sendable {
     public func mount<Context: GatehouseContext>(on router: Router<Context>) {
         authorizationServer?.register(on: router)
         gateway?.register(on: router)
+        connections?.register(on: router)
         protectedResource?.register(on: router)
         let guards: [any MiddlewareProtocol<Request, Response, Context>] = hub.map { [$0.middleware()] } ?? []
         mcp?.register(on: router, guards: guards)

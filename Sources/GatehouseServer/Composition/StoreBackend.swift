@@ -12,6 +12,8 @@ import Logging
 public struct Stores: Sendable {
     public let authorization: any AuthorizationStore
     public let hub: any HubStore
+    /// Hub users' connections to their own remote MCP servers.
+    public let connections: any ConnectionStore
     public let administration: any StoreAdministration
     /// Changes made on other instances (PostgreSQL's LISTEN/NOTIFY); `nil` for a store only
     /// this process writes.
@@ -35,7 +37,7 @@ public enum StoreBackend {
             do {
                 let store = try await PostgresStore.open(postgres, logger: logger)
                 return Stores(
-                    authorization: store, hub: store, administration: store, changeFeed: store, sharedSessions: store,
+                    authorization: store, hub: store, connections: store, administration: store, changeFeed: store, sharedSessions: store,
                     rateCounter: store, signInFailures: store, close: { await store.close() })
             } catch {
                 throw StartupProblem(
@@ -44,7 +46,8 @@ public enum StoreBackend {
         }
         do {
             let store = try SQLiteStore(path: configuration.databasePath)
-            return Stores(authorization: store, hub: store, administration: store, changeFeed: nil, sharedSessions: nil,
+            return Stores(
+                authorization: store, hub: store, connections: store, administration: store, changeFeed: nil, sharedSessions: nil,
                 rateCounter: LocalRateCounter(), signInFailures: nil, close: {})
         } catch {
             throw StartupProblem(

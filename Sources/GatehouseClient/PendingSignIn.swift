@@ -9,7 +9,7 @@ import GatehouseEgress
 /// listens on its loopback callback, or sealed in a store while a server waits for its own
 /// callback on any of its instances. It holds the PKCE verifier and the client's secret, so a
 /// server keeps it sealed.
-public struct PendingAuthorization: Sendable, Codable, Equatable {
+public struct PendingSignIn: Sendable, Codable, Equatable {
     /// The MCP server being signed in to.
     public var serverURL: String
     /// The RFC 8707 resource the tokens are for.

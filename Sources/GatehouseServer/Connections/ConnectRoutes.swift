@@ -1,0 +1,173 @@
+import Foundation
+import GatehouseCore
+import GatehouseHub
+import GatehouseOAuth
+import HTTPTypes
+import Hummingbird
+
+/// `/connect`, where a connect link brings the user's browser, and `/connect/callback`, where
+/// the server they connect sends it back.
+///
+/// MCP authorization (2025-11-25, "Security Considerations" of URL-mode elicitation): the page
+/// a link opens must check that the person in the browser is the user the link was made for
+/// before sending them to the third party, or an attacker could send their own link to a victim
+/// and have the victim's account land in the attacker's connection. Here the browser's user is
+/// the one its Gatehouse sign-in session names; without one (or with another), the page asks
+/// for a password sign-in as the right account.
+struct ConnectRoutes: Sendable {
+    static let path = "/connect"
+    static let callbackPath = "/connect/callback"
+
+    let links: ConnectLinks
+    let signIn: ConnectionSignIn
+    let tools: ConnectionTools
+    let users: UserDirectory
+    let server: AuthorizationServer
+    let cookies: BrowserCookies
+    /// Whether people sign in with a password here (else through an upstream provider, whose
+    /// sign-in leaves the session cookie).
+    let passwordSignIn: Bool
+
+    func register<Context: GatehouseContext>(on router: Router<Context>) {
+        router.get(RouterPath(Self.path)) { request, context in await start(request, context) }
+        router.post(RouterPath(Self.path)) { request, context in await signInAndStart(request, context) }
+        router.get(RouterPath(Self.callbackPath)) { request, context in await callback(request, context) }
+    }
+
+    /// A link opened: straight on to the server when the browser is the link's user's.
+    private func start(_ request: Request, _ context: some GatehouseContext) async -> Response {
+        let query = FormParameters(encoded: request.uri.query ?? "") ?? FormParameters([:])
+        guard let sealed = try? query.value("request") else { return problem("This link is incomplete.", .badRequest) }
+        let link: ConnectLinks.Request
+        do {
+            link = try links.open(sealed)
+        } catch {
+            return problem("\(error)", .badRequest)
+        }
+        let browserUser = await hubUser(signedInTo: request)
+        if browserUser == link.userID { return await toServer(link, context) }
+        let mismatch = browserUser == nil ? nil : "This browser is signed in to another account than the one this link is for."
+        guard passwordSignIn else {
+            return problem(
+                (mismatch ?? "This browser is not signed in to Gatehouse.")
+                    + " Sign in to Gatehouse in this browser as the account that asked (connect your assistant again), then open the link again.",
+                .forbidden)
+        }
+        return signInPage(sealed, link, request: request, problem: mismatch)
+    }
+
+    /// The password form: signed in as the link's user, on to the server.
+    private func signInAndStart(_ request: Request, _ context: some GatehouseContext) async -> Response {
+        guard passwordSignIn else { return problem("Password sign-in is not offered here.", .methodNotAllowed) }
+        let form: FormParameters
+        let sealed: String
+        let link: ConnectLinks.Request
+        do {
+            form = try await OAuthHTTP.form(request)
+            sealed = try form.required("request")
+            link = try links.open(sealed)
+        } catch {
+            return problem("\(error)", .badRequest)
+        }
+        // The form's CSRF token must derive from this browser's binding (login CSRF).
+        guard let binding = cookies.binding(request), (try? form.value("csrf_token")) == BrowserCookies.csrfToken(binding: binding) else {
+            return problem("This sign-in page has expired or was not opened in this browser; open the link again.", .badRequest)
+        }
+        let email = (try? form.value("email")) ?? ""
+        let outcome: LocalUsers.SignIn
+        do {
+            outcome = try await server.users.signIn(email: email, password: (try? form.value("password")) ?? "", from: context.remoteIP)
+        } catch {
+            return signInPage(sealed, link, request: request, email: email, problem: "Sign-in cannot be checked right now; try again shortly.")
+        }
+        switch outcome {
+        case .signedIn(let user):
+            guard (try? await users.user(for: principal(localUserID: user.id)).id) == link.userID else {
+                return signInPage(sealed, link, request: request, email: email, problem: "That account is not the one this link is for.")
+            }
+            var response = continuePage(sealed, link)
+            if let session = try? server.sealBrowserSession(userID: user.id) { response.setCookie(cookies.session(session)) }
+            return response
+        case .refused(let block):
+            return signInPage(
+                sealed, link, request: request, email: email,
+                problem: ["Wrong email or password.", block.map(SignInPage.wait)].compactMap { $0 }.joined(separator: " "))
+        case .throttled(let block):
+            return signInPage(sealed, link, request: request, email: email, problem: SignInPage.wait(block))
+        case .busy:
+            return signInPage(sealed, link, request: request, email: email, problem: "The server is busy; try again in a few seconds.")
+        }
+    }
+
+    /// The server's answer: the sign-in is finished in the browser of the user who began it.
+    private func callback(_ request: Request, _ context: some GatehouseContext) async -> Response {
+        let query = FormParameters(encoded: request.uri.query ?? "") ?? FormParameters([:])
+        guard let browserUser = await hubUser(signedInTo: request) else {
+            return problem("This browser is not signed in to Gatehouse, so the connection cannot be finished here.", .forbidden)
+        }
+        do {
+            // RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207: what an authorization response carries.
+            var parameters: [String: String] = [:]
+            for name in ["code", "state", "iss", "error", "error_description"] {
+                if let value = try? query.value(name) { parameters[name] = value }
+            }
+            let connection = try await signIn.finish(parameters: parameters, browserUserID: browserUser)
+            tools.forget(userID: connection.userID, name: connection.name)
+            context.logger.info("user connected an MCP server", metadata: ["connection": "\(connection.name)", "user_id": "\(connection.userID)"])
+            return ConnectPages.response(ConnectPages.connected(connection.name), status: .ok)
+        } catch let error as ConnectionError {
+            return problem(error.description, .badRequest)
+        } catch is any StoreUnavailable {
+            return problem("Gatehouse cannot reach its store right now; try again in a few seconds.", .serviceUnavailable)
+        } catch {
+            return problem("\(error)", .badGateway)
+        }
+    }
+
+    /// Begins the sign-in at the link's server and sends the browser there.
+    private func toServer(_ link: ConnectLinks.Request, _ context: some GatehouseContext) async -> Response {
+        do {
+            return AuthorizationPages.redirect(try await signIn.begin(userID: link.userID, name: link.name))
+        } catch let error as ConnectionError {
+            return problem(error.description, .badRequest)
+        } catch is any StoreUnavailable {
+            return problem("Gatehouse cannot reach its store right now; try again in a few seconds.", .serviceUnavailable)
+        } catch {
+            context.logger.warning("cannot begin a connection sign-in", metadata: ["connection": "\(link.name)", "error": "\(error)"])
+            return problem("Gatehouse cannot sign in to \(link.name): \(error)", .badGateway)
+        }
+    }
+
+    /// The hub user whose Gatehouse sign-in this browser carries.
+    private func hubUser(signedInTo request: Request) async -> Int64? {
+        guard let localUserID = cookies.sessionUser(request, server: server) else { return nil }
+        return try? await users.user(for: principal(localUserID: localUserID)).id
+    }
+
+    /// A token of the embedded authorization server's user `localUserID` would be this principal.
+    private func principal(localUserID: String) -> Principal {
+        Principal(subject: localUserID, issuer: server.settings.issuer)
+    }
+
+    private func signInPage(
+        _ sealed: String, _ link: ConnectLinks.Request, request: Request, email: String = "", problem: String? = nil
+    ) -> Response {
+        let binding = cookies.binding(request) ?? SecretToken.generate()
+        var response = ConnectPages.response(
+            ConnectPages.signIn(request: sealed, csrfToken: BrowserCookies.csrfToken(binding: binding), name: link.name, email: email, problem: problem),
+            status: problem == nil ? .ok : .unauthorized)
+        response.setCookie(cookies.binding(binding, crossSiteReturn: false))
+        return response
+    }
+
+    /// After the password form: a plain link on to the server (a redirect after a form would
+    /// have to be allowed by the page's `form-action`, and the server's origin is not known yet).
+    private func continuePage(_ sealed: String, _ link: ConnectLinks.Request) -> Response {
+        let next = links.pageURL + "?" + URLEncoding.query([("request", sealed)])
+        return ConnectPages.response(ConnectPages.continueTo(link.name, url: next), status: .ok)
+    }
+
+    private func problem(_ message: String, _ status: HTTPResponse.Status) -> Response {
+        ConnectPages.response(ConnectPages.problem(message), status: status)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GatehouseAuth
+import GatehouseCore
+import GatehouseHub
+import GatehouseMCP
+import Hummingbird
+import Logging
+
+/// Hub users' own remote MCP servers (`GATEHOUSE_CONNECTIONS=true`): the management tools every
+/// caller has (`connect_mcp_server`, `disconnect_mcp_server`, `list_my_connections`), each
+/// user's connected servers as a source of their tools, and the `/connect` pages where they sign
+/// in to those servers. It needs the embedded authorization server (whose sign-in tells the
+/// connect page who is in the browser) and `GATEHOUSE_SECRET_KEY` (which seals the tokens).
+public struct ConnectionsMount: Sendable {
+    public let tools: ConnectionTools
+    let routes: ConnectRoutes
+
+    public init(
+        configuration: GatehouseConfiguration, store: any ConnectionStore, hub: Hub, authorizationServer: AuthorizationServerMount,
+        logger: Logger
+    ) throws(StartupProblem) {
+        guard let key = configuration.hub.secretKey else {
+            throw StartupProblem("GATEHOUSE_CONNECTIONS needs GATEHOUSE_SECRET_KEY, which seals the tokens of users' servers")
+        }
+        let secrets = SecretBox(keyBytes: key)
+        let base = configuration.baseURL()
+        let links = ConnectLinks(secrets: secrets, pageURL: base.url(for: ConnectRoutes.path))
+        let signIn = ConnectionSignIn(
+            store: store, secrets: secrets, settings: .init(callbackURL: base.url(for: ConnectRoutes.callbackPath)))
+        let tools = ConnectionTools(
+            store: store, users: hub.users, tokens: ConnectionTokens(store: store, secrets: secrets), links: links,
+            allowPrivateServers: configuration.hub.allowPrivateConnections, logger: logger)
+        self.tools = tools
+        self.routes = ConnectRoutes(
+            links: links, signIn: signIn, tools: tools, users: hub.users, server: authorizationServer.server,
+            cookies: authorizationServer.authorize.cookies, passwordSignIn: authorizationServer.authorize.signsInWithPassword)
+    }
+
+    /// The tools every caller has to manage their connections.
+    public var managementTools: [MCPTool] { tools.managementTools }
+
+    /// Mounts `/connect` and `/connect/callback`.
+    public func register<Context: GatehouseContext>(on router: Router<Context>) {
+        routes.register(on: router)
+    }
+}

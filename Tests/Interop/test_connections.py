@@ -1,0 +1,246 @@
+"""Per-user connections (GATEHOUSE_CONNECTIONS=true): a hub user adds a remote MCP server of
+their own and signs in to it; the hub is then that server's OAuth client on the user's behalf.
+
+The remote server is peers/sdk_auth_server.py: the official Python SDK's MCPServer that is its
+own authorization server (the SDK's /register, /authorize with PKCE, /token, refresh rotation),
+with access tokens that live 3 s so the hub must refresh them. The hub is a `gatehouse hub` with
+the embedded authorization server (password sign-in) and two local users.
+
+What is checked, with software nobody on the team wrote:
+  - the official SDK client (2025-11-25 session, declaring URL-mode elicitation) calls
+    connect_mcp_server and gets JSON-RPC -32042 with a /connect link (elicitation, 2025-11-25);
+  - headless Chromium opens the link: the page asks for a Gatehouse sign-in as the account the
+    link is for, then goes on to the server's /authorize, whose answer comes back to the hub's
+    /connect/callback; the server's tools then appear in that user's tools/list only, as sdk_*;
+  - the tokens are sealed in the database and never logged; they are refreshed; a server-side
+    revocation turns the tools into a "sign in again" elicitation; a restart keeps the connection;
+  - the phishing rule: a link opened in a browser signed in as someone else is refused;
+  - a client that declares no URL elicitation gets a tool error carrying the link.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import time
+from typing import Any
+
+import httpx2
+import pytest
+from mcp import Client
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
+
+from browser import chromium_browser, keep_to_loopback
+from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, start_extra_server
+from test_gateway import with_client
+from test_hub import RawUser, sign_in
+
+URL_ELICITATION_REQUIRED = -32042
+ALICE, ALICE_PASSWORD = "alice@example.com", "alice's long password"
+BOB, BOB_PASSWORD = "bob@example.com", "bob's long password"
+PAGE_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def peer():
+    server = PeerServer("connections-sdk-auth", "sdk_auth_server.py", ["--access-token-ttl", "3"])
+    try:
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop(check=True)
+
+
+@pytest.fixture(scope="module")
+def hub():
+    secret = base64.b64encode(os.urandom(32)).decode()
+    server = start_extra_server(
+        "connections", ["--provider", "embedded"],
+        env={"GATEHOUSE_SECRET_KEY": secret, "GATEHOUSE_CONNECTIONS": "true", "GATEHOUSE_CONNECTIONS_ALLOW_PRIVATE": "true"})
+    try:
+        server.add_user(ALICE, "Alice", ALICE_PASSWORD)
+        server.add_user(BOB, "Bob", BOB_PASSWORD)
+        yield server
+    finally:
+        server.stop()
+
+
+def peer_requests(peer: PeerServer, path: str) -> list[dict[str, Any]]:
+    response = httpx2.get(peer.base_url + "/_peer/requests", timeout=HTTP_TIMEOUT_S)
+    assert response.status_code == 200, response.text
+    return [entry for entry in response.json() if entry["path"] == path]
+
+
+def elicitation_of(error: MCPError) -> tuple[str, str]:
+    """The URL and message of a -32042 error, read with the SDK's own parser."""
+    assert error.code == URL_ELICITATION_REQUIRED, error.error
+    parsed = UrlElicitationRequiredError.from_error(error.error)
+    assert len(parsed.elicitations) == 1, error.error
+    elicitation = parsed.elicitations[0]
+    assert elicitation.mode == "url" and elicitation.elicitation_id, elicitation
+    return elicitation.url, elicitation.message
+
+
+async def never_elicited(*_: Any) -> Any:
+    raise AssertionError("the hub sent elicitation/create; it answers -32042 instead")
+
+
+def sdk_call(hub: GatehouseServer, token: str, name: str, arguments: dict[str, Any]) -> Any:
+    """tools/call through the official SDK client in a 2025-11-25 session that declares URL
+    elicitation; returns the result, or the MCPError it raised."""
+
+    async def body(client: Client) -> Any:
+        try:
+            return await client.call_tool(name, arguments)
+        except MCPError as error:
+            return error
+
+    return with_client(hub.mcp_url, "legacy", token, body, elicitation_callback=never_elicited)
+
+
+def sdk_tool_names(hub: GatehouseServer, token: str) -> list[str]:
+    async def body(client: Client) -> list[str]:
+        return sorted(tool.name for tool in (await client.list_tools()).tools)
+
+    return with_client(hub.mcp_url, "legacy", token, body, elicitation_callback=never_elicited)
+
+
+def connect_in_browser(context: Any, url: str, email: str | None, password: str | None) -> Any:
+    """Opens a connect link in `context`; signs in to Gatehouse with `email` when the page asks
+    (a browser that is already signed in goes straight on). Returns the page where it ends."""
+    page = context.new_page()
+    page.goto(url, timeout=PAGE_TIMEOUT_MS)
+    if page.locator("input[name=password]").count():
+        assert email and password, page.content()[:800]
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        if page.get_by_role("link", name=re.compile("Continue to")).count():
+            with page.expect_navigation(url=re.compile(r"/connect/callback"), timeout=PAGE_TIMEOUT_MS):
+                page.get_by_role("link", name=re.compile("Continue to")).click()
+    page.wait_for_load_state()
+    return page
+
+
+def test_a_user_connects_their_server_and_only_they_get_its_tools(hub: GatehouseServer, peer: PeerServer) -> None:
+    alice_token, bob_token = sign_in(hub, ALICE, ALICE_PASSWORD), sign_in(hub, BOB, BOB_PASSWORD)
+    with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+        bob = RawUser(hub, bob_token, http, "bob")
+
+        # 1. Adding the server asks for a sign-in through URL elicitation.
+        asked = sdk_call(hub, alice_token, "connect_mcp_server", {"name": "sdk", "url": peer.mcp_url})
+        assert isinstance(asked, MCPError), asked
+        link, message = elicitation_of(asked)
+        assert link.startswith(hub.base_url + "/connect?request="), link
+        assert "Sign in to sdk" in message, message
+        assert "sdk_connect" in sdk_tool_names(hub, alice_token)
+        assert hub.query("SELECT name, server_url, status FROM user_connections") == [("sdk", peer.mcp_url, "pending")]
+
+        # Playwright's sync API runs an event loop of its own in this thread: the SDK client
+        # runs between the browser sessions, and Alice's cookies are carried from one to the next.
+        with chromium_browser() as browser:
+            # 2. The phishing rule: Bob, signed in to his own browser, cannot complete Alice's link.
+            bobs_browser = browser.new_context()
+            keep_to_loopback(bobs_browser)
+            page = bobs_browser.new_page()
+            page.goto(link, timeout=PAGE_TIMEOUT_MS)
+            page.fill("input[name=email]", BOB)
+            page.fill("input[name=password]", BOB_PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            assert "That account is not the one this link is for." in page.content()
+            assert not peer_requests(peer, "/authorize"), "Bob's browser reached the server"
+
+            # 3. Alice's browser: Gatehouse sign-in as Alice, on to the server, back to the hub.
+            alices_browser = browser.new_context()
+            keep_to_loopback(alices_browser)
+            page = connect_in_browser(alices_browser, link, ALICE, ALICE_PASSWORD)
+            assert page.url.startswith(hub.base_url + "/connect/callback?"), page.url
+            assert "Connected sdk" in page.content(), page.content()[:800]
+            alices_cookies = alices_browser.storage_state()
+
+        # 4. Her tools: the server's add, namespaced; not Bob's.
+        assert {"sdk_add"} <= set(sdk_tool_names(hub, alice_token)) and "sdk_connect" not in sdk_tool_names(hub, alice_token)
+        result = sdk_call(hub, alice_token, "sdk_add", {"a": 2, "b": 3})
+        assert not isinstance(result, MCPError) and result.is_error is not True, result
+        assert result.structured_content == {"result": 5}, result
+        assert not [name for name in bob.tool_names() if name.startswith("sdk_")]
+        bob.unknown_tool("sdk_add", {"a": 1, "b": 1})
+
+        # 5. Sealed at rest, never logged.
+        [(status, sealed)] = hub.query("SELECT status, sealed_login FROM user_connections")
+        assert status == "connected" and re.fullmatch(r"[A-Za-z0-9_-]{100,}", sealed), sealed[:80]
+        assert base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4)).startswith(b"GHS1")
+        log = hub.log_text()
+        assert "access_token" not in log and "Bearer " not in log
+
+        # 6. The access token lives 3 s: the next call refreshes it first.
+        refreshes = len([r for r in peer_requests(peer, "/token") if r.get("form", {}).get("grant_type") == "refresh_token"])
+        time.sleep(3.5)
+        result = sdk_call(hub, alice_token, "sdk_add", {"a": 20, "b": 22})
+        assert not isinstance(result, MCPError) and result.structured_content == {"result": 42}, result
+        after = [r for r in peer_requests(peer, "/token") if r.get("form", {}).get("grant_type") == "refresh_token"]
+        assert len(after) > refreshes and after[-1]["status"] == 200, after
+        assert after[-1]["form"]["resource"] == peer.mcp_url, after[-1]
+
+        # 7. The server revokes every grant: the tools ask Alice to sign in again.
+        assert httpx2.post(peer.base_url + "/_peer/revoke-all", timeout=HTTP_TIMEOUT_S).status_code == 200
+        again = sdk_call(hub, alice_token, "sdk_add", {"a": 1, "b": 2})
+        assert isinstance(again, MCPError), again
+        relink, message = elicitation_of(again)
+        assert "sdk needs you to sign in to it again" in message, message
+        assert hub.query("SELECT status FROM user_connections") == [("reconnect_needed",)]
+        # A client that cannot be asked gets the link in a tool error.
+        alice_raw = RawUser(hub, alice_token, http, "alice")
+        assert "sdk_connect" in alice_raw.tool_names()
+        text = alice_raw.tool_error("sdk_connect", {})
+        assert "sign in to it again" in text and hub.base_url + "/connect?request=" in text, text
+
+        # 8. A restart keeps the connection; Alice's browser is still signed in to Gatehouse,
+        # so the new link goes straight to the server.
+        hub.halt()
+        hub.restart()
+        with chromium_browser() as browser:
+            alices_browser = browser.new_context(storage_state=alices_cookies)
+            keep_to_loopback(alices_browser)
+            page = connect_in_browser(alices_browser, relink, None, None)
+            assert "Connected sdk" in page.content(), page.content()[:800]
+        hub.halt()
+        hub.restart()
+        result = sdk_call(hub, alice_token, "sdk_add", {"a": 3, "b": 4})
+        assert not isinstance(result, MCPError) and result.structured_content == {"result": 7}, result
+
+        # 9. Removing the connection forgets the tokens and the tools.
+        removed = sdk_call(hub, alice_token, "disconnect_mcp_server", {"name": "sdk"})
+        assert not isinstance(removed, MCPError) and removed.is_error is not True, removed
+        assert hub.query("SELECT count(*) FROM user_connections") == [(0,)]
+        assert not [name for name in sdk_tool_names(hub, alice_token) if name.startswith("sdk_")]
+
+
+def test_bad_connections_are_refused_with_what_to_fix(hub: GatehouseServer, peer: PeerServer) -> None:
+    token = sign_in(hub, BOB, BOB_PASSWORD)
+    with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+        bob = RawUser(hub, token, http, "bob")
+        assert "url must be an https URL" in bob.tool_error("connect_mcp_server", {"name": "files", "url": "ftp://example.com/mcp"})
+        body = bob.call("connect_mcp_server", {"name": "Bad_Name", "url": peer.mcp_url})
+        assert "pattern" in str(body), body
+        # The first add asks for a sign-in (a tool error with the link: this raw client declared
+        # no URL elicitation); the second of the same name is refused.
+        assert "/connect?request=" in bob.tool_error("connect_mcp_server", {"name": "files", "url": peer.mcp_url})
+        assert "already have a connection named files" in bob.tool_error(
+            "connect_mcp_server", {"name": "files", "url": peer.mcp_url})
+        assert "no connection named nothing" in bob.tool_error("disconnect_mcp_server", {"name": "nothing"})
+        listed = bob.ok("list_my_connections")
+        assert listed["structuredContent"] == {"connections": [{"name": "files", "url": peer.mcp_url, "status": "pending"}]}
+
+    # A forged or expired link is refused with a page that says what to do.
+    page = httpx2.get(hub.base_url + "/connect?request=forged", timeout=HTTP_TIMEOUT_S)
+    assert page.status_code == 400 and "not one this hub made" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    callback = httpx2.get(hub.base_url + "/connect/callback?code=x&state=y", timeout=HTTP_TIMEOUT_S)
+    assert callback.status_code == 403 and "not signed in to Gatehouse" in callback.text
