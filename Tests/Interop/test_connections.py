@@ -20,6 +20,7 @@ What is checked, with software nobody on the team wrote:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import re
@@ -29,10 +30,12 @@ from typing import Any
 import httpx2
 import pytest
 from mcp import Client
+from mcp import types
 from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 
 from browser import chromium_browser, keep_to_loopback
 from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, start_extra_server
+from mcp_wire import MODERN
 from test_gateway import with_client
 from test_hub import RawUser, sign_in
 
@@ -244,3 +247,47 @@ def test_bad_connections_are_refused_with_what_to_fix(hub: GatehouseServer, peer
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     callback = httpx2.get(hub.base_url + "/connect/callback?code=x&state=y", timeout=HTTP_TIMEOUT_S)
     assert callback.status_code == 403 and "not signed in to Gatehouse" in callback.text
+
+
+def test_a_modern_client_is_asked_with_input_required_and_retries(hub: GatehouseServer, peer: PeerServer) -> None:
+    """2026-07-28: the call returns `input_required` embedding a URL-mode elicitation/create; the
+    official SDK client presents it (here: headless Chromium signs in, in another thread) and
+    retries the call, which now runs. A declined elicitation ends in a tool error with the link."""
+    carol, carol_password = "carol@example.com", "carol's long password"
+    hub.add_user(carol, "Carol", carol_password)
+    token = sign_in(hub, carol, carol_password)
+    with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+        assert "/connect?request=" in RawUser(hub, token, http, "carol").tool_error(
+            "connect_mcp_server", {"name": "calc", "url": peer.mcp_url})
+    asked: list[types.ElicitRequestURLParams] = []
+
+    def sign_in_in_browser(url: str) -> str:
+        with chromium_browser() as browser:
+            context = browser.new_context()
+            keep_to_loopback(context)
+            return connect_in_browser(context, url, carol, carol_password).content()
+
+    async def decline(_: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        return types.ElicitResult(action="decline")
+
+    async def accept(_: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+        asked.append(params)
+        assert isinstance(params, types.ElicitRequestURLParams), params
+        page = await asyncio.to_thread(sign_in_in_browser, params.url)
+        assert "Connected calc" in page, page[:800]
+        return types.ElicitResult(action="accept")
+
+    async def call(client: Client) -> Any:
+        return await client.call_tool("calc_add", {"a": 1, "b": 2})
+
+    declined = with_client(hub.mcp_url, MODERN, token, call, elicitation_callback=decline)
+    assert declined.is_error is True and "/connect?request=" in declined.content[0].text, declined
+    assert len(asked) == 1 and asked[0].mode == "url" and "Sign in to calc" in asked[0].message, asked
+
+    result = with_client(hub.mcp_url, MODERN, token, call, elicitation_callback=accept, timeout=90)
+    assert result.is_error is not True and result.structured_content == {"result": 3}, result
+    assert len(asked) == 2 and asked[1].url.startswith(hub.base_url + "/connect?request="), asked
+    assert hub.query(
+        "SELECT c.status FROM user_connections c JOIN users u ON u.id = c.user_id WHERE u.email = ? AND c.name = 'calc'", (carol,)
+    ) == [("connected",)]

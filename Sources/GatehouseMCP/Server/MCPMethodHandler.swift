@@ -106,6 +106,9 @@ public struct MCPMethodHandler: MCPService {
                 return JSONRPCResponse(
                     id: request.id, result: MethodResult(body: CallToolBody(result: result), stateless: stateless))
             case .failure(let failure):
+                if let elicitation = failure.inputRequired, stateless != nil {
+                    return JSONRPCResponse(id: request.id, result: MethodResult(body: InputRequiredBody(elicitation: elicitation), stateless: stateless))
+                }
                 var response = JSONRPCResponse(id: request.id, error: failure.error)
                 response.insufficientScopes = failure.neededScopes
                 return response
@@ -126,6 +129,7 @@ public struct MCPMethodHandler: MCPService {
     private static func outcomeLabel(_ outcome: Result<ToolResult, CallFailure>) -> String {
         switch outcome {
         case .success(let result): result.isError ? "error" : "ok"
+        case .failure(let failure) where failure.inputRequired != nil: "input_required"
         case .failure(let failure): failure.neededScopes == nil ? "refused" : "insufficient_scope"
         }
     }
@@ -134,6 +138,8 @@ public struct MCPMethodHandler: MCPService {
     private struct CallFailure: Error {
         var error: JSONRPCError
         var neededScopes: [String]?
+        /// The user must visit a URL first: -32042 in a session, `input_required` when stateless.
+        var inputRequired: URLElicitationRequired?
     }
 
     private func callTool(
@@ -189,11 +195,12 @@ public struct MCPMethodHandler: MCPService {
         } catch let error as ToolError {
             return (tool.name, .success(.error(error.message)))
         } catch let elicitation as URLElicitationRequired {
-            // Elicitation (2025-11-25): only a client that declared URL mode may be sent -32042.
-            guard URLElicitationRequired.isSupported(by: environment.clientCapabilities) else {
-                return (tool.name, .success(elicitation.toolResult))
-            }
-            return (tool.name, .failure(CallFailure(error: elicitation.error)))
+            // Elicitation (2025-11-25): only a client that declared URL mode may be asked. On
+            // 2026-07-28 the answer to a retry that declined says so rather than asking again.
+            guard URLElicitationRequired.isSupported(by: environment.clientCapabilities),
+                !URLElicitationRequired.wasDeclined(in: params["inputResponses"])
+            else { return (tool.name, .success(elicitation.toolResult)) }
+            return (tool.name, .failure(CallFailure(error: elicitation.error, inputRequired: elicitation)))
         } catch is any StoreUnavailable {
             environment.logger.warning("tool failed: the store is unavailable", metadata: ["tool": "\(name)"])
             return (tool.name, .success(.error("Tool \(name) cannot reach the server's store right now; try again in a few seconds.")))

@@ -34,6 +34,12 @@ struct StatelessResultFields: Sendable {
 protocol ResultBody: Sendable {
     /// Writes the members (no braces); returns false when there were none.
     func writeMembers(into writer: inout JSONWriter) -> Bool
+    /// The stateless `resultType` (2026-07-28): `complete` unless the body says otherwise.
+    var resultType: String { get }
+}
+
+extension ResultBody {
+    var resultType: String { "complete" }
 }
 
 /// A method's own members followed by the stateless fields, when there are any.
@@ -46,7 +52,7 @@ struct MethodResult<Body: ResultBody>: JSONRPCResult {
         let wroteBody = body.writeMembers(into: &writer)
         if let stateless {
             writer.key("resultType", first: !wroteBody)
-            writer.string("complete")
+            writer.string(body.resultType)
             if let hint = stateless.cacheHint {
                 writer.key("ttlMs")
                 writer.int(hint.ttlMs)
@@ -168,5 +174,24 @@ extension MCPServerInfo {
             writer.string(title)
         }
         writer.raw("}")
+    }
+}
+
+/// A `tools/call` that needs the user at a URL first, on 2026-07-28 (basic "Multi Round-Trip
+/// Requests"): the embedded `elicitation/create` in URL mode, for the client to present before it
+/// retries the call. No `requestState`: the retried call checks again whether the user is done.
+struct InputRequiredBody: ResultBody {
+    var elicitation: URLElicitationRequired
+
+    var resultType: String { "input_required" }
+
+    func writeMembers(into writer: inout JSONWriter) -> Bool {
+        writer.key("inputRequests", first: true)
+        let request: JSONValue = [
+            "method": "elicitation/create",
+            "params": ["mode": "url", "message": .string(elicitation.message), "url": .string(elicitation.url)],
+        ]
+        writer.value(.object([elicitation.elicitationID: request]))
+        return true
     }
 }

@@ -1,9 +1,11 @@
 import GatehouseCore
 
 /// Thrown by a tool whose call needs the user to visit a URL first (to sign in to a third party,
-/// say): a client that declared URL-mode elicitation gets JSON-RPC error -32042 with the URL
-/// (elicitation, 2025-11-25, "URL Elicitation Required Error"), then retries once the user is
-/// done; any other client gets a tool error carrying the link, so the user can still follow it.
+/// say). A client that declared URL-mode elicitation is asked: in a session, JSON-RPC error
+/// -32042 with the URL (elicitation, 2025-11-25, "URL Elicitation Required Error"); stateless
+/// (2026-07-28), an `input_required` result embedding the URL-mode `elicitation/create`. It
+/// retries once the user is done. Any other client, or one whose user declined, gets a tool
+/// error carrying the link, so the user can still follow it.
 public struct URLElicitationRequired: Error, Sendable {
     public var url: String
     /// Why, for the user.
@@ -20,6 +22,12 @@ public struct URLElicitationRequired: Error, Sendable {
     /// Whether `capabilities` (a client's `initialize` capabilities) declare URL-mode elicitation.
     public static func isSupported(by capabilities: JSONValue) -> Bool {
         capabilities.objectValue?["elicitation"]?.objectValue?["url"] != nil
+    }
+
+    /// Whether a retried stateless call's `inputResponses` say the user declined or cancelled.
+    static func wasDeclined(in responses: JSONValue?) -> Bool {
+        guard let responses = responses?.objectValue else { return false }
+        return responses.values.contains { $0.objectValue?["action"]?.stringValue.map { $0 != "accept" } ?? false }
     }
 
     var error: JSONRPCError {
