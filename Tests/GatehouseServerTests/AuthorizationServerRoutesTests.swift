@@ -81,7 +81,7 @@ struct AuthorizationServerRoutesTests {
                 #expect(csp.contains("default-src 'none'"))
                 #expect(csp.contains("form-action 'self' http://127.0.0.1:5555"))
                 #expect(response.headers[.cacheControl] == "no-store")
-                #expect(response.headers[.setCookie]?.hasPrefix("gatehouse_browser=") == true)
+                #expect(response.headers[.setCookie]?.hasPrefix("gatehouse_browser_") == true)
                 let attributes = Set((response.headers[.setCookie] ?? "").split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
                 #expect(attributes.isSuperset(of: ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=600"]), "\(attributes)")
                 let html = String(buffer: response.body)
@@ -119,7 +119,8 @@ struct AuthorizationServerRoutesTests {
                 #expect(response.headers[.location] == nil)
             }
             var otherBrowser = Self.formHeaders
-            otherBrowser[.cookie] = "gatehouse_browser=" + String(repeating: "A", count: 43)
+            // The same cookie with another browser's binding.
+            otherBrowser[.cookie] = page.cookie.prefix { $0 != "=" } + "=" + String(repeating: "A", count: 43)
             try await client.execute(uri: "/authorize", method: .post, headers: otherBrowser, body: Self.form(fields)) { response in
                 #expect(response.status == .badRequest)
             }

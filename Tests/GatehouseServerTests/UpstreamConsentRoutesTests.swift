@@ -34,7 +34,7 @@ struct UpstreamConsentRoutesTests {
             try await client.execute(uri: uri, method: .get) { response in
                 #expect(response.status == .ok)
                 let cookie = try #require(response.headers[.setCookie])
-                #expect(cookie.hasPrefix("__Host-gatehouse_browser="), "\(cookie)")
+                #expect(cookie.hasPrefix("__Host-gatehouse_browser_"), "\(cookie)")
                 #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "\(cookie)")
                 let policy = try #require(response.headers[.contentSecurityPolicy])
                 #expect(policy.contains("form-action 'self' https://claude.ai http://127.0.0.1:9;"), "\(policy)")

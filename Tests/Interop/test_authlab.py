@@ -398,7 +398,7 @@ with httpx2.Client(timeout=10, follow_redirects=False) as client:
     if page.status_code in (302, 303):
         client.get(page.headers["location"])
         sys.exit(0)
-    if page.status_code != 200 or "gatehouse_browser" not in client.cookies:
+    if page.status_code != 200 or not any(name.startswith("gatehouse_browser_") for name in client.cookies):
         say(f"no sign-in page: {page.status_code} {page.headers} {page.text[:500]}")
         sys.exit(1)
     form = Form()

@@ -326,7 +326,7 @@ def test_sign_in_and_approve_reaches_the_client_and_the_token_works(
     tab.open(authorization.url)
     page = tab.page
 
-    binding = {c["name"]: c for c in tab.context.cookies()}.get("gatehouse_browser")
+    binding = next((c for c in tab.context.cookies() if c["name"].startswith("gatehouse_browser_")), None)
     assert binding is not None, tab.context.cookies()
     assert binding["httpOnly"] is True and binding["sameSite"] == "Strict" and binding["path"] == "/", binding
     # The cookie binds the page to this browser; the form's own CSRF token is a different secret.
@@ -341,7 +341,7 @@ def test_sign_in_and_approve_reaches_the_client_and_the_token_works(
 
     redirect = last_response_to(tab, "POST", "/authorize")
     assert redirect.status == 303, redirect.status
-    assert f"gatehouse_browser={binding['value']}" in redirect.request.all_headers().get("cookie", ""), "no browser cookie sent"
+    assert f"{binding['name']}={binding['value']}" in redirect.request.all_headers().get("cookie", ""), "no browser cookie sent"
     assert redirect.headers.get("cache-control") == "no-store", redirect.headers
     params = callback.only_callback()
     assert set(params) == {"code", "state", "iss"}, params
@@ -507,7 +507,7 @@ def test_sign_in_page_cannot_be_framed(hub: GatehouseServer, callback: CallbackS
 
 
 def test_form_without_the_csrf_cookie_is_refused(hub: GatehouseServer, callback: CallbackServer, tab: Tab) -> None:
-    """The form alone is not enough: without the gatehouse_browser cookie (another browser, or a
+    """The form alone is not enough: without the gatehouse_browser_… cookie (another browser, or a
     cross-site post, which SameSite=Strict strips) the hub answers 400 and redirects nowhere."""
     authorization = new_authorization(hub, callback)
     tab.open(authorization.url)
@@ -519,7 +519,7 @@ def test_form_without_the_csrf_cookie_is_refused(hub: GatehouseServer, callback:
     page.wait_for_load_state()
     refused = last_response_to(tab, "POST", "/authorize")
     assert refused.status == 400, refused.status
-    assert "gatehouse_browser" not in refused.request.all_headers().get("cookie", "")
+    assert "gatehouse_browser_" not in refused.request.all_headers().get("cookie", "")
     assert "not opened in this browser" in page.locator("p.problem").inner_text()
     assert page.locator("form").count() == 0
     assert callback.callbacks == []

@@ -346,7 +346,7 @@ def test_a_form_without_the_browser_cookie_goes_nowhere(upstream: Any, hub: Gate
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert page.headers["x-frame-options"] == "DENY"
         cookie = page.headers["set-cookie"]
-        assert cookie.startswith("gatehouse_browser=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+        assert cookie.startswith("gatehouse_browser_") and "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
         hidden = dict(re.findall(r'name="(request_id|csrf_token)" value="([^"]*)"', page.text))
         forged = httpx2.post(hub.base_url + "/authorize", data={**hidden, "decision": "approve"}, timeout=HTTP_TIMEOUT_S)
         assert forged.status_code == 400 and "location" not in forged.headers, forged.text[:300]
@@ -359,7 +359,7 @@ def test_consent_is_remembered_for_the_user_and_client(upstream: Any, hub: Gateh
         client_id = register(hub, http)
         params, _ = sign_in_without_browser(hub, upstream, http, client_id, "barbara", "barbara@example.com")
         assert "code" in params
-        assert any(cookie.name == "gatehouse_session" for cookie in http.cookies.jar)
+        assert any(cookie.name.startswith("gatehouse_session_") for cookie in http.cookies.jar)
         _, challenge = pkce()
         again = http.get(authorize_url(hub, client_id, challenge))
         assert again.status_code == 303 and again.headers["location"].startswith(upstream.issuer + "/oauth2/authorize?"), again.text[:300]

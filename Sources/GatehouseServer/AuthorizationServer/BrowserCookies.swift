@@ -10,12 +10,22 @@ import Hummingbird
 /// - The browser session names the user an upstream sign-in signed in, so a consent they
 ///   gave is remembered.
 ///
-/// On https both carry the `__Host-` prefix: Secure, whole-site, never set by a subdomain.
+/// On https both carry the `__Host-` prefix: Secure, whole-site, never set by a subdomain. Each
+/// name ends with a short hash of the issuer: cookies ignore the port, so two Gatehouse servers
+/// on one host (a hub and an idp on localhost, or a hub and the server a user connects to) would
+/// otherwise overwrite each other's cookies.
 struct BrowserCookies: Sendable {
     let secure: Bool
+    let bindingName: String
+    let sessionName: String
 
-    var bindingName: String { secure ? "__Host-gatehouse_browser" : "gatehouse_browser" }
-    var sessionName: String { secure ? "__Host-gatehouse_session" : "gatehouse_session" }
+    init(secure: Bool, issuer: String) {
+        self.secure = secure
+        let scope = String(SecretToken.hash(issuer).prefix(8))
+        let prefix = secure ? "__Host-" : ""
+        bindingName = prefix + "gatehouse_browser_" + scope
+        sessionName = prefix + "gatehouse_session_" + scope
+    }
 
     /// The browser binding from the request's cookie, when it has the form Gatehouse gives it
     /// (43 base64url characters); anything else is ignored and replaced.

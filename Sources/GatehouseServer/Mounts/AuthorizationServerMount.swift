@@ -46,7 +46,7 @@ public struct AuthorizationServerMount: Sendable {
         settings.signInThrottle.lockout = embedded.signInLockout.inSeconds
         let secrets = try sealingBox(configuration)
         let base = configuration.baseURL()
-        let cookies = BrowserCookies(secure: base.scheme == "https")
+        let cookies = BrowserCookies(secure: base.scheme == "https", issuer: settings.issuer)
         guard let upstreamSettings = configuration.upstreamLogin else {
             let server = AuthorizationServer(
                 settings: settings, store: store, secrets: secrets, rateCounter: rateCounter, signInFailures: signInFailures, logger: logger)
