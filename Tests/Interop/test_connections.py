@@ -291,3 +291,35 @@ def test_a_modern_client_is_asked_with_input_required_and_retries(hub: Gatehouse
     assert hub.query(
         "SELECT c.status FROM user_connections c JOIN users u ON u.id = c.user_id WHERE u.email = ? AND c.name = 'calc'", (carol,)
     ) == [("connected",)]
+
+
+def test_a_gatehouse_protected_server_is_connected_with_the_hubs_client_metadata_document(hub: GatehouseServer) -> None:
+    """The other kind of server: one protected by Gatehouse's own authorization server, which
+    accepts Client ID Metadata Documents (from loopback here). The hub signs in with its document
+    as the client id, registering nothing, and calls the server's whoami as its user."""
+    remote = start_extra_server(
+        "connections-remote", ["--provider", "embedded", "--dev-auto-approve", "--env", "GATEHOUSE_CIMD_ALLOW_PRIVATE=true"])
+    try:
+        dave, dave_password = "dave@example.com", "dave's long password"
+        hub.add_user(dave, "Dave", dave_password)
+        token = sign_in(hub, dave, dave_password)
+        document = httpx2.get(hub.base_url + "/connect/client-metadata.json", timeout=HTTP_TIMEOUT_S).json()
+        assert document["client_id"] == hub.base_url + "/connect/client-metadata.json", document
+        assert document["redirect_uris"] == [hub.base_url + "/connect/callback"] and document["token_endpoint_auth_method"] == "none"
+
+        asked = sdk_call(hub, token, "connect_mcp_server", {"name": "gh", "url": remote.mcp_url})
+        link, _ = elicitation_of(asked)
+        with chromium_browser() as browser:
+            context = browser.new_context()
+            keep_to_loopback(context)
+            page = connect_in_browser(context, link, dave, dave_password)
+            assert "Connected gh" in page.content(), page.content()[:800]
+
+        result = sdk_call(hub, token, "gh_whoami", {})
+        assert not isinstance(result, MCPError) and result.is_error is not True, result
+        assert result.structured_content["email"] == "dev@localhost", result.structured_content
+        log = remote.log_text()
+        assert "registered an OAuth client" not in log, "the hub registered instead of using its document"
+        assert "/connect/client-metadata.json" in log or remote.count_rows("oauth_clients") == 0
+    finally:
+        remote.stop()

@@ -99,10 +99,10 @@ public final class ConnectionTools: ToolSource {
     private func session<T: Sendable>(
         for connection: UserConnection, _ body: (MCPClient) async throws(ClientError) -> T
     ) async throws -> T {
-        let source = UserTokenSource(tokens: tokens, userID: connection.userID, name: connection.name)
-        guard case .token = try await tokens.access(userID: connection.userID, name: connection.name) else {
+        guard case .token(let token) = try await tokens.access(userID: connection.userID, name: connection.name) else {
             throw ConnectionError("\(connection.name) needs you to sign in to it again")
         }
+        let source = UserTokenSource(tokens: tokens, userID: connection.userID, name: connection.name, current: token)
         let client = MCPClient(serverURL: connection.serverURL, tokens: source, http: http)
         defer { Task { await client.close() } }
         do {
@@ -123,19 +123,14 @@ public final class ConnectionTools: ToolSource {
         return MCPTool(
             name: name, title: fields["title"]?.stringValue,
             description: "[\(connection.name)] " + (fields["description"]?.stringValue ?? original), inputSchema: schema
-        ) { [self] arguments, context in
-            try await call(original, arguments: arguments, of: connection, context)
+        ) { [self] arguments, _ in
+            try await call(original, arguments: arguments, of: connection)
         }
     }
 
     /// Calls `original` on the server; a server that no longer accepts the hub's tokens makes
     /// the call ask the user to sign in again.
-    private func call(_ original: String, arguments: ToolArguments, of connection: UserConnection, _ context: ToolContext) async throws
-        -> ToolResult
-    {
-        guard case .token = try await tokens.access(userID: connection.userID, name: connection.name) else {
-            throw try signInNeeded(connection, again: true)
-        }
+    private func call(_ original: String, arguments: ToolArguments, of connection: UserConnection) async throws -> ToolResult {
         do {
             let result = try await session(for: connection) { client throws(ClientError) in
                 try await client.callTool(original, arguments: arguments.values)
@@ -188,22 +183,17 @@ public final class ConnectionTools: ToolSource {
     }
 }
 
-/// The user's token for one connection, as ``MCPClient`` asks for it: a 401 from the server
-/// refreshes it once (or finds that the user must sign in again).
+/// The user's token for one connection, as ``MCPClient`` asks for it: the one just checked, and
+/// on a 401 from the server a refreshed one (or none, when the user must sign in again).
 struct UserTokenSource: AccessTokenSource {
     let tokens: ConnectionTokens
     let userID: Int64
     let name: String
+    let current: String
 
-    func accessToken() async throws(ClientError) -> String? {
-        try await token(rejected: nil)
-    }
+    func accessToken() async throws(ClientError) -> String? { current }
 
     func replacement(for rejected: String) async throws(ClientError) -> String? {
-        try await token(rejected: rejected)
-    }
-
-    private func token(rejected: String?) async throws(ClientError) -> String? {
         do {
             guard case .token(let token) = try await tokens.access(userID: userID, name: name, rejected: rejected) else { return nil }
             return token

@@ -4,6 +4,7 @@ import GatehouseHub
 import GatehouseOAuth
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// `/connect`, where a connect link brings the user's browser, and `/connect/callback`, where
 /// the server they connect sends it back.
@@ -17,6 +18,8 @@ import Hummingbird
 struct ConnectRoutes: Sendable {
     static let path = "/connect"
     static let callbackPath = "/connect/callback"
+    /// The hub's Client ID Metadata Document: its client id where a server accepts those.
+    static let clientMetadataPath = "/connect/client-metadata.json"
 
     let links: ConnectLinks
     let signIn: ConnectionSignIn
@@ -27,11 +30,20 @@ struct ConnectRoutes: Sendable {
     /// Whether people sign in with a password here (else through an upstream provider, whose
     /// sign-in leaves the session cookie).
     let passwordSignIn: Bool
+    /// The Client ID Metadata Document served, when the hub uses one.
+    let clientMetadata: [UInt8]?
 
     func register<Context: GatehouseContext>(on router: Router<Context>) {
         router.get(RouterPath(Self.path)) { request, context in await start(request, context) }
         router.post(RouterPath(Self.path)) { request, context in await signInAndStart(request, context) }
         router.get(RouterPath(Self.callbackPath)) { request, context in await callback(request, context) }
+        if let clientMetadata {
+            router.get(RouterPath(Self.clientMetadataPath)) { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=3600"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: clientMetadata)))
+            }
+        }
     }
 
     /// A link opened: straight on to the server when the browser is the link's user's.

@@ -25,15 +25,34 @@ public struct ConnectionsMount: Sendable {
         let secrets = SecretBox(keyBytes: key)
         let base = configuration.baseURL()
         let links = ConnectLinks(secrets: secrets, pageURL: base.url(for: ConnectRoutes.path))
+        let callbackURL = base.url(for: ConnectRoutes.callbackPath)
+        // Client ID Metadata Documents (CIMD §3): a client id is an https URL; http only where
+        // private servers are allowed (tests, intranets), since no public server accepts one.
+        let documentURL = base.url(for: ConnectRoutes.clientMetadataPath)
+        let usesDocument = base.scheme == "https" || configuration.hub.allowPrivateConnections
         let signIn = ConnectionSignIn(
-            store: store, secrets: secrets, settings: .init(callbackURL: base.url(for: ConnectRoutes.callbackPath)))
+            store: store, secrets: secrets,
+            settings: .init(callbackURL: callbackURL, clientMetadataURL: usesDocument ? documentURL : nil))
         let tools = ConnectionTools(
             store: store, users: hub.users, tokens: ConnectionTokens(store: store, secrets: secrets), links: links,
             allowPrivateServers: configuration.hub.allowPrivateConnections, logger: logger)
         self.tools = tools
         self.routes = ConnectRoutes(
             links: links, signIn: signIn, tools: tools, users: hub.users, server: authorizationServer.server,
-            cookies: authorizationServer.authorize.cookies, passwordSignIn: authorizationServer.authorize.signsInWithPassword)
+            cookies: authorizationServer.authorize.cookies, passwordSignIn: authorizationServer.authorize.signsInWithPassword,
+            clientMetadata: usesDocument ? Self.clientMetadata(documentURL: documentURL, callbackURL: callbackURL, base: base) : nil)
+    }
+
+    /// The hub's Client ID Metadata Document: a public web client that signs in with PKCE.
+    static func clientMetadata(documentURL: String, callbackURL: String, base: PublicBaseURL) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.value([
+            "client_id": .string(documentURL), "client_name": .string("Gatehouse hub at \(base.description)"),
+            "client_uri": .string(base.description), "redirect_uris": [.string(callbackURL)],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "token_endpoint_auth_method": "none", "application_type": "web",
+        ])
+        return writer.bytes
     }
 
     /// The tools every caller has to manage their connections.
