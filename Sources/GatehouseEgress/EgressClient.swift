@@ -32,12 +32,15 @@ public struct EgressClient: Sendable {
     /// Why a request failed; the description names the URL and says what happened.
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case refusedURL(String)
+        /// The host resolves to a loopback or private address, under ``URLPolicy/publicHTTPS``.
+        case privateAddress(url: String, reason: String)
         case tooLarge(String, maxBytes: Int)
         case transport(url: String, reason: String)
 
         public var description: String {
             switch self {
-            case .refusedURL(let url): "refused to fetch \(url): only https, or http on loopback, is allowed"
+            case .refusedURL(let url): "refused to fetch \(url): that scheme or host is not allowed here"
+            case .privateAddress(let url, let reason): "refused to fetch \(url): \(reason)"
             case .tooLarge(let url, let maxBytes): "\(url) answered with more than \(maxBytes) bytes"
             case .transport(let url, let reason): "cannot reach \(url): \(reason)"
             }
@@ -50,6 +53,10 @@ public struct EgressClient: Sendable {
         case httpsOrLoopbackHTTP
         /// http or https anywhere: what a person's client command is pointed at.
         case anyHTTP
+        /// https to hosts that resolve to public addresses only: what the server fetches on a
+        /// user's say-so (the MCP servers users connect, and every URL those publish), so a user
+        /// cannot reach the server's own network through it. The check is at resolution time.
+        case publicHTTPS
     }
 
     /// The process-wide connection pool: no redirects, 3 s to connect, no retrying of refused
@@ -93,6 +100,7 @@ public struct EgressClient: Sendable {
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: Data? = nil
     ) async throws(Failure) -> Response {
         let request = try self.request(url, method: method, headers: headers, body: body)
+        try await checkAddress(url)
         do {
             let response = try await execute(request)
             let collected = try await response.body.collect(upTo: maxBytes)
@@ -117,6 +125,7 @@ public struct EgressClient: Sendable {
         _ url: String, method: HTTPMethod = .GET, headers: [(String, String)] = [], body: Data? = nil
     ) async throws(Failure) -> Stream {
         let request = try self.request(url, method: method, headers: headers, body: body)
+        try await checkAddress(url)
         do {
             let response = try await execute(request)
             return Stream(status: Int(response.status.code), headers: response.headers, body: response.body)
@@ -157,7 +166,14 @@ public struct EgressClient: Sendable {
         switch policy {
         case .httpsOrLoopbackHTTP: return scheme == "https" || (scheme == "http" && HostName.isLoopback(host))
         case .anyHTTP: return scheme == "https" || scheme == "http"
+        case .publicHTTPS: return scheme == "https"
         }
+    }
+
+    /// Under ``URLPolicy/publicHTTPS``, refuses a host that resolves to a non-public address.
+    private func checkAddress(_ url: String) async throws(Failure) {
+        guard case .publicHTTPS = policy, let host = URLComponents(string: url)?.host else { return }
+        if let refusal = await AddressPolicy.refusal(forHost: host) { throw .privateAddress(url: url, reason: refusal) }
     }
 
     /// A short, readable reason for a transport error (NIO's descriptions nest and repeat).

@@ -58,6 +58,23 @@ struct EgressClientTests {
         #expect(ContinuousClock.now - start < .seconds(1))
     }
 
+    @Test func publicHTTPSRefusesPlainHTTPAndPrivateAddressesBeforeConnecting() async throws {
+        let client = EgressClient(policy: .publicHTTPS)
+        for (url, reason) in [
+            ("http://example.com/mcp", "that scheme or host is not allowed here"),
+            ("https://127.0.0.1:9/mcp", "resolves to a private or loopback address"),
+            ("https://10.1.2.3/.well-known/oauth-protected-resource", "resolves to a private or loopback address"),
+            ("https://[::1]:9/", "resolves to a private or loopback address"),
+        ] {
+            do {
+                _ = try await client.send(url)
+                Issue.record("\(url) was fetched")
+            } catch {
+                #expect(error.description.contains(reason), "\(url): \(error.description)")
+            }
+        }
+    }
+
     @Test func redirectsAreNotFollowedAndBodiesAreCapped() async throws {
         let redirect = try await SilentServer.start(
             reply: "HTTP/1.1 302 Found\r\nLocation: http://example.com/\r\nContent-Length: 0\r\n\r\n")

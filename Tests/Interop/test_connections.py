@@ -323,3 +323,24 @@ def test_a_gatehouse_protected_server_is_connected_with_the_hubs_client_metadata
         assert "/connect/client-metadata.json" in log or remote.count_rows("oauth_clients") == 0
     finally:
         remote.stop()
+
+
+def test_without_private_servers_allowed_the_hub_connects_only_to_public_https() -> None:
+    """A user cannot point the hub at its own network: http is refused, and so is any host that
+    resolves to a loopback or private address."""
+    secret = base64.b64encode(os.urandom(32)).decode()
+    server = start_extra_server(
+        "connections-public", ["--provider", "embedded"], env={"GATEHOUSE_SECRET_KEY": secret, "GATEHOUSE_CONNECTIONS": "true"})
+    try:
+        server.add_user(ALICE, "Alice", ALICE_PASSWORD)
+        with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http:
+            alice = RawUser(server, sign_in(server, ALICE, ALICE_PASSWORD), http, "alice")
+            assert "url must be an https URL" in alice.tool_error("connect_mcp_server", {"name": "lan", "url": "http://127.0.0.1:9/mcp"})
+            for url in ("https://127.0.0.1:9/mcp", "https://10.0.0.7/mcp", "https://localhost/mcp"):
+                refusal = alice.tool_error("connect_mcp_server", {"name": "lan", "url": url})
+                assert "private or loopback address" in refusal, (url, refusal)
+            assert alice.ok("list_my_connections")["structuredContent"] == {"connections": []}
+        # No document is offered on an http base URL: no public server would accept its client id.
+        assert httpx2.get(server.base_url + "/connect/client-metadata.json", timeout=HTTP_TIMEOUT_S).status_code == 404
+    finally:
+        server.stop()

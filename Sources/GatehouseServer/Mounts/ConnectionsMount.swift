@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseEgress
 import GatehouseHub
 import GatehouseMCP
 import Hummingbird
@@ -24,6 +25,10 @@ public struct ConnectionsMount: Sendable {
         }
         let secrets = SecretBox(keyBytes: key)
         let base = configuration.baseURL()
+        // Users name these servers, and the servers name further URLs: https to public addresses
+        // only, unless private servers are allowed (tests, intranets).
+        let http = EgressClient(
+            timeout: .seconds(30), maxBytes: 4 * 1024 * 1024, policy: configuration.hub.allowPrivateConnections ? .anyHTTP : .publicHTTPS)
         let links = ConnectLinks(secrets: secrets, pageURL: base.url(for: ConnectRoutes.path))
         let callbackURL = base.url(for: ConnectRoutes.callbackPath)
         // Client ID Metadata Documents (CIMD §3): a client id is an https URL; http only where
@@ -32,9 +37,9 @@ public struct ConnectionsMount: Sendable {
         let usesDocument = base.scheme == "https" || configuration.hub.allowPrivateConnections
         let signIn = ConnectionSignIn(
             store: store, secrets: secrets,
-            settings: .init(callbackURL: callbackURL, clientMetadataURL: usesDocument ? documentURL : nil))
+            settings: .init(callbackURL: callbackURL, clientMetadataURL: usesDocument ? documentURL : nil), http: http)
         let tools = ConnectionTools(
-            store: store, users: hub.users, tokens: ConnectionTokens(store: store, secrets: secrets), links: links,
+            store: store, users: hub.users, tokens: ConnectionTokens(store: store, secrets: secrets, http: http), links: links, http: http,
             allowPrivateServers: configuration.hub.allowPrivateConnections, logger: logger)
         self.tools = tools
         self.routes = ConnectRoutes(
