@@ -10,6 +10,8 @@ public struct HubSettings: Sendable, Equatable {
     public var connections = false
     /// Let those servers be on loopback and private addresses.
     public var allowPrivateConnections = false
+    /// Emails of the people who see the administrator view of `/hub` (lowercased).
+    public var administrators: Set<String> = []
 
     public init() {}
 }
@@ -28,6 +30,9 @@ extension HubSettings {
         settings.allowPrivateFetches = try read.flag(.allowPrivateFetches) ?? false
         settings.connections = try read.flag(.connections) ?? false
         settings.allowPrivateConnections = try read.flag(.allowPrivateConnections) ?? false
+        settings.administrators = try read(.hubAdministrators) { value in
+            Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+        } ?? []
         return settings
     }
 
@@ -58,6 +63,10 @@ extension Setting {
         name: "allowPrivateConnections", environmentNames: ["GATEHOUSE_CONNECTIONS_ALLOW_PRIVATE"],
         summary: "true to let users connect MCP servers on loopback and private addresses (tests, intranets).")
 
+    public static let hubAdministrators = Setting(
+        name: "hubAdministrators", environmentNames: ["GATEHOUSE_HUB_ADMINS"],
+        summary: "Comma-separated emails of the people who see the administrator view of the /hub page (every user and their activity).")
+
     /// Every setting of the hub.
-    public static let hubSettings: [Setting] = [.secretKey, .allowPrivateFetches, .connections, .allowPrivateConnections]
+    public static let hubSettings: [Setting] = [.secretKey, .allowPrivateFetches, .connections, .allowPrivateConnections, .hubAdministrators]
 }

@@ -27,20 +27,40 @@ extension ConnectionTools {
                 "required": ["name", "url"],
             ]
         ) { [self] arguments, context in
-            let name = try arguments.string("name")
-            let url = try await checkedServerURL(try arguments.string("url"))
-            let userID = try await accountID(of: context.principal)
-            let now = Date()
-            let connection = UserConnection(userID: userID, name: name, serverURL: url, createdAt: now, updatedAt: now)
-            guard try await store.addConnection(connection, limit: limit) else {
-                if try await store.connection(userID: userID, name: name) != nil {
-                    throw ToolError("you already have a connection named \(name); remove it with disconnect_mcp_server first")
-                }
-                throw ToolError("you already have \(limit) connections; remove one with disconnect_mcp_server first")
-            }
-            AuditLog.record(.hubToolsChanged, ["action": "connected", "tool": .string("mcp_server:" + name), "user_id": .int(Int(userID))])
+            let connection = try await add(
+                userID: try await accountID(of: context.principal), name: try arguments.string("name"), url: try arguments.string("url"))
             throw try signInNeeded(connection, again: false)
         }
+    }
+
+    /// Adds `userID`'s server `url` as `name`, within the limit; the ``ToolError`` says what to fix.
+    public func add(userID: Int64, name: String, url: String) async throws -> UserConnection {
+        guard name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil else {
+            throw ToolError("a name is 1 to 24 lowercase letters, digits and -, starting with a letter, e.g. linear")
+        }
+        let now = Date()
+        let connection = UserConnection(userID: userID, name: name, serverURL: try await checkedServerURL(url), createdAt: now, updatedAt: now)
+        guard try await store.addConnection(connection, limit: limit) else {
+            if try await store.connection(userID: userID, name: name) != nil {
+                throw ToolError("you already have a connection named \(name); remove it first")
+            }
+            throw ToolError("you already have \(limit) connections; remove one first")
+        }
+        AuditLog.record(.hubToolsChanged, ["action": "connected", "tool": .string("mcp_server:" + name), "user_id": .int(Int(userID))])
+        return connection
+    }
+
+    /// `userID`'s servers, by name.
+    public func connections(of userID: Int64) async throws -> [UserConnection] {
+        try await store.connections(userID: userID)
+    }
+
+    /// Removes `userID`'s server `name` and the hub's tokens for it; false when there is none.
+    public func remove(userID: Int64, name: String) async throws -> Bool {
+        guard try await store.removeConnection(userID: userID, name: name) else { return false }
+        forget(userID: userID, name: name)
+        AuditLog.record(.hubToolsChanged, ["action": "disconnected", "tool": .string("mcp_server:" + name), "user_id": .int(Int(userID))])
+        return true
     }
 
     private var disconnectTool: MCPTool {
@@ -50,10 +70,9 @@ extension ConnectionTools {
             inputSchema: ["type": "object", "properties": ["name": ["type": "string"]], "required": ["name"]]
         ) { [self] arguments, context in
             let name = try arguments.string("name")
-            let userID = try await accountID(of: context.principal)
-            guard try await store.removeConnection(userID: userID, name: name) else { throw ToolError("you have no connection named \(name)") }
-            forget(userID: userID, name: name)
-            AuditLog.record(.hubToolsChanged, ["action": "disconnected", "tool": .string("mcp_server:" + name), "user_id": .int(Int(userID))])
+            guard try await remove(userID: try await accountID(of: context.principal), name: name) else {
+                throw ToolError("you have no connection named \(name)")
+            }
             return .text("Removed \(name). The hub no longer holds tokens for it; revoke its access at the server too if you wish.")
         }
     }

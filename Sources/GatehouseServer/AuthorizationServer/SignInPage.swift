@@ -121,8 +121,9 @@ enum SignInPage {
                 """)
     }
 
-    /// The layout every sign-in and connect page shares.
-    static func page(title: String, body: String) -> String {
+    /// The layout every sign-in, connect and hub page shares; wider pages and their own rules
+    /// through `maxWidth` and `extraStyle`.
+    static func page(title: String, body: String, maxWidth: String = "28rem", extraStyle: String = "") -> String {
         """
         <!doctype html>
         <html lang="en">
@@ -133,7 +134,7 @@ enum SignInPage {
         <title>\(HTML.escape(title)) · Gatehouse</title>
         <style>
         body { font: 16px/1.5 system-ui, sans-serif; background: #f4f5f7; color: #1d2330; margin: 0; }
-        main { max-width: 28rem; margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 12px; box-shadow: 0 2px 12px #0002; }
+        main { max-width: \(maxWidth); margin: 3rem auto; background: #fff; padding: 2rem; border-radius: 12px; box-shadow: 0 2px 12px #0002; }
         h1 { font-size: 1.3rem; margin-top: 0; }
         .brand { font-weight: 600; color: #4a5568; letter-spacing: .04em; margin-bottom: 1rem; }
         code { background: #eef0f4; padding: 0 .25rem; border-radius: 4px; word-break: break-all; }
@@ -145,7 +146,7 @@ enum SignInPage {
         button { flex: 1; padding: .65rem; border: 0; border-radius: 8px; font: inherit; font-weight: 600; background: #2b59c3; color: #fff; cursor: pointer; }
         button.secondary { background: #e2e5ea; color: #1d2330; }
         a.button { display: inline-block; padding: .65rem 1rem; border-radius: 8px; background: #2b59c3; color: #fff; font-weight: 600; text-decoration: none; }
-        </style>
+        \(extraStyle)</style>
         </head>
         <body><main><div class="brand">GATEHOUSE</div>
         \(body)

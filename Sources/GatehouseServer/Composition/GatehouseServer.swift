@@ -29,6 +29,8 @@ public struct GatehouseServer: Sendable {
     public let hub: HubMount?
     /// Hub users' own remote MCP servers (`GATEHOUSE_CONNECTIONS`); `nil` when not offered.
     public let connections: ConnectionsMount?
+    /// The `/hub` page, with the hub and the embedded authorization server.
+    public let hubPage: HubPageMount?
     /// The gateway to upstream MCP servers (`gatehouse gateway`); then the endpoint serves it.
     public let gateway: GatewayMount?
     /// The store the parts share, kept open while the server runs.
@@ -41,7 +43,7 @@ public struct GatehouseServer: Sendable {
     public init(
         configuration: GatehouseConfiguration, tools: [MCPTool] = BuiltinTools.all, serverInfo: MCPServerInfo = .gatehouse,
         authenticator: Authenticator? = nil, authorizationServer: AuthorizationServerMount? = nil, hub: HubMount? = nil,
-        connections: ConnectionsMount? = nil, stores: Stores? = nil
+        connections: ConnectionsMount? = nil, hubPage: HubPageMount? = nil, stores: Stores? = nil
     ) {
         let registry = ToolRegistry(tools + (hub?.managementTools ?? []) + (connections?.managementTools ?? []))
         let sources: [any ToolSource] = [hub?.hub as (any ToolSource)?, connections?.tools].compactMap { $0 }
@@ -61,13 +63,13 @@ public struct GatehouseServer: Sendable {
                 endpoint: endpoint, path: configuration.mcpPath, maxBodyBytes: configuration.maxBodyBytes,
                 originPolicy: OriginPolicy(configuration: configuration), protection: protection,
                 rateLimits: .configured(configuration, stores: stores)),
-            hub: hub, connections: connections, gateway: nil, stores: stores)
+            hub: hub, connections: connections, hubPage: hubPage, gateway: nil, stores: stores)
     }
 
     init(
         configuration: GatehouseConfiguration, authorizationServer: AuthorizationServerMount?,
         protectedResource: ProtectedResourceMount?, mcp: MCPEndpointMount?, hub: HubMount?, connections: ConnectionsMount? = nil,
-        gateway: GatewayMount?, stores: Stores?
+        hubPage: HubPageMount? = nil, gateway: GatewayMount?, stores: Stores?
     ) {
         self.configuration = configuration
         self.authorizationServer = authorizationServer
@@ -75,6 +77,7 @@ public struct GatehouseServer: Sendable {
         self.mcp = mcp
         self.hub = hub
         self.connections = connections
+        self.hubPage = hubPage
         self.gateway = gateway
         self.stores = stores
     }
@@ -104,9 +107,14 @@ public struct GatehouseServer: Sendable {
             connections = try ConnectionsMount(
                 configuration: configuration, store: stores.connections, hub: hub.hub, authorizationServer: authorizationServer, logger: logger)
         }
+        let hubPage = hub.flatMap { hub in
+            authorizationServer.map {
+                HubPageMount(configuration: configuration, hub: hub, connections: connections, authorizationServer: $0)
+            }
+        }
         return GatehouseServer(
             configuration: configuration, tools: tools, authenticator: authenticator, authorizationServer: authorizationServer,
-            hub: hub, connections: connections, stores: stores)
+            hub: hub, connections: connections, hubPage: hubPage, stores: stores)
     }
 
     /// The authorization server alone (`gatehouse idp`), for MCP servers elsewhere; the
@@ -165,6 +173,7 @@ public struct GatehouseServer: Sendable {
         authorizationServer?.register(on: router)
         gateway?.register(on: router)
         connections?.register(on: router)
+        hubPage?.register(on: router)
         protectedResource?.register(on: router)
         let guards: [any MiddlewareProtocol<Request, Response, Context>] = hub.map { [$0.middleware()] } ?? []
         mcp?.register(on: router, guards: guards)

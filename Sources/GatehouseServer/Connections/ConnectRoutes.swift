@@ -24,12 +24,7 @@ struct ConnectRoutes: Sendable {
     let links: ConnectLinks
     let signIn: ConnectionSignIn
     let tools: ConnectionTools
-    let users: UserDirectory
-    let server: AuthorizationServer
-    let cookies: BrowserCookies
-    /// Whether people sign in with a password here (else through an upstream provider, whose
-    /// sign-in leaves the session cookie).
-    let passwordSignIn: Bool
+    let account: BrowserAccount
     /// The Client ID Metadata Document served, when the hub uses one.
     let clientMetadata: [UInt8]?
 
@@ -56,10 +51,10 @@ struct ConnectRoutes: Sendable {
         } catch {
             return problem("\(error)", .badRequest)
         }
-        let browserUser = await hubUser(signedInTo: request)
+        let browserUser = await account.user(of: request)?.id
         if browserUser == link.userID { return await toServer(link, context) }
         let mismatch = browserUser == nil ? nil : "This browser is signed in to another account than the one this link is for."
-        guard passwordSignIn else {
+        guard account.passwordSignIn else {
             return problem(
                 (mismatch ?? "This browser is not signed in to Gatehouse.")
                     + " Sign in to Gatehouse in this browser as the account that asked (connect your assistant again), then open the link again.",
@@ -70,7 +65,6 @@ struct ConnectRoutes: Sendable {
 
     /// The password form: signed in as the link's user, on to the server.
     private func signInAndStart(_ request: Request, _ context: some GatehouseContext) async -> Response {
-        guard passwordSignIn else { return problem("Password sign-in is not offered here.", .methodNotAllowed) }
         let form: FormParameters
         let sealed: String
         let link: ConnectLinks.Request
@@ -81,40 +75,27 @@ struct ConnectRoutes: Sendable {
         } catch {
             return problem("\(error)", .badRequest)
         }
-        // The form's CSRF token must derive from this browser's binding (login CSRF).
-        guard let binding = cookies.binding(request), (try? form.value("csrf_token")) == BrowserCookies.csrfToken(binding: binding) else {
+        guard account.formIsFromThisBrowser(request, csrfToken: try? form.value("csrf_token")) else {
             return problem("This sign-in page has expired or was not opened in this browser; open the link again.", .badRequest)
         }
         let email = (try? form.value("email")) ?? ""
-        let outcome: LocalUsers.SignIn
-        do {
-            outcome = try await server.users.signIn(email: email, password: (try? form.value("password")) ?? "", from: context.remoteIP)
-        } catch {
-            return signInPage(sealed, link, request: request, email: email, problem: "Sign-in cannot be checked right now; try again shortly.")
-        }
-        switch outcome {
-        case .signedIn(let user):
-            guard (try? await users.user(for: principal(localUserID: user.id)).id) == link.userID else {
+        switch await account.signIn(email: email, password: (try? form.value("password")) ?? "", from: context.remoteIP) {
+        case .signedIn(let user, let session):
+            guard user.id == link.userID else {
                 return signInPage(sealed, link, request: request, email: email, problem: "That account is not the one this link is for.")
             }
             var response = continuePage(sealed, link)
-            if let session = try? server.sealBrowserSession(userID: user.id) { response.setCookie(cookies.session(session)) }
+            response.setCookie(session)
             return response
-        case .refused(let block):
-            return signInPage(
-                sealed, link, request: request, email: email,
-                problem: ["Wrong email or password.", block.map(SignInPage.wait)].compactMap { $0 }.joined(separator: " "))
-        case .throttled(let block):
-            return signInPage(sealed, link, request: request, email: email, problem: SignInPage.wait(block))
-        case .busy:
-            return signInPage(sealed, link, request: request, email: email, problem: "The server is busy; try again in a few seconds.")
+        case .refused(let message, _, _):
+            return signInPage(sealed, link, request: request, email: email, problem: message)
         }
     }
 
     /// The server's answer: the sign-in is finished in the browser of the user who began it.
     private func callback(_ request: Request, _ context: some GatehouseContext) async -> Response {
         let query = FormParameters(encoded: request.uri.query ?? "") ?? FormParameters([:])
-        guard let browserUser = await hubUser(signedInTo: request) else {
+        guard let browserUser = await account.user(of: request)?.id else {
             return problem("This browser is not signed in to Gatehouse, so the connection cannot be finished here.", .forbidden)
         }
         do {
@@ -150,25 +131,14 @@ struct ConnectRoutes: Sendable {
         }
     }
 
-    /// The hub user whose Gatehouse sign-in this browser carries.
-    private func hubUser(signedInTo request: Request) async -> Int64? {
-        guard let localUserID = cookies.sessionUser(request, server: server) else { return nil }
-        return try? await users.user(for: principal(localUserID: localUserID)).id
-    }
-
-    /// A token of the embedded authorization server's user `localUserID` would be this principal.
-    private func principal(localUserID: String) -> Principal {
-        Principal(subject: localUserID, issuer: server.settings.issuer)
-    }
-
     private func signInPage(
         _ sealed: String, _ link: ConnectLinks.Request, request: Request, email: String = "", problem: String? = nil
     ) -> Response {
-        let binding = cookies.binding(request) ?? SecretToken.generate()
+        let binding = account.binding(request)
         var response = ConnectPages.response(
             ConnectPages.signIn(request: sealed, csrfToken: BrowserCookies.csrfToken(binding: binding), name: link.name, email: email, problem: problem),
             status: problem == nil ? .ok : .unauthorized)
-        response.setCookie(cookies.binding(binding, crossSiteReturn: false))
+        response.setCookie(account.bindingCookie(binding))
         return response
     }
 

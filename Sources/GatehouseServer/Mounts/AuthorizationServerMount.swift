@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseAuth
 import GatehouseCore
+import GatehouseHub
 import GatehouseLogin
 import GatehouseOAuth
 import Hummingbird
@@ -124,6 +125,12 @@ public struct AuthorizationServerMount: Sendable {
         let audiences = settings.audiences.isEmpty ? [configuration.resourceURL] : settings.audiences
         let verifier = CachingVerifier(server.tokenVerifier(audiences: audiences, logger: logger))
         return Authenticator(settings: settings, verifier: verifier, providerMetadata: nil)
+    }
+
+    /// Who is signed in to this server in a browser, as a hub user of `users`: for the hub's own
+    /// pages.
+    func browserAccount(users: UserDirectory) -> BrowserAccount {
+        BrowserAccount(server: server, cookies: authorize.cookies, users: users, passwordSignIn: authorize.signsInWithPassword)
     }
 
     /// Mounts the metadata, API and `/authorize` routes.

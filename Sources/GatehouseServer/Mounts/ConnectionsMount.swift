@@ -14,6 +14,8 @@ import Logging
 /// connect page who is in the browser) and `GATEHOUSE_SECRET_KEY` (which seals the tokens).
 public struct ConnectionsMount: Sendable {
     public let tools: ConnectionTools
+    /// The links that send a user's browser to sign in to one of their connections.
+    public let links: ConnectLinks
     let routes: ConnectRoutes
 
     public init(
@@ -42,9 +44,9 @@ public struct ConnectionsMount: Sendable {
             store: store, users: hub.users, tokens: ConnectionTokens(store: store, secrets: secrets, http: http), links: links, http: http,
             allowPrivateServers: configuration.hub.allowPrivateConnections, logger: logger)
         self.tools = tools
+        self.links = links
         self.routes = ConnectRoutes(
-            links: links, signIn: signIn, tools: tools, users: hub.users, server: authorizationServer.server,
-            cookies: authorizationServer.authorize.cookies, passwordSignIn: authorizationServer.authorize.signsInWithPassword,
+            links: links, signIn: signIn, tools: tools, account: authorizationServer.browserAccount(users: hub.users),
             clientMetadata: usesDocument ? Self.clientMetadata(documentURL: documentURL, callbackURL: callbackURL, base: base) : nil)
     }
 
