@@ -651,12 +651,10 @@ class PeerServer:
             )
 
 
-@pytest.fixture(scope="session")
-def sdk_auth_peer():
-    """peers/sdk_auth_server.py: an MCP server built with the official Python SDK (MCPServer)
-    that is its own authorization server (the SDK's /register, /authorize, /token routes) with
-    an in-memory provider that approves every authorization at once; serves add(a, b)."""
-    peer = PeerServer("sdk-auth", "sdk_auth_server.py")
+def serve_peer(name: str, script: str, extra_args: list[str] | None = None):
+    """A fixture body: the peer started (a start-up failure fails the test with the peer's
+    output), yielded, then stopped, which must be clean."""
+    peer = PeerServer(name, script, extra_args)
     try:
         peer.start()
     except RuntimeError as error:
@@ -665,3 +663,11 @@ def sdk_auth_peer():
         yield peer
     finally:
         peer.stop(check=True)
+
+
+@pytest.fixture(scope="session")
+def sdk_auth_peer():
+    """peers/sdk_auth_server.py: an MCP server built with the official Python SDK (MCPServer)
+    that is its own authorization server (the SDK's /register, /authorize, /token routes) with
+    an in-memory provider that approves every authorization at once; serves add(a, b)."""
+    yield from serve_peer("sdk-auth", "sdk_auth_server.py")

@@ -34,7 +34,7 @@ from mcp import types
 from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 
 from browser import chromium_browser, keep_to_loopback
-from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, start_extra_server
+from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, serve_peer, start_extra_server
 from mcp_wire import MODERN
 from test_gateway import with_client
 from test_hub import RawUser, sign_in
@@ -47,15 +47,8 @@ PAGE_TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="module")
 def peer():
-    server = PeerServer("connections-sdk-auth", "sdk_auth_server.py", ["--access-token-ttl", "3"])
-    try:
-        server.start()
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop(check=True)
+    """The official SDK's MCP server that is its own authorization server, with access tokens that live 3 s."""
+    yield from serve_peer("connections-sdk-auth", "sdk_auth_server.py", ["--access-token-ttl", "3"])
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import httpx2
 import pytest
 
 from browser import chromium_browser, keep_to_loopback
-from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, start_extra_server
+from conftest import HTTP_TIMEOUT_S, GatehouseServer, PeerServer, serve_peer, start_extra_server
 from test_hub import RawUser, sign_in
 
 ALICE, ALICE_PASSWORD = "alice@example.com", "alice's long password"
@@ -30,15 +30,8 @@ PAGE_TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="module")
 def peer():
-    server = PeerServer("hub-page-sdk-auth", "sdk_auth_server.py")
-    try:
-        server.start()
-    except RuntimeError as error:
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop(check=True)
+    """The official SDK's MCP server that is its own authorization server."""
+    yield from serve_peer("hub-page-sdk-auth", "sdk_auth_server.py")
 
 
 @pytest.fixture(scope="module")
