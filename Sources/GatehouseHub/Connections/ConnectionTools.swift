@@ -135,7 +135,7 @@ public final class ConnectionTools: ToolSource {
             let result = try await session(for: connection) { client throws(ClientError) in
                 try await client.callTool(original, arguments: arguments.values)
             }
-            return try Self.toolResult(result)
+            return Self.toolResult(result)
         } catch let error as ConnectionError {
             if (try? await store.connection(userID: connection.userID, name: connection.name))?.status == .reconnectNeeded {
                 throw try signInNeeded(connection, again: true)
@@ -175,7 +175,7 @@ public final class ConnectionTools: ToolSource {
     }
 
     /// A `tools/call` result from the server, as this hub's result.
-    static func toolResult(_ result: [String: JSONValue]) throws -> ToolResult {
+    static func toolResult(_ result: [String: JSONValue]) -> ToolResult {
         var writer = JSONWriter()
         writer.value(result["content"] ?? [])
         let content = (try? JSONDecoder().decode([ToolContent].self, from: Data(writer.bytes))) ?? []
