@@ -21,6 +21,9 @@ struct Banner {
             lines.append("  discovery     \(base.origin)/.well-known/oauth-protected-resource\(base.pathPrefix)\(configuration.mcpPath)")
         }
         lines.append("  health        \(base.url(for: "/healthz"))")
+        if server.hubPage != nil {
+            lines.append("  your page     \(base.url(for: "/hub")) (tools\(server.connections == nil ? "" : ", MCP servers"), client snippets)")
+        }
         if server.gateway == nil {
             lines.append("  tools         \(server.tools.tools.map(\.name).joined(separator: ", "))")
         } else {
