@@ -49,7 +49,10 @@ struct AuthorizeRoutes: Sendable {
             do {
                 let user = try await server.users.devUser(email: autoApproveUser)
                 var response = AuthorizationPages.redirect(try await server.approve(authorization, user: user))
-                if let session = try? server.sealBrowserSession(userID: user.id) { response.setCookie(cookies.session(session)) }
+                // The browser is known as the dev user, once: not a new cookie on every authorization.
+                if cookies.sessionUser(request, server: server) != user.id, let session = try? server.sealBrowserSession(userID: user.id) {
+                    response.setCookie(cookies.session(session))
+                }
                 return response
             } catch {
                 context.logger.error("cannot approve for the dev user: \(error)")
