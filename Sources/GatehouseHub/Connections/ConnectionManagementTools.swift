@@ -19,7 +19,7 @@ extension ConnectionTools {
                 "type": "object",
                 "properties": [
                     "name": [
-                        "type": "string", "pattern": "^[a-z][a-z0-9-]{0,23}$",
+                        "type": "string", "pattern": .string("^" + UserConnection.namePattern + "$"),
                         "description": "Lowercase letters, digits and -, e.g. linear; it prefixes the server's tool names.",
                     ],
                     "url": ["type": "string", "description": "The server's MCP endpoint, e.g. https://mcp.linear.app/mcp"],
@@ -35,7 +35,7 @@ extension ConnectionTools {
 
     /// Adds `userID`'s server `url` as `name`, within the limit; the ``ToolError`` says what to fix.
     public func add(userID: Int64, name: String, url: String) async throws -> UserConnection {
-        guard name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil else {
+        guard UserConnection.isValidName(name) else {
             throw ToolError("a name is 1 to 24 lowercase letters, digits and -, starting with a letter, e.g. linear")
         }
         let now = Date()

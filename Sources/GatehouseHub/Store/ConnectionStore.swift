@@ -24,6 +24,15 @@ public struct UserConnection: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
+    /// What a connection's name may be: 1 to 24 lowercase letters, digits and `-`, starting with a
+    /// letter (no `_`, which ends the name in `<name>_<tool>`). The JSON Schema and HTML form of it.
+    public static let namePattern = "[a-z][a-z0-9-]{0,23}"
+
+    /// Whether `name` matches ``namePattern``.
+    public static func isValidName(_ name: String) -> Bool {
+        name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil
+    }
+
     public init(
         userID: Int64, name: String, serverURL: String, status: Status = .pending, sealedLogin: String? = nil, createdAt: Date,
         updatedAt: Date

@@ -172,7 +172,7 @@ private struct Notice {
 
     init?(query: FormParameters) {
         guard let kind = (try? query.value("done")).flatMap(Kind.init(rawValue:)), let name = try? query.value("name"),
-            name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil
+            UserConnection.isValidName(name)
         else { return nil }
         self.init(kind, name)
     }

@@ -147,7 +147,7 @@ enum HubPages {
               \(table)
               <form method="post" action="\(HTML.escape(path))/servers" class="add">
                 <input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken))">
-                <label>Name <input name="name" pattern="[a-z][a-z0-9-]{0,23}" required placeholder="linear"></label>
+                <label>Name <input name="name" pattern="\(UserConnection.namePattern)" required placeholder="linear"></label>
                 <label>URL <input name="url" type="url" required placeholder="https://mcp.example.com/mcp"></label>
                 <div class="actions"><button type="submit">Add server</button></div>
               </form>
