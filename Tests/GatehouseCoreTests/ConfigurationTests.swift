@@ -144,6 +144,18 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func signInWaitsAreBoundedByTheLockout() throws {
+        let config = try load(ConfigurationSources(environment: ["GATEHOUSE_SIGN_IN_FIRST_WAIT": "3", "GATEHOUSE_SIGN_IN_LOCKOUT": "12"]))
+        #expect(config.authorizationServer.signInFirstWait == .seconds(3))
+        #expect(config.authorizationServer.signInLockout == .seconds(12))
+        #expect(try load(ConfigurationSources(environment: [:])).authorizationServer.signInFirstWait == .seconds(1))
+        let tooLong = #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(environment: ["GATEHOUSE_SIGN_IN_FIRST_WAIT": "20", "GATEHOUSE_SIGN_IN_LOCKOUT": "12"]))
+        }
+        #expect(tooLong?.description.contains("longer than the lockout") == true)
+        #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(environment: ["GATEHOUSE_SIGN_IN_FIRST_WAIT": "0"])) }
+    }
+
     @Test(arguments: [("mcp", "/mcp"), ("/api/mcp/", "/api/mcp"), ("/api/mcp", "/api/mcp")])
     func mcpPathIsNormalized(raw: String, expected: String) throws {
         #expect(try load(ConfigurationSources(flags: ["mcpPath": raw])).mcpPath == expected)

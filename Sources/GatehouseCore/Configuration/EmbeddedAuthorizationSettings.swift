@@ -20,6 +20,8 @@ public struct EmbeddedAuthorizationSettings: Sendable, Equatable {
     public var scopes: [String] = []
     /// The longest wait after failed sign-ins (an account or address is locked this long).
     public var signInLockout: Duration = .seconds(900)
+    /// The wait after the first failed sign-in past the free ones; it doubles up to ``signInLockout``.
+    public var signInFirstWait: Duration = .seconds(1)
 
     public init() {}
 }
@@ -57,6 +59,12 @@ extension EmbeddedAuthorizationSettings {
         if let seconds = try read(.signInLockout, { Int($0).flatMap { (1...86_400).contains($0) ? $0 : nil } }) {
             settings.signInLockout = .seconds(seconds)
         }
+        if let seconds = try read(.signInFirstWait, { Int($0).flatMap { (1...3_600).contains($0) ? $0 : nil } }) {
+            guard Duration.seconds(seconds) <= settings.signInLockout else {
+                throw read.error(.signInFirstWait, "\(seconds) s is longer than the lockout (GATEHOUSE_SIGN_IN_LOCKOUT, \(settings.signInLockout.components.seconds) s)")
+            }
+            settings.signInFirstWait = .seconds(seconds)
+        }
         return settings
     }
 }
@@ -90,6 +98,9 @@ extension Setting {
     public static let signInLockout = Setting(
         name: "signInLockout", environmentNames: ["GATEHOUSE_SIGN_IN_LOCKOUT"],
         summary: "Seconds an account or address is locked out after repeated failed sign-ins; shorter waits double up to it (default 900).")
+    public static let signInFirstWait = Setting(
+        name: "signInFirstWait", environmentNames: ["GATEHOUSE_SIGN_IN_FIRST_WAIT"],
+        summary: "Seconds of the first wait once the free failed sign-ins are used up; each further failure doubles it (default 1, at most the lockout).")
     public static let idpScopes = Setting(
         name: "idpScopes", flag: "scopes", environmentNames: ["GATEHOUSE_IDP_SCOPES"],
         summary: "Comma-separated scopes a standalone `gatehouse idp` offers.")
@@ -98,5 +109,6 @@ extension Setting {
     public static let authorizationServerSettings: [Setting] = [
         .databasePath, .keyFile, .devAutoApprove, .devUser, .accessTokenLifetime, .refreshTokenLifetime,
         .allowPrivateClientMetadataURLs, .extraResources, .idpScopes, .signInLockout,
+        .signInFirstWait,
     ]
 }

@@ -45,6 +45,7 @@ public struct AuthorizationServerMount: Sendable {
         settings.allowPrivateClientMetadataURLs = embedded.allowPrivateClientMetadataURLs
         settings.leeway = configuration.auth.leeway.inSeconds
         settings.signInThrottle.lockout = embedded.signInLockout.inSeconds
+        settings.signInThrottle.firstDelay = embedded.signInFirstWait.inSeconds
         let secrets = try sealingBox(configuration)
         let base = configuration.baseURL()
         let cookies = BrowserCookies(secure: base.scheme == "https", issuer: settings.issuer)
