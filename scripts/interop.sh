@@ -46,7 +46,9 @@ fi
 
 swift build --build-tests  # same flags as scripts/test.sh, so this is a no-op after it
 bin="$(swift build --show-bin-path)/gatehouse"
+started=$SECONDS
 GATEHOUSE_BIN="$bin" "$venv/bin/python" -m pytest Tests/Interop -q "$@"
+echo "interop: the single-instance run took $((SECONDS - started)) s" >&2
 
 # The same suites again against a deployment of several instances (conftest.py, cluster mode): every
 # hub is three `gatehouse hub` processes on a PostgreSQL database behind nginx round robin
@@ -54,8 +56,10 @@ GATEHOUSE_BIN="$bin" "$venv/bin/python" -m pytest Tests/Interop -q "$@"
 # at 15 minutes. With a -k filter that leaves nothing of these files, pytest's "no tests" (5) is fine.
 cluster_suites=(test_embedded_login.py test_embedded_oauth.py test_hub.py test_upstream_login.py)
 status=0
+started=$SECONDS
 GATEHOUSE_BIN="$bin" GATEHOUSE_INTEROP_DEPLOYMENT=cluster timeout --kill-after=30 900 \
     "$venv/bin/python" -m pytest "${cluster_suites[@]/#/Tests/Interop/}" -q "$@" || status=$?
+echo "interop: the cluster-mode run took $((SECONDS - started)) s" >&2
 if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
     [ "$status" -ne 124 ] || echo "interop: the cluster-mode run took over 15 minutes" >&2
     exit "$status"
