@@ -57,6 +57,12 @@ public struct ServerAuthorization: Sendable, Equatable {
         return ServerAuthorization(resource: resource, server: server)
     }
 
+    /// The metadata of an OAuth provider that is not an MCP server's authorization server (RFC
+    /// 8414, then OpenID Connect discovery): it need not advertise PKCE S256, which is sent anyway.
+    public static func providerMetadata(issuer: String, http: EgressClient) async throws(ClientError) -> AuthorizationServerInfo {
+        try await Discovery.authorizationServer(issuer: issuer, http: http, progress: { _ in }, requiresAdvertisedS256: false)
+    }
+
     /// The scopes to ask for when the caller names none: the resource's, else the server's.
     public var defaultScopes: [String] { resource.scopesSupported.isEmpty ? server.scopesSupported : resource.scopesSupported }
 }

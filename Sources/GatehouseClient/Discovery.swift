@@ -21,6 +21,14 @@ public struct AuthorizationServerInfo: Sendable, Equatable, Codable {
     public var supportsClientIDMetadataDocuments: Bool
     /// RFC 9207: the server sends `iss` in authorization responses.
     public var sendsIssuerInResponse: Bool
+
+    /// A server known by its endpoints rather than from metadata (a plain OAuth 2.0 provider, as
+    /// GitHub is). Its `issuer` is empty: an authorization response's `iss` cannot be checked.
+    public static func endpoints(authorize: String, token: String) -> AuthorizationServerInfo {
+        AuthorizationServerInfo(
+            issuer: "", authorizationEndpoint: authorize, tokenEndpoint: token, registrationEndpoint: nil, revocationEndpoint: nil,
+            scopesSupported: [], supportsClientIDMetadataDocuments: false, sendsIssuerInResponse: false)
+    }
 }
 
 /// Authorization discovery in the order the MCP authorization specification (2025-11-25,
@@ -66,8 +74,12 @@ enum Discovery {
     }
 
     /// The authorization server's metadata: RFC 8414 then OpenID Connect discovery, path-insert
-    /// forms first; `issuer` must equal `issuer` exactly (RFC 8414 §3.3); S256 is required.
-    static func authorizationServer(issuer: String, http: EgressClient, progress: Progress) async throws(ClientError) -> AuthorizationServerInfo {
+    /// forms first; `issuer` must equal `issuer` exactly (RFC 8414 §3.3); S256 must be
+    /// advertised unless `requiresAdvertisedS256` is false (a third-party provider that is not an
+    /// MCP authorization server; PKCE is sent all the same).
+    static func authorizationServer(
+        issuer: String, http: EgressClient, progress: Progress, requiresAdvertisedS256: Bool = true
+    ) async throws(ClientError) -> AuthorizationServerInfo {
         guard let components = URLComponents(string: issuer), let origin = Self.origin(components) else {
             throw ClientError("the authorization server \(issuer) is not an http(s) URL")
         }
@@ -91,7 +103,7 @@ enum Discovery {
                     "\(candidate) names issuer \(fields["issuer"]?.stringValue ?? "none"), not \(issuer) (RFC 8414 §3.3); refusing a possible mix-up")
             }
             // MCP authorization 2025-11-25: without S256 in the metadata the client MUST refuse.
-            guard fields["code_challenge_methods_supported"]?.arrayValue?.contains("S256") == true else {
+            guard !requiresAdvertisedS256 || fields["code_challenge_methods_supported"]?.arrayValue?.contains("S256") == true else {
                 throw ClientError("the authorization server \(issuer) does not advertise PKCE S256 (code_challenge_methods_supported); refusing to sign in")
             }
             guard let authorize = fields["authorization_endpoint"]?.stringValue, let token = fields["token_endpoint"]?.stringValue else {

@@ -58,7 +58,8 @@ public struct OAuthSession: Sendable {
     public func revoke(_ stored: StoredLogin) async throws(ClientError) -> Bool {
         guard let endpoint = stored.authorizationServer.revocationEndpoint, let refreshToken = stored.refreshToken else { return false }
         let form = [("token", refreshToken), ("token_type_hint", "refresh_token")]
-        let response = try await http.exchangeForm(endpoint, form + Self.credentials(stored))
+        let (credentials, headers) = Self.credentials(stored)
+        let response = try await http.exchangeForm(endpoint, form + credentials, headers: headers)
         return response.status == 200
     }
 
@@ -181,16 +182,31 @@ public struct OAuthSession: Sendable {
         }
     }
 
-    /// The client's credentials for the token endpoint: `client_id`, and the secret in the body
-    /// when there is one (`client_secret_post`, RFC 6749 §2.3.1, which MCP servers accept).
-    static func credentials(_ login: StoredLogin) -> [(String, String)] {
-        [("client_id", login.clientID)] + (login.clientSecret.map { [("client_secret", $0)] } ?? [])
+    /// The client's credentials for the token endpoint, as form fields and headers: `client_id`,
+    /// and the secret when there is one, in the body (`client_secret_post`, which MCP servers
+    /// accept) unless the login says HTTP Basic (RFC 6749 §2.3.1).
+    static func credentials(_ login: StoredLogin) -> (form: [(String, String)], headers: [(String, String)]) {
+        guard let secret = login.clientSecret else { return ([("client_id", login.clientID)], []) }
+        switch login.clientSecretMethod ?? .post {
+        case .post:
+            return ([("client_id", login.clientID), ("client_secret", secret)], [])
+        case .basic:
+            // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
+            let pair = URLEncoding.form(login.clientID) + ":" + URLEncoding.form(secret)
+            return ([], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
+        }
     }
 
     /// `stored` with the tokens of a successful token response (RFC 6749 §5.1).
     static func applyTokens(_ response: EgressClient.Response, to stored: StoredLogin) throws(ClientError) -> StoredLogin {
-        guard case .object(let fields)? = try? JSONValue.parse(response.body), let accessToken = fields["access_token"]?.stringValue
-        else { throw ClientError("the token endpoint answered without an access_token") }
+        guard case .object(let fields)? = try? JSONValue.parse(response.body) else {
+            throw ClientError("the token endpoint answered with something other than JSON")
+        }
+        // GitHub answers a refused code with 200 and an OAuth error body.
+        if let error = fields["error"]?.stringValue {
+            throw ClientError("the token endpoint refused: \(error) \(fields["error_description"]?.stringValue.map { "(\($0))" } ?? "")")
+        }
+        guard let accessToken = fields["access_token"]?.stringValue else { throw ClientError("the token endpoint answered without an access_token") }
         guard fields["token_type"]?.stringValue?.lowercased() == "bearer" else {
             throw ClientError("the token endpoint issued a \(fields["token_type"]?.stringValue ?? "untyped") token; only Bearer is supported")
         }
@@ -204,7 +220,8 @@ public struct OAuthSession: Sendable {
         default: nil
         }
         updated.expiresAt = lifetime.map { Date().addingTimeInterval(TimeInterval($0)) }
-        if let scope = fields["scope"]?.stringValue { updated.scopes = scope.split(separator: " ").map(String.init) }
+        // RFC 6749 §3.3 separates scopes with spaces; GitHub answers with commas ("repo,gist").
+        if let scope = fields["scope"]?.stringValue { updated.scopes = scope.split(whereSeparator: { $0 == " " || $0 == "," }).map(String.init) }
         return updated
     }
 

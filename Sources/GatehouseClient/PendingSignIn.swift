@@ -12,11 +12,13 @@ import GatehouseEgress
 public struct PendingSignIn: Sendable, Codable, Equatable {
     /// The MCP server being signed in to.
     public var serverURL: String
-    /// The RFC 8707 resource the tokens are for.
-    public var resource: String
+    /// The RFC 8707 resource the tokens are for; `nil` at a plain OAuth provider that takes none.
+    public var resource: String?
     public var authorizationServer: AuthorizationServerInfo
     public var clientID: String
     public var clientSecret: String?
+    /// How the secret goes to the token endpoint (`nil`: in the form body).
+    public var clientSecretMethod: ClientSecretMethod?
     public var redirectURI: String
     public var scopes: [String]
     /// RFC 6749 §10.12: the answer must carry it back.
@@ -27,10 +29,12 @@ public struct PendingSignIn: Sendable, Codable, Equatable {
     public var authorizationURL: String
 
     /// A new sign-in of client `clientID` at `server`, answered at `redirectURI`; `state` is
-    /// random unless the caller already chose one.
+    /// random unless the caller already chose one. `extraParameters` go into the authorization
+    /// request besides the protocol's own (a provider's `access_type=offline`).
     public init(
-        serverURL: String, resource: String, server: AuthorizationServerInfo, clientID: String, clientSecret: String?,
-        redirectURI: String, scopes: [String], state: String? = nil
+        serverURL: String, resource: String?, server: AuthorizationServerInfo, clientID: String, clientSecret: String?,
+        redirectURI: String, scopes: [String], state: String? = nil, extraParameters: [String: String] = [:],
+        clientSecretMethod: ClientSecretMethod? = nil
     ) {
         let pkce = PKCEPair()
         self.serverURL = serverURL
@@ -38,6 +42,7 @@ public struct PendingSignIn: Sendable, Codable, Equatable {
         self.authorizationServer = server
         self.clientID = clientID
         self.clientSecret = clientSecret
+        self.clientSecretMethod = clientSecretMethod
         self.redirectURI = redirectURI
         self.scopes = scopes
         self.state = state ?? PKCEPair.state()
@@ -46,9 +51,11 @@ public struct PendingSignIn: Sendable, Codable, Equatable {
         // used; "Resource Parameter Implementation": `resource` MUST be sent.
         var query = [
             ("response_type", "code"), ("client_id", clientID), ("redirect_uri", redirectURI),
-            ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", self.state), ("resource", resource),
+            ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", self.state),
         ]
+        if let resource { query.append(("resource", resource)) }
         if !scopes.isEmpty { query.append(("scope", scopes.joined(separator: " "))) }
+        query += extraParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let separator = server.authorizationEndpoint.contains("?") ? "&" : "?"
         self.authorizationURL = server.authorizationEndpoint + separator + URLEncoding.query(query)
     }
@@ -60,9 +67,10 @@ public struct PendingSignIn: Sendable, Codable, Equatable {
         guard parameters["state"] == state else {
             throw ClientError("the authorization response carries the wrong state: it is not the answer to this sign-in (possible CSRF); sign in again")
         }
-        // RFC 9207 §2.4: iss, when present or promised, must be the expected issuer.
+        // RFC 9207 §2.4: iss, when present or promised, must be the expected issuer (unknown for
+        // a server known only by its endpoints).
         let issuer = authorizationServer.issuer
-        if let iss = parameters["iss"], iss != issuer {
+        if let iss = parameters["iss"], !issuer.isEmpty, iss != issuer {
             throw ClientError("the authorization response came from \(iss), not \(issuer) (RFC 9207); refusing a possible mix-up")
         }
         if parameters["iss"] == nil, authorizationServer.sendsIssuerInResponse {
@@ -86,12 +94,13 @@ public struct PendingSignIn: Sendable, Codable, Equatable {
     public func redeem(_ code: String, http: EgressClient) async throws(ClientError) -> Redemption {
         let login = StoredLogin(
             serverURL: serverURL, resource: resource, authorizationServer: authorizationServer, clientID: clientID,
-            clientSecret: clientSecret, redirectURI: redirectURI, accessToken: nil, refreshToken: nil, expiresAt: nil, scopes: scopes)
+            clientSecret: clientSecret, redirectURI: redirectURI, accessToken: nil, refreshToken: nil, expiresAt: nil, scopes: scopes,
+            askedScopes: scopes, clientSecretMethod: clientSecretMethod)
         let form = [
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", codeVerifier),
-            ("resource", resource),
-        ]
-        let response = try await http.exchangeForm(authorizationServer.tokenEndpoint, form + OAuthSession.credentials(login))
+        ] + (resource.map { [("resource", $0)] } ?? [])
+        let (credentials, headers) = OAuthSession.credentials(login)
+        let response = try await http.exchangeForm(authorizationServer.tokenEndpoint, form + credentials, headers: headers)
         if response.status != 200, OAuthSession.oauthError(response) == "invalid_client" { return .clientRejected }
         guard response.status == 200 else {
             throw ClientError(

@@ -1,11 +1,13 @@
 import Foundation
+import GatehouseCore
 
 /// What the client remembers about one MCP server: the authorization server, the client
 /// registration there, and the tokens.
 public struct StoredLogin: Sendable, Codable, Equatable {
     public var serverURL: String
-    /// The RFC 8707 resource tokens are requested for (the protected resource's `resource`).
-    public var resource: String
+    /// The RFC 8707 resource tokens are requested for (the protected resource's `resource`);
+    /// `nil` at a plain OAuth provider that takes none.
+    public var resource: String?
     public var authorizationServer: AuthorizationServerInfo
     public var clientID: String
     public var clientSecret: String?
@@ -15,7 +17,14 @@ public struct StoredLogin: Sendable, Codable, Equatable {
     public var refreshToken: String?
     /// Absolute expiry of the access token.
     public var expiresAt: Date?
+    /// The scopes granted: the token response's `scope`, else those asked for.
     public var scopes: [String]
+    /// The scopes the sign-in asked for. A provider may grant them under other names (Google
+    /// answers `email` with its URL form), so what was asked is not asked again.
+    public var askedScopes: [String]? = nil
+    /// How the secret goes to the token endpoint; `nil` in the form body, as for the clients
+    /// Gatehouse registers with MCP servers.
+    public var clientSecretMethod: ClientSecretMethod? = nil
 
     /// True when the access token is missing or expires within `margin` seconds.
     public func accessTokenIsStale(now: Date = Date(), margin: TimeInterval = 30) -> Bool {

@@ -161,6 +161,11 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            // Users' accounts at the operator's OAuth providers, beside their MCP servers (SQLite's v6-connection-kinds).
+            "v9-connection-kinds",
+            ["ALTER TABLE user_connections ADD COLUMN kind text NOT NULL DEFAULT 'mcp_server'"]
+        ),
     ]
 }
 

@@ -9,13 +9,14 @@ extension PostgresStore: ConnectionStore {
             _ = try await self.rows("SELECT id FROM users WHERE id = \(connection.userID) FOR UPDATE", on: connectionToDatabase)
             let count =
                 try await self.rows(
-                    "SELECT count(*) AS n FROM user_connections WHERE user_id = \(connection.userID)", on: connectionToDatabase
+                    "SELECT count(*) AS n FROM user_connections WHERE user_id = \(connection.userID) AND kind = \(connection.kind.rawValue)",
+                    on: connectionToDatabase
                 ).first?.value("n", as: Int.self) ?? 0
             guard count < limit else { return false }
             return try await self.changed(
                 """
-                INSERT INTO user_connections (user_id, name, server_url, status, sealed_login, created_at, updated_at)
-                VALUES (\(connection.userID), \(connection.name), \(connection.serverURL), \(connection.status.rawValue),
+                INSERT INTO user_connections (user_id, name, kind, server_url, status, sealed_login, created_at, updated_at)
+                VALUES (\(connection.userID), \(connection.name), \(connection.kind.rawValue), \(connection.serverURL), \(connection.status.rawValue),
                         \(connection.sealedLogin), \(connection.createdAt.hubText), \(connection.updatedAt.hubText))
                 ON CONFLICT (user_id, name) DO NOTHING RETURNING 1
                 """, on: connectionToDatabase)
@@ -80,7 +81,8 @@ extension PostgresStore: ConnectionStore {
 
     private static func userConnection(_ row: PostgresRandomAccessRow) throws -> UserConnection {
         UserConnection(
-            userID: try row.value("user_id"), name: try row.value("name"), serverURL: try row.value("server_url"),
+            userID: try row.value("user_id"), name: try row.value("name"),
+            kind: UserConnection.Kind(rawValue: try row.value("kind")) ?? .mcpServer, serverURL: try row.value("server_url"),
             status: UserConnection.Status(rawValue: try row.value("status")) ?? .reconnectNeeded,
             sealedLogin: try row.value("sealed_login"), createdAt: Date(hubText: try row.value("created_at")),
             updatedAt: Date(hubText: try row.value("updated_at")))

@@ -6,15 +6,16 @@ extension SQLiteStore: ConnectionStore {
     public func addConnection(_ connection: UserConnection, limit: Int) async throws -> Bool {
         try await write { db in
             let count = try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM user_connections WHERE user_id = ?", arguments: [connection.userID]) ?? 0
+                db, sql: "SELECT count(*) FROM user_connections WHERE user_id = ? AND kind = ?",
+                arguments: [connection.userID, connection.kind.rawValue]) ?? 0
             guard count < limit else { return false }
             try db.execute(
                 sql: """
-                    INSERT INTO user_connections (user_id, name, server_url, status, sealed_login, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, name) DO NOTHING
+                    INSERT INTO user_connections (user_id, name, kind, server_url, status, sealed_login, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, name) DO NOTHING
                     """,
                 arguments: [
-                    connection.userID, connection.name, connection.serverURL, connection.status.rawValue, connection.sealedLogin,
+                    connection.userID, connection.name, connection.kind.rawValue, connection.serverURL, connection.status.rawValue, connection.sealedLogin,
                     connection.createdAt.utcText, connection.updatedAt.utcText,
                 ])
             return db.changesCount == 1
@@ -96,7 +97,8 @@ extension SQLiteStore: ConnectionStore {
 
     private static func userConnection(_ row: Row) -> UserConnection {
         UserConnection(
-            userID: row["user_id"], name: row["name"], serverURL: row["server_url"],
+            userID: row["user_id"], name: row["name"], kind: UserConnection.Kind(rawValue: row["kind"]) ?? .mcpServer,
+            serverURL: row["server_url"],
             status: UserConnection.Status(rawValue: row["status"]) ?? .reconnectNeeded, sealedLogin: row["sealed_login"],
             createdAt: Date(utcText: row["created_at"]), updatedAt: Date(utcText: row["updated_at"]))
     }

@@ -179,6 +179,10 @@ enum StoreMigrations {
                     );
                     """)
         }
+        migrator.registerMigration("v6-connection-kinds") { db in
+            // Users' accounts at the operator's OAuth providers, beside their MCP servers.
+            try db.execute(sql: "ALTER TABLE user_connections ADD COLUMN kind TEXT NOT NULL DEFAULT 'mcp_server'")
+        }
         return migrator
     }
 }

@@ -144,6 +144,47 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func accountProvidersComeFromPresetsAndTheirOwnSettings() throws {
+        let config = try load(
+            ConfigurationSources(environment: [
+                "GATEHOUSE_ACCOUNTS": "github,acme-sso", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "Iv1.abc", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_SECRET": "s3cret",
+                "GATEHOUSE_ACCOUNT_ACME_SSO_ISSUER": "https://sso.acme.example", "GATEHOUSE_ACCOUNT_ACME_SSO_CLIENT_ID": "hub",
+                "GATEHOUSE_ACCOUNT_ACME_SSO_API_HOSTS": "api.acme.example,*.acme.example", "GATEHOUSE_ACCOUNT_ACME_SSO_SCOPES": "openid read",
+                "GATEHOUSE_ACCOUNT_ACME_SSO_AUTHORIZE_PARAMS": "prompt=consent&audience=api",
+            ]))
+        let (github, acme) = (config.hub.accounts[0], config.hub.accounts[1])
+        #expect(github.name == "github" && github.title == "GitHub" && github.clientSecret?.value == "s3cret")
+        #expect(github.endpoints == .fixed(authorize: "https://github.com/login/oauth/authorize", token: "https://github.com/login/oauth/access_token"))
+        #expect(github.apiHosts == ["api.github.com"] && github.scopes == ["read:user"] && github.resource == nil)
+        #expect(acme.endpoints == .discovered(issuer: "https://sso.acme.example") && acme.title == "acme-sso" && acme.clientSecret == nil)
+        #expect(acme.apiHosts == ["api.acme.example", "*.acme.example"] && acme.scopes == ["openid", "read"])
+        #expect(acme.authorizeParameters == ["prompt": "consent", "audience": "api"])
+        #expect("\(github)".contains("s3cret") == false, "the secret is never printed")
+    }
+
+    @Test(arguments: [
+        (["GATEHOUSE_ACCOUNTS": "acme", "GATEHOUSE_ACCOUNT_ACME_CLIENT_ID": "x"], "GATEHOUSE_ACCOUNT_ACME_ISSUER"),
+        (["GATEHOUSE_ACCOUNTS": "github"], "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID"),
+        (["GATEHOUSE_ACCOUNTS": "GitHub"], "GATEHOUSE_ACCOUNTS"),
+        (["GATEHOUSE_ACCOUNTS": "a,a", "GATEHOUSE_ACCOUNT_A_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_A_ISSUER": "https://a.example", "GATEHOUSE_ACCOUNT_A_API_HOSTS": "a.example"], "named twice"),
+        (["GATEHOUSE_ACCOUNTS": "a", "GATEHOUSE_ACCOUNT_A_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_A_AUTHORIZE_URL": "https://a.example/auth"], "GATEHOUSE_ACCOUNT_A_ISSUER"),
+        (["GATEHOUSE_ACCOUNTS": "a", "GATEHOUSE_ACCOUNT_A_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_A_ISSUER": "http://a.example"], "GATEHOUSE_ACCOUNT_A_ISSUER"),
+        (["GATEHOUSE_ACCOUNTS": "a", "GATEHOUSE_ACCOUNT_A_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_A_ISSUER": "https://a.example"], "GATEHOUSE_ACCOUNT_A_API_HOSTS"),
+        (["GATEHOUSE_ACCOUNTS": "github", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_GITHUB_AUTHORIZE_PARAMS": "state=mine"],
+         "GATEHOUSE_ACCOUNT_GITHUB_AUTHORIZE_PARAMS"),
+    ])
+    func badAccountProvidersAreRefusedNamingTheSetting(environment: [String: String], named: String) {
+        let error = #expect(throws: ConfigurationError.self) { try load(ConfigurationSources(environment: environment)) }
+        #expect(error?.description.contains(named) == true, "\(String(describing: error))")
+    }
+
+    @Test func anAccountSettingOfAnUnlistedProviderIsATypo() throws {
+        _ = try load(ConfigurationSources(envOverrides: ["GATEHOUSE_ACCOUNTS": "github", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "x"]))
+        #expect(throws: ConfigurationError.self) {
+            try load(ConfigurationSources(envOverrides: ["GATEHOUSE_ACCOUNTS": "github", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "x", "GATEHOUSE_ACCOUNT_GITLAB_CLIENT_ID": "y"]))
+        }
+    }
+
     @Test func signInWaitsAreBoundedByTheLockout() throws {
         let config = try load(ConfigurationSources(environment: ["GATEHOUSE_SIGN_IN_FIRST_WAIT": "3", "GATEHOUSE_SIGN_IN_LOCKOUT": "12"]))
         #expect(config.authorizationServer.signInFirstWait == .seconds(3))

@@ -441,7 +441,7 @@ struct ClientAuthenticationTests {
         let stored = try #require(try await reopened.client(id: client.id))
         #expect(stored.metadata.redirectURIs.map(\.text) == [Harness.redirect])
         #expect(stored.metadata.clientName == "Test client")
-        #expect(try await reopened.appliedMigrations() == ["v1-authorization-server", "v2-hub", "v3-refresh-successors-client-use", "v4-upstream-login", "v5-user-connections"])
+        #expect(try await reopened.appliedMigrations() == ["v1-authorization-server", "v2-hub", "v3-refresh-successors-client-use", "v4-upstream-login", "v5-user-connections", "v6-connection-kinds"])
     }
 
     @Test func aRegistrationFloodIsBounded() async throws {

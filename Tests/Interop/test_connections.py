@@ -230,9 +230,9 @@ def test_bad_connections_are_refused_with_what_to_fix(hub: GatehouseServer, peer
         assert "/connect?request=" in bob.tool_error("connect_mcp_server", {"name": "files", "url": peer.mcp_url})
         assert "already have a connection named files" in bob.tool_error(
             "connect_mcp_server", {"name": "files", "url": peer.mcp_url})
-        assert "no connection named nothing" in bob.tool_error("disconnect_mcp_server", {"name": "nothing"})
+        assert "no MCP server connection named nothing" in bob.tool_error("disconnect_mcp_server", {"name": "nothing"})
         listed = bob.ok("list_my_connections")
-        assert listed["structuredContent"] == {"connections": [{"name": "files", "url": peer.mcp_url, "status": "pending"}]}
+        assert listed["structuredContent"] == {"connections": [{"name": "files", "kind": "mcp_server", "url": peer.mcp_url, "status": "pending"}]}
 
     # A forged or expired link is refused with a page that says what to do.
     page = httpx2.get(hub.base_url + "/connect?request=forged", timeout=HTTP_TIMEOUT_S)

@@ -73,7 +73,7 @@ KIND_TOOLS = {
     "http_fetch": ["http_fetch"],
 }
 HUB_TABLES = ("users", "user_tools", "user_notes", "user_memory")
-MIGRATIONS = "v1-authorization-server, v2-hub, v3-refresh-successors-client-use, v4-upstream-login, v5-user-connections"
+MIGRATIONS = "v1-authorization-server, v2-hub, v3-refresh-successors-client-use, v4-upstream-login, v5-user-connections, v6-connection-kinds"
 REDACTED = "********"
 SEALED = re.compile(r"^v1\.[A-Za-z0-9_-]{40,}$")
 UTC_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")

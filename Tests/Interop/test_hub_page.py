@@ -158,5 +158,5 @@ def test_administrators_see_every_user_and_their_activity(hub: GatehouseServer, 
         assert ALICE in rows and ADMIN in rows, rows
         assert "notes" in rows[ALICE] and "http_fetch" in rows[ALICE] and "embedded" in rows[ALICE], rows[ALICE]
         headers = [header.inner_text() for header in page.locator("thead th").all()]
-        assert headers == ["User", "Name", "Signed in with", "First seen", "Last seen", "Tools", "Servers"], headers
+        assert headers == ["User", "Name", "Signed in with", "First seen", "Last seen", "Tools", "Connections"], headers
         screenshot(page, "hub-admin.png", tmp_path)

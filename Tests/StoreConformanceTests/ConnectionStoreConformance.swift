@@ -33,6 +33,20 @@ struct ConnectionStoreConformance {
     }
 
     @Test(arguments: StoreBackend.all)
+    func accountsAreKeptWithTheirKindAndCountedApartFromServers(backend: StoreBackend) async throws {
+        let store = try await backend.make()
+        let alice = try await store.provisionUser(Self.alice, now: epoch).id
+        #expect(try await store.addConnection(Self.connection(alice, "linear"), limit: 1))
+        #expect(try await !store.addConnection(Self.connection(alice, "sentry"), limit: 1), "past the servers' limit")
+        let account = UserConnection(userID: alice, name: "github", kind: .account, serverURL: "", createdAt: epoch, updatedAt: epoch)
+        #expect(try await store.addConnection(account, limit: 1), "accounts count apart from servers")
+        #expect(try await store.connection(userID: alice, name: "github") == account)
+        #expect(try await store.connections(userID: alice).map(\.kind) == [.account, .mcpServer])
+        let second = UserConnection(userID: alice, name: "google", kind: .account, serverURL: "", createdAt: epoch, updatedAt: epoch)
+        #expect(try await !store.addConnection(second, limit: 1), "past the accounts' limit")
+    }
+
+    @Test(arguments: StoreBackend.all)
     func aSignInIsSavedAndARefreshOnlyUnderItsClaim(backend: StoreBackend) async throws {
         let store = try await backend.make()
         let alice = try await store.provisionUser(Self.alice, now: epoch).id

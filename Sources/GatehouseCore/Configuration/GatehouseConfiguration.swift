@@ -164,7 +164,10 @@ extension GatehouseConfiguration {
         let known = Set(
             (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
                 + Setting.upstreamLoginSettings + Setting.postgresSettings + Setting.rateLimitSettings
-                + Setting.operationsSettings + Setting.tlsSettings)
+                + Setting.operationsSettings + Setting.tlsSettings
+                + (sources.lookup(.accounts)?.value.split(whereSeparator: { $0 == "," || $0 == " " }) ?? []).flatMap {
+                    Setting.account(String($0)).all
+                })
                 .flatMap(\.environmentNames))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

@@ -12,6 +12,8 @@ public struct HubSettings: Sendable, Equatable {
     public var allowPrivateConnections = false
     /// Emails of the people who see the administrator view of `/hub` (lowercased).
     public var administrators: Set<String> = []
+    /// The OAuth providers users may connect their own accounts at, for their tools.
+    public var accounts: [AccountProvider] = []
 
     public init() {}
 }
@@ -33,6 +35,7 @@ extension HubSettings {
         settings.administrators = try read(.hubAdministrators) { value in
             Set(value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
         } ?? []
+        settings.accounts = try AccountProvider.load(from: sources)
         return settings
     }
 
@@ -68,5 +71,7 @@ extension Setting {
         summary: "Comma-separated emails of the people who see the administrator view of the /hub page (every user and their activity).")
 
     /// Every setting of the hub.
-    public static let hubSettings: [Setting] = [.secretKey, .allowPrivateFetches, .connections, .allowPrivateConnections, .hubAdministrators]
+    public static let hubSettings: [Setting] = [
+        .secretKey, .allowPrivateFetches, .connections, .allowPrivateConnections, .hubAdministrators, .accounts,
+    ]
 }

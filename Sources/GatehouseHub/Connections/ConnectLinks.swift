@@ -11,6 +11,8 @@ public struct ConnectLinks: Sendable {
     public struct Request: Sendable, Codable, Equatable {
         public var userID: Int64
         public var name: String
+        /// Scopes to ask for besides the connection's own (a tool needs more of an account).
+        public var scopes: [String]?
         public var expiresAt: Date
     }
 
@@ -27,9 +29,9 @@ public struct ConnectLinks: Sendable {
         self.now = now
     }
 
-    /// A link for `userID` to connect `name`.
-    public func link(userID: Int64, name: String) throws -> String {
-        let request = Request(userID: userID, name: name, expiresAt: now().addingTimeInterval(lifetime))
+    /// A link for `userID` to connect `name`, asking for `scopes` too when given.
+    public func link(userID: Int64, name: String, scopes: [String]? = nil) throws -> String {
+        let request = Request(userID: userID, name: name, scopes: scopes, expiresAt: now().addingTimeInterval(lifetime))
         let sealed = Base64URL.encode(try secrets.seal(try JSONEncoder().encode(request), what: "connect link"))
         return pageURL + "?" + URLEncoding.query([("request", sealed)])
     }

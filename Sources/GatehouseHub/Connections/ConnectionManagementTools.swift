@@ -4,11 +4,14 @@ import GatehouseEgress
 import GatehouseMCP
 
 extension ConnectionTools {
-    /// The tools every caller has to manage their own connections: add a server (and be asked to
-    /// sign in to it), remove one, list them.
+    /// The tools every caller has to manage their own MCP servers: add one (and be asked to sign
+    /// in to it), remove one.
     public var managementTools: [MCPTool] {
-        [connectTool, disconnectTool, listTool]
+        [connectTool, disconnectTool]
     }
+
+    /// The tool that lists every connection of the caller's, servers and accounts.
+    public var listConnectionsTool: MCPTool { listTool }
 
     private var connectTool: MCPTool {
         MCPTool(
@@ -38,6 +41,9 @@ extension ConnectionTools {
         guard UserConnection.isValidName(name) else {
             throw ToolError("a name is 1 to 24 lowercase letters, digits and -, starting with a letter, e.g. linear")
         }
+        guard !accountNames.contains(name) else {
+            throw ToolError("\(name) is the name of an account you can connect (connect_account); give the server another name")
+        }
         let now = Date()
         let connection = UserConnection(userID: userID, name: name, serverURL: try await checkedServerURL(url), createdAt: now, updatedAt: now)
         guard try await store.addConnection(connection, limit: limit) else {
@@ -55,11 +61,15 @@ extension ConnectionTools {
         try await store.connections(userID: userID)
     }
 
-    /// Removes `userID`'s server `name` and the hub's tokens for it; false when there is none.
+    /// Removes `userID`'s connection `name` (a server or an account) and the hub's tokens for
+    /// it; false when there is none.
     public func remove(userID: Int64, name: String) async throws -> Bool {
-        guard try await store.removeConnection(userID: userID, name: name) else { return false }
+        guard let connection = try await store.connection(userID: userID, name: name),
+            try await store.removeConnection(userID: userID, name: name)
+        else { return false }
         forget(userID: userID, name: name)
-        AuditLog.record(.hubToolsChanged, ["action": "disconnected", "tool": .string("mcp_server:" + name), "user_id": .int(Int(userID))])
+        AuditLog.record(
+            .hubToolsChanged, ["action": "disconnected", "tool": .string(connection.kind.rawValue + ":" + name), "user_id": .int(Int(userID))])
         return true
     }
 
@@ -70,8 +80,9 @@ extension ConnectionTools {
             inputSchema: ["type": "object", "properties": ["name": ["type": "string"]], "required": ["name"]]
         ) { [self] arguments, context in
             let name = try arguments.string("name")
-            guard try await remove(userID: try await accountID(of: context.principal), name: name) else {
-                throw ToolError("you have no connection named \(name)")
+            let userID = try await accountID(of: context.principal)
+            guard try await store.connection(userID: userID, name: name)?.kind == .mcpServer, try await remove(userID: userID, name: name) else {
+                throw ToolError("you have no MCP server connection named \(name)")
             }
             return .text("Removed \(name). The hub no longer holds tokens for it; revoke its access at the server too if you wish.")
         }
@@ -80,17 +91,21 @@ extension ConnectionTools {
     private var listTool: MCPTool {
         MCPTool(
             name: "list_my_connections",
-            description: "Lists your MCP server connections and whether each is signed in.",
+            description: "Lists your connections (MCP servers and accounts) and whether each is signed in.",
             inputSchema: ["type": "object", "properties": [:]]
         ) { [self] _, context in
             let connections = try await store.connections(userID: try await accountID(of: context.principal))
             let listed: [JSONValue] = connections.map { connection in
-                ["name": .string(connection.name), "url": .string(connection.serverURL), "status": .string(connection.status.rawValue)]
+                [
+                    "name": .string(connection.name), "kind": .string(connection.kind.rawValue), "url": .string(connection.serverURL),
+                    "status": .string(connection.status.rawValue),
+                ]
             }
             let text =
                 connections.isEmpty
-                ? "You have no connections; add one with connect_mcp_server."
-                : connections.map { "\($0.name): \($0.serverURL) (\($0.status.rawValue))" }.joined(separator: "\n")
+                ? "You have no connections."
+                : connections.map { "\($0.name): \($0.kind == .account ? "account" : $0.serverURL) (\($0.status.rawValue))" }
+                    .joined(separator: "\n")
             return .structured(["connections": .array(listed)], text: text)
         }
     }

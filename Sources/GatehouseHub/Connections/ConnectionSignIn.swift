@@ -5,14 +5,15 @@ import GatehouseClient
 import GatehouseCore
 import GatehouseEgress
 
-/// Signs a hub user in to the MCP server of one of their connections, as an MCP client of that
-/// server on the user's behalf, with the hub's own callback.
+/// Signs a hub user in to one of their connections, with the hub's own callback: to an MCP
+/// server as an MCP client of it on the user's behalf, or to an account at one of the
+/// operator's OAuth providers as the client the operator registered there.
 ///
-/// ``begin(userID:name:scopes:)`` discovers the server's authorization server (RFC 9728, then
-/// RFC 8414), gets a client id (the connection's earlier registration at that issuer, the hub's
-/// Client ID Metadata Document where the server accepts them, else Dynamic Client Registration),
-/// keeps the pending authorization sealed in the store and returns the URL for the user's
-/// browser. ``finish(parameters:)`` takes it back by its `state`, once, on any instance, and
+/// ``begin(userID:name:scopes:)`` finds where to sign in and with which client id (for a
+/// server: its authorization server by RFC 9728, then RFC 8414, and the connection's earlier
+/// registration at that issuer, the hub's Client ID Metadata Document where the server accepts
+/// them, else Dynamic Client Registration; for an account: the provider's settings), keeps the
+/// pending authorization sealed in the store and returns the URL for the user's browser. ``finish(parameters:)`` takes it back by its `state`, once, on any instance, and
 /// keeps the tokens sealed with the connection.
 public struct ConnectionSignIn: Sendable {
     /// How the hub presents itself to the servers its users connect to.
@@ -37,31 +38,37 @@ public struct ConnectionSignIn: Sendable {
     let store: any ConnectionStore
     let vault: ConnectionVault
     let settings: Settings
-    let http: EgressClient
+    let egress: ConnectionEgress
+    let accounts: AccountProviders?
     let now: @Sendable () -> Date
 
+    /// - Parameters:
+    ///   - http: reaches users' MCP servers.
+    ///   - accounts: the operator's account providers, when users may connect accounts.
     public init(
         store: any ConnectionStore, secrets: SecretBox, settings: Settings, http: EgressClient = .clientDefault,
-        now: @escaping @Sendable () -> Date = { Date() }
+        accounts: AccountProviders? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.vault = ConnectionVault(secrets: secrets)
         self.settings = settings
-        self.http = http
+        self.egress = ConnectionEgress(servers: http, accounts: accounts)
+        self.accounts = accounts
         self.now = now
     }
 
     /// Starts signing `userID` in to their connection `name`; returns the authorization URL.
-    /// `scopes` `nil` asks for what the server's metadata offers.
+    /// `scopes` `nil` asks a server for what its metadata offers, and an account for the
+    /// provider's configured scopes (which are always asked for, with any `scopes` added).
     public func begin(userID: Int64, name: String, scopes: [String]? = nil) async throws -> String {
         guard let connection = try await store.connection(userID: userID, name: name) else {
             throw ConnectionError("you have no connection named \(name)")
         }
-        let discovered = try await ServerAuthorization.discover(serverURL: connection.serverURL, http: http)
-        let client = try await client(at: discovered.server, previous: try? connection.sealedLogin.map(vault.openLogin))
-        let pending = PendingSignIn(
-            serverURL: connection.serverURL, resource: discovered.resource.resource, server: discovered.server, clientID: client.clientID,
-            clientSecret: client.clientSecret, redirectURI: settings.callbackURL, scopes: scopes ?? discovered.defaultScopes)
+        let pending =
+            switch connection.kind {
+            case .mcpServer: try await serverSignIn(connection, scopes: scopes)
+            case .account: try await accountSignIn(connection, scopes: scopes)
+            }
         try await store.insertPendingConnect(
             PendingConnect(
                 stateHash: Self.hash(pending.state), userID: userID, name: name, sealedAuthorization: try vault.seal(pending),
@@ -80,7 +87,8 @@ public struct ConnectionSignIn: Sendable {
             throw ConnectionError("this sign-in was started for another account than the one signed in to this browser")
         }
         let pending = try vault.openAuthorization(taken.sealedAuthorization)
-        switch try await pending.redeem(try pending.code(from: parameters), http: http) {
+        let kind = try await store.connection(userID: taken.userID, name: taken.name)?.kind ?? .mcpServer
+        switch try await pending.redeem(try pending.code(from: parameters), http: egress.client(for: kind)) {
         case .clientRejected:
             throw ConnectionError("\(pending.authorizationServer.issuer) no longer knows the hub's client; connect again")
         case .signedIn(let login):
@@ -91,6 +99,29 @@ public struct ConnectionSignIn: Sendable {
             }
             return connection
         }
+    }
+
+    /// A sign-in to an MCP server: discovered from the server, as any MCP client's.
+    private func serverSignIn(_ connection: UserConnection, scopes: [String]?) async throws -> PendingSignIn {
+        let discovered = try await ServerAuthorization.discover(serverURL: connection.serverURL, http: egress.servers)
+        let client = try await client(at: discovered.server, previous: try? connection.sealedLogin.map(vault.openLogin))
+        return PendingSignIn(
+            serverURL: connection.serverURL, resource: discovered.resource.resource, server: discovered.server, clientID: client.clientID,
+            clientSecret: client.clientSecret, redirectURI: settings.callbackURL, scopes: scopes ?? discovered.defaultScopes)
+    }
+
+    /// A sign-in to an account: at the provider the connection is named after, as the client the
+    /// operator registered there, for its configured scopes and any more a tool needs.
+    private func accountSignIn(_ connection: UserConnection, scopes: [String]?) async throws -> PendingSignIn {
+        guard let provider = accounts?.provider(named: connection.name), let accounts else {
+            throw ConnectionError("this hub no longer offers \(connection.name) accounts; remove the connection")
+        }
+        var wanted = provider.scopes
+        for scope in scopes ?? [] where !wanted.contains(scope) { wanted.append(scope) }
+        return PendingSignIn(
+            serverURL: "", resource: provider.resource, server: try await accounts.authorizationServer(of: provider),
+            clientID: provider.clientID, clientSecret: provider.clientSecret?.value, redirectURI: settings.callbackURL, scopes: wanted,
+            extraParameters: provider.authorizeParameters, clientSecretMethod: provider.clientSecretMethod)
     }
 
     /// The client id to sign in with at `server`, in the specification's order of preference.
@@ -106,7 +137,7 @@ public struct ConnectionSignIn: Sendable {
                 "\(server.issuer) accepts neither Dynamic Client Registration nor (for this hub) Client ID Metadata Documents; the hub cannot sign in there")
         }
         return try await ClientRegistration.register(
-            at: endpoint, clientName: settings.clientName, redirectURI: settings.callbackURL, applicationType: "web", http: http)
+            at: endpoint, clientName: settings.clientName, redirectURI: settings.callbackURL, applicationType: "web", http: egress.servers)
     }
 
     /// The store keeps only the hash of a state: a database reader cannot finish a sign-in.

@@ -20,7 +20,7 @@ public struct ConnectionTokens: Sendable {
 
     let store: any ConnectionStore
     let vault: ConnectionVault
-    let http: EgressClient
+    let egress: ConnectionEgress
     let now: @Sendable () -> Date
     /// A token this close to its expiry is refreshed first.
     let refreshMargin: TimeInterval
@@ -29,13 +29,17 @@ public struct ConnectionTokens: Sendable {
     /// How long a caller whose token has expired waits for another caller's refresh.
     let refreshWait: Duration
 
+    /// - Parameters:
+    ///   - http: reaches the authorization servers of users' MCP servers.
+    ///   - accounts: the operator's account providers, whose token endpoints refresh accounts.
     public init(
-        store: any ConnectionStore, secrets: SecretBox, http: EgressClient = .clientDefault, refreshMargin: TimeInterval = 30,
-        claimLease: TimeInterval = 30, refreshWait: Duration = .seconds(5), now: @escaping @Sendable () -> Date = { Date() }
+        store: any ConnectionStore, secrets: SecretBox, http: EgressClient = .clientDefault, accounts: AccountProviders? = nil,
+        refreshMargin: TimeInterval = 30, claimLease: TimeInterval = 30, refreshWait: Duration = .seconds(5),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.vault = ConnectionVault(secrets: secrets)
-        self.http = http
+        self.egress = ConnectionEgress(servers: http, accounts: accounts)
         self.refreshMargin = refreshMargin
         self.claimLease = claimLease
         self.refreshWait = refreshWait
@@ -80,7 +84,7 @@ public struct ConnectionTokens: Sendable {
         }
         let outcome: StoredLogin.RefreshOutcome
         do {
-            outcome = try await current.refreshed(http: http)
+            outcome = try await current.refreshed(http: egress.client(for: connection.kind))
         } catch {
             outcome = .unavailable(error.description)
         }

@@ -22,8 +22,10 @@ public final class ConnectionTools: ToolSource {
     let http: EgressClient
     /// Whether servers on private addresses (loopback, the LAN) may be added.
     let allowPrivateServers: Bool
-    /// Most connections per user.
+    /// Most server connections per user.
     let limit: Int
+    /// The names of the operator's account providers, which servers may not take.
+    let accountNames: Set<String>
     /// How long a server's tool list is served from memory.
     let listLifetime: TimeInterval
     let logger: Logger
@@ -36,8 +38,10 @@ public final class ConnectionTools: ToolSource {
 
     public init(
         store: any ConnectionStore, users: UserDirectory, tokens: ConnectionTokens, links: ConnectLinks, http: EgressClient = .clientDefault,
-        allowPrivateServers: Bool, limit: Int = 20, listLifetime: TimeInterval = 60, logger: Logger = Logger(label: "gatehouse.hub")
+        allowPrivateServers: Bool, accountNames: Set<String> = [], limit: Int = 20, listLifetime: TimeInterval = 60,
+        logger: Logger = Logger(label: "gatehouse.hub")
     ) {
+        self.accountNames = accountNames
         self.store = store
         self.users = users
         self.tokens = tokens
@@ -52,7 +56,7 @@ public final class ConnectionTools: ToolSource {
     public func tools(for principal: Principal) async throws -> ToolRegistry {
         let userID = try await accountID(of: principal)
         var registry = ToolRegistry()
-        for connection in try await store.connections(userID: userID) {
+        for connection in try await store.connections(userID: userID) where connection.kind == .mcpServer {
             for tool in await tools(of: connection) { registry.register(tool) }
         }
         return registry
@@ -64,7 +68,9 @@ public final class ConnectionTools: ToolSource {
         if let tool = try await tools(for: principal).tool(named: name) { return tool }
         let userID = try await accountID(of: principal)
         for connection in try await store.connections(userID: userID)
-        where connection.status != .connected && name.hasPrefix(connection.name + "_") && MCPTool.isValidName(name) {
+        where connection.kind == .mcpServer && connection.status != .connected && name.hasPrefix(connection.name + "_")
+            && MCPTool.isValidName(name)
+        {
             return MCPTool(name: name, description: "", inputSchema: ["type": "object"]) { [self] _, _ in
                 throw try signInNeeded(connection, again: connection.status == .reconnectNeeded)
             }
@@ -169,7 +175,8 @@ public final class ConnectionTools: ToolSource {
         _ = lists.withLock { $0.removeValue(forKey: ListKey(userID: userID, name: name)) }
     }
 
-    func accountID(of principal: Principal) async throws -> Int64 {
+    /// The hub user id of `principal`: the one the request resolved, else a lookup that provisions.
+    public func accountID(of principal: Principal) async throws -> Int64 {
         if let accountID = principal.accountID { return accountID }
         return try await users.user(for: principal).id
     }

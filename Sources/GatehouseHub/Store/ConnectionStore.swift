@@ -12,10 +12,21 @@ public struct UserConnection: Sendable, Equatable {
         case reconnectNeeded = "reconnect_needed"
     }
 
+    /// What the user connected.
+    public enum Kind: String, Sendable {
+        /// A remote MCP server, whose tools become the user's.
+        case mcpServer = "mcp_server"
+        /// An account at a provider the operator configured (``AccountProvider``), whose token
+        /// the user's tools send to its API.
+        case account
+    }
+
     public var userID: Int64
-    /// The user's name for it, unique per user; its tools are namespaced with it.
+    /// The user's name for it, unique per user: a server's tools are namespaced with it; an
+    /// account's is the provider's name.
     public var name: String
-    /// The MCP endpoint.
+    public var kind: Kind
+    /// A server's MCP endpoint; empty for an account.
     public var serverURL: String
     public var status: Status
     /// The client registration and tokens (a `StoredLogin` as JSON), sealed with the server key;
@@ -34,11 +45,12 @@ public struct UserConnection: Sendable, Equatable {
     }
 
     public init(
-        userID: Int64, name: String, serverURL: String, status: Status = .pending, sealedLogin: String? = nil, createdAt: Date,
-        updatedAt: Date
+        userID: Int64, name: String, kind: Kind = .mcpServer, serverURL: String, status: Status = .pending, sealedLogin: String? = nil,
+        createdAt: Date, updatedAt: Date
     ) {
         self.userID = userID
         self.name = name
+        self.kind = kind
         self.serverURL = serverURL
         self.status = status
         self.sealedLogin = sealedLogin
@@ -75,8 +87,8 @@ public struct PendingConnect: Sendable, Equatable {
 /// with. Nobody holds a database lock across the call to the authorization server, and a claim
 /// whose holder died lapses with its lease.
 public protocol ConnectionStore: Sendable {
-    /// Adds `connection` unless the user has one by that name or already has `limit`; returns
-    /// whether it was added.
+    /// Adds `connection` unless the user has one by that name or already has `limit` of its
+    /// kind; returns whether it was added.
     func addConnection(_ connection: UserConnection, limit: Int) async throws -> Bool
     /// The user's connections, by name.
     func connections(userID: Int64) async throws -> [UserConnection]

@@ -46,7 +46,7 @@ public struct GatehouseServer: Sendable {
         connections: ConnectionsMount? = nil, hubPage: HubPageMount? = nil, stores: Stores? = nil
     ) {
         let registry = ToolRegistry(tools + (hub?.managementTools ?? []) + (connections?.managementTools ?? []))
-        let sources: [any ToolSource] = [hub?.hub as (any ToolSource)?, connections?.tools].compactMap { $0 }
+        let sources: [any ToolSource] = [hub?.hub as (any ToolSource)?, connections?.toolSource].compactMap { $0 }
         let protection = authenticator.map {
             ProtectedResourceMount(
                 authenticator: $0, configuration: configuration,
@@ -94,18 +94,20 @@ public struct GatehouseServer: Sendable {
     ) async throws(StartupProblem) -> GatehouseServer {
         let embedded = configuration.auth.provider == .embedded
         let stores = withHub || embedded ? try await StoreBackend.open(configuration, logger: logger) : nil
-        let hub = withHub ? stores.map { HubMount(configuration: configuration, store: $0.hub) } : nil
+        let connectionServices = try withHub ? stores.flatMap { stores throws(StartupProblem) in
+            try ConnectionServices(configuration: configuration, store: stores.connections)
+        } : nil
+        let hub = withHub ? stores.map { HubMount(configuration: configuration, store: $0.hub, accounts: connectionServices?.accounts) } : nil
         let scopes = scopesSupported(configuration: configuration, tools: tools + (hub?.managementTools ?? []))
         let (authorizationServer, authenticator) = try await authentication(
             configuration: configuration, stores: stores, scopesSupported: scopes, logger: logger)
         var connections: ConnectionsMount?
-        if configuration.hub.connections {
-            guard let hub, let stores, let authorizationServer else {
+        if let connectionServices {
+            guard let hub, let authorizationServer else {
                 throw StartupProblem(
-                    "GATEHOUSE_CONNECTIONS needs the hub with the embedded authorization server (--provider embedded), whose sign-in tells the connect page who is in the browser")
+                    "GATEHOUSE_CONNECTIONS and GATEHOUSE_ACCOUNTS need the hub with the embedded authorization server (--provider embedded), whose sign-in tells the connect page who is in the browser")
             }
-            connections = try ConnectionsMount(
-                configuration: configuration, store: stores.connections, hub: hub.hub, authorizationServer: authorizationServer, logger: logger)
+            connections = ConnectionsMount(services: connectionServices, hub: hub.hub, authorizationServer: authorizationServer, logger: logger)
         }
         let hubPage = hub.flatMap { hub in
             authorizationServer.map {

@@ -1,4 +1,5 @@
 import GatehouseCore
+import GatehouseHub
 import HTTPTypes
 import Hummingbird
 
@@ -36,12 +37,19 @@ enum ConnectPages {
     }
 
     /// The connection is made.
-    static func connected(_ name: String) -> String {
-        SignInPage.page(
+    static func connected(_ connection: UserConnection) -> String {
+        let name = connection.name
+        let next =
+            switch connection.kind {
+            case .mcpServer:
+                "Go back to your assistant: its tools are in your tool list (as <code>\(HTML.escape(name))_…</code>), and the call that asked can be made again."
+            case .account: "Go back to your assistant: your tools can use this account now, and the call that asked can be made again."
+            }
+        return SignInPage.page(
             title: "Connected \(name)",
             body: """
                 <h1>Connected \(HTML.escape(name))</h1>
-                <p>Gatehouse can now use \(HTML.escape(name)) for you. Go back to your assistant: its tools are in your tool list (as <code>\(HTML.escape(name))_…</code>), and the call that asked can be made again.</p>
+                <p>Gatehouse can now use \(HTML.escape(name)) for you. \(next)</p>
                 <p class="note">You can close this window.</p>
                 """)
     }

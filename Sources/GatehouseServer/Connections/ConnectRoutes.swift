@@ -1,6 +1,7 @@
 import Foundation
 import GatehouseCore
 import GatehouseHub
+import GatehouseMCP
 import GatehouseOAuth
 import HTTPTypes
 import Hummingbird
@@ -24,6 +25,8 @@ struct ConnectRoutes: Sendable {
     let links: ConnectLinks
     let signIn: ConnectionSignIn
     let tools: ConnectionTools
+    /// The accounts users may connect; a link may name one the user has not added yet.
+    let accounts: AccountAccess?
     let account: BrowserAccount
     /// The Client ID Metadata Document served, when the hub uses one.
     let clientMetadata: [UInt8]?
@@ -106,8 +109,10 @@ struct ConnectRoutes: Sendable {
             }
             let connection = try await signIn.finish(parameters: parameters, browserUserID: browserUser)
             tools.forget(userID: connection.userID, name: connection.name)
-            context.logger.info("user connected an MCP server", metadata: ["connection": "\(connection.name)", "user_id": "\(connection.userID)"])
-            return ConnectPages.response(ConnectPages.connected(connection.name), status: .ok)
+            context.logger.info(
+                "user connected \(connection.kind == .account ? "an account" : "an MCP server")",
+                metadata: ["connection": "\(connection.name)", "user_id": "\(connection.userID)"])
+            return ConnectPages.response(ConnectPages.connected(connection), status: .ok)
         } catch let error as ConnectionError {
             return problem(error.description, .badRequest)
         } catch is any StoreUnavailable {
@@ -120,9 +125,14 @@ struct ConnectRoutes: Sendable {
     /// Begins the sign-in at the link's server and sends the browser there.
     private func toServer(_ link: ConnectLinks.Request, _ context: some GatehouseContext) async -> Response {
         do {
-            return AuthorizationPages.redirect(try await signIn.begin(userID: link.userID, name: link.name))
+            if let accounts, let provider = accounts.providers.provider(named: link.name) {
+                _ = try await accounts.accountConnection(userID: link.userID, provider: provider)
+            }
+            return AuthorizationPages.redirect(try await signIn.begin(userID: link.userID, name: link.name, scopes: link.scopes))
         } catch let error as ConnectionError {
             return problem(error.description, .badRequest)
+        } catch let error as ToolError {
+            return problem(error.message, .badRequest)
         } catch is any StoreUnavailable {
             return problem("Gatehouse cannot reach its store right now; try again in a few seconds.", .serviceUnavailable)
         } catch {

@@ -6,8 +6,8 @@ import GatehouseOAuth
 import HTTPTypes
 import Hummingbird
 
-/// `/hub`: the page where a signed-in user sees their tools and MCP servers (adds, signs in to,
-/// removes them) and how to connect a client; `/hub/admin`, every user and their activity, for
+/// `/hub`: the page where a signed-in user sees their tools, MCP servers (adds, signs in to,
+/// removes them) and accounts (connects, disconnects them) and how to connect a client; `/hub/admin`, every user and their activity, for
 /// the administrators (`GATEHOUSE_HUB_ADMINS`). Who is in the browser is the embedded sign-in's
 /// session; without one, the page offers a password sign-in. Every form is CSRF-protected.
 struct HubPageRoutes: Sendable {
@@ -31,7 +31,9 @@ struct HubPageRoutes: Sendable {
         router.post(RouterPath(Self.path + "/sign-out")) { request, _ in await posted(request) { _, _ in .signedOut } }
         router.post(RouterPath(Self.path + "/servers")) { request, _ in
             await posted(request) { user, form in
-                guard let tools = connections?.tools else { return .problem("Connecting servers is not offered here.") }
+                guard let tools = connections?.tools, connections?.offersServers == true else {
+                    return .problem("Connecting servers is not offered here.")
+                }
                 do {
                     let connection = try await tools.add(userID: user.id, name: (try? form.value("name")) ?? "", url: (try? form.value("url")) ?? "")
                     return .done(Notice(.added, connection.name))
@@ -48,6 +50,15 @@ struct HubPageRoutes: Sendable {
                 return .done(Notice(.removed, name))
             }
         }
+        router.post(RouterPath(Self.path + "/accounts/remove")) { request, _ in
+            await posted(request) { user, form in
+                guard let tools = connections?.tools, let name = try? form.value("name"),
+                    connections?.accounts?.providers.provider(named: name) != nil,
+                    (try? await tools.remove(userID: user.id, name: name)) == true
+                else { return .problem("There is no such account to disconnect.") }
+                return .done(Notice(.disconnected, name))
+            }
+        }
         router.get(RouterPath(Self.path + "/admin")) { request, _ in await administration(request) }
     }
 
@@ -61,16 +72,25 @@ struct HubPageRoutes: Sendable {
         do {
             let tools = try await hub.store.activeTools(userID: user.id)
             var servers: [HubPages.Server]?
+            var accounts: [HubPages.Account]?
             if let connections {
-                servers = try await connections.tools.connections(of: user.id).map { connection in
-                    HubPages.Server(connection: connection, connectLink: try? connections.links.link(userID: user.id, name: connection.name))
+                let mine = try await connections.tools.connections(of: user.id)
+                if connections.offersServers {
+                    servers = mine.filter { $0.kind == .mcpServer }.map { connection in
+                        HubPages.Server(connection: connection, connectLink: try? connections.links.link(userID: user.id, name: connection.name))
+                    }
+                }
+                accounts = connections.accounts?.providers.all.map { provider in
+                    HubPages.Account(
+                        name: provider.name, title: provider.title, connection: mine.first { $0.name == provider.name && $0.kind == .account },
+                        connectLink: try? connections.links.link(userID: user.id, name: provider.name))
                 }
             }
             let query = FormParameters(encoded: request.uri.query ?? "") ?? FormParameters([:])
             return page(
                 HubPages.overview(
                     HubPages.Overview(
-                        user: user, mcpURL: mcpURL, tools: tools, servers: servers, isAdministrator: isAdministrator(user),
+                        user: user, mcpURL: mcpURL, tools: tools, servers: servers, accounts: accounts, isAdministrator: isAdministrator(user),
                         csrfToken: csrfToken, notice: notice ?? Notice(query: query)?.text, path: path)),
                 binding: binding)
         } catch {
@@ -133,10 +153,10 @@ struct HubPageRoutes: Sendable {
             let everyone = try await hub.store.users().sorted { $0.lastSeenAt > $1.lastSeenAt }
             var rows: [HubPages.UserActivity] = []
             for user in everyone.prefix(200) {
-                var servers: Int?
-                if let connections { servers = try await connections.tools.connections(of: user.id).count }
+                var connectionCount: Int?
+                if let connections { connectionCount = try await connections.tools.connections(of: user.id).count }
                 rows.append(
-                    HubPages.UserActivity(user: user, tools: try await hub.store.activeTools(userID: user.id).map(\.name), servers: servers))
+                    HubPages.UserActivity(user: user, tools: try await hub.store.activeTools(userID: user.id).map(\.name), connections: connectionCount))
             }
             return page(HubPages.administration(rows, total: everyone.count, path: path))
         } catch {
@@ -159,7 +179,7 @@ struct HubPageRoutes: Sendable {
 /// must look like one), never as text, so a link cannot make the page say anything else.
 private struct Notice {
     enum Kind: String {
-        case added, removed
+        case added, removed, disconnected
     }
 
     let kind: Kind
@@ -183,6 +203,7 @@ private struct Notice {
         switch kind {
         case .added: "Added \(name). Sign in to it below to use its tools."
         case .removed: "Removed \(name); the hub no longer holds tokens for it."
+        case .disconnected: "Disconnected your \(name) account; the hub no longer holds tokens for it."
         }
     }
 }

@@ -13,13 +13,23 @@ enum HubPages {
         var connectLink: String?
     }
 
+    /// One of the operator's account providers, and the user's connection of it if any.
+    struct Account {
+        var name: String
+        var title: String
+        var connection: UserConnection?
+        var connectLink: String?
+    }
+
     /// What the page shows a signed-in user.
     struct Overview {
         var user: HubUser
         var mcpURL: String
         var tools: [ActiveTool]
-        /// `nil` when connections are not offered.
+        /// `nil` when connecting servers is not offered.
         var servers: [Server]?
+        /// `nil` when connecting accounts is not offered.
+        var accounts: [Account]?
         var isAdministrator: Bool
         var csrfToken: String
         var notice: String?
@@ -71,6 +81,7 @@ enum HubPages {
                 \(snippets(page.mcpURL))
                 \(tools(page.tools))
                 \(page.servers.map { servers($0, csrfToken: page.csrfToken, path: page.path) } ?? "")
+                \(page.accounts.map { accounts($0, csrfToken: page.csrfToken, path: page.path) } ?? "")
                 \(admin)
                 """)
     }
@@ -111,15 +122,50 @@ enum HubPages {
             """
     }
 
+    private static func status(_ connection: UserConnection?) -> String {
+        switch connection?.status {
+        case .connected?: "Connected"
+        case .pending?: "Not signed in yet"
+        case .reconnectNeeded?: "Needs you to sign in again"
+        case nil: "Not connected"
+        }
+    }
+
+    private static func accounts(_ accounts: [Account], csrfToken: String, path: String) -> String {
+        let rows = accounts.map { account in
+            let action = account.connectLink.map { link in
+                let label = account.connection?.status == .connected ? "Sign in again" : "Connect"
+                return #"<a class="button small" href="\#(HTML.escape(link))" aria-label="\#(label): \#(HTML.escape(account.title))">\#(label)</a>"#
+            } ?? ""
+            let disconnect =
+                account.connection == nil
+                ? ""
+                : """
+                <form method="post" action="\(HTML.escape(path))/accounts/remove" class="inline">
+                  <input type="hidden" name="csrf_token" value="\(HTML.escape(csrfToken))">
+                  <input type="hidden" name="name" value="\(HTML.escape(account.name))">
+                  <button type="submit" class="secondary small" aria-label="Disconnect \(HTML.escape(account.title))">Disconnect</button>
+                </form>
+                """
+            return """
+                <tr><th scope="row">\(HTML.escape(account.title))</th><td><code>\(HTML.escape(account.name))</code></td>
+                <td>\(status(account.connection))</td><td class="actions-cell">\(action)\(disconnect)</td></tr>
+                """
+        }
+        return """
+            <section aria-labelledby="accounts-heading">
+              <h2 id="accounts-heading">Your accounts</h2>
+              <p>Accounts you connect let your tools (<code>http_fetch</code> with <code>account</code>) call their APIs as you.</p>
+              <table><thead><tr><th scope="col">Provider</th><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Actions</th></tr></thead>
+              <tbody>\(rows.joined())</tbody></table>
+            </section>
+            """
+    }
+
     private static func servers(_ servers: [Server], csrfToken: String, path: String) -> String {
         let rows = servers.map { server in
             let connection = server.connection
-            let status: String =
-                switch connection.status {
-                case .connected: "Connected"
-                case .pending: "Not signed in yet"
-                case .reconnectNeeded: "Needs you to sign in again"
-                }
+            let status = status(connection)
             let action = server.connectLink.map { link in
                 #"<a class="button small" href="\#(HTML.escape(link))">\#(connection.status == .connected ? "Sign in again" : "Sign in")</a>"#
             } ?? ""
@@ -159,7 +205,8 @@ enum HubPages {
     struct UserActivity {
         var user: HubUser
         var tools: [String]
-        var servers: Int?
+        /// Servers and accounts; `nil` when neither is offered.
+        var connections: Int?
     }
 
     static func administration(_ users: [UserActivity], total: Int, path: String) -> String {
@@ -168,10 +215,10 @@ enum HubPages {
             return """
                 <tr><th scope="row">\(HTML.escape(identity.email ?? identity.subject))</th><td>\(HTML.escape(identity.name ?? ""))</td>
                 <td>\(HTML.escape(identity.oauthProvider))</td><td>\(day(activity.user.createdAt))</td><td>\(moment(activity.user.lastSeenAt))</td>
-                <td>\(HTML.escape(activity.tools.joined(separator: ", ")))</td>\(activity.servers.map { "<td>\($0)</td>" } ?? "")</tr>
+                <td>\(HTML.escape(activity.tools.joined(separator: ", ")))</td>\(activity.connections.map { "<td>\($0)</td>" } ?? "")</tr>
                 """
         }
-        let serversColumn = users.first?.servers != nil ? #"<th scope="col">Servers</th>"# : ""
+        let connectionsColumn = users.first?.connections != nil ? #"<th scope="col">Connections</th>"# : ""
         let shown = users.count < total ? "<p>The \(users.count) most recently seen of \(total) users.</p>" : "<p>\(total) users.</p>"
         return layout(
             title: "Gatehouse administration",
@@ -179,7 +226,7 @@ enum HubPages {
                 <header><h1>Users and their activity</h1><p><a href="\(HTML.escape(path))">Back to your Gatehouse</a></p></header>
                 \(shown)
                 <table><thead><tr><th scope="col">User</th><th scope="col">Name</th><th scope="col">Signed in with</th>
-                <th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Tools</th>\(serversColumn)</tr></thead>
+                <th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Tools</th>\(connectionsColumn)</tr></thead>
                 <tbody>\(rows.joined())</tbody></table>
                 """)
     }

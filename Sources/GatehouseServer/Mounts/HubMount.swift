@@ -17,15 +17,15 @@ public struct HubMount: Sendable {
     /// A hub on `store` with the standard catalog; tool secrets are sealed with
     /// `GATEHOUSE_SECRET_KEY` (without one, secrets in configurations are refused). With
     /// AuthKit, whose tokens carry no email, a new user's email and name come from AuthKit's
-    /// userinfo, once.
-    public init(configuration: GatehouseConfiguration, store: any HubStore) {
+    /// userinfo, once. With `accounts`, `http_fetch` can send a user's token for one.
+    public init(configuration: GatehouseConfiguration, store: any HubStore, accounts: AccountAccess? = nil) {
         var profiles: ProfileLookup?
         if case .authKit(let domain) = configuration.auth.provider {
             profiles = UserInfoProfiles(url: domain + "/oauth2/userinfo").lookup
         }
         self.init(
             hub: Hub(
-                store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches),
+                store: store, catalog: .standard(allowPrivateFetches: configuration.hub.allowPrivateFetches, accounts: accounts),
                 secrets: SecretBox(keyBytes: configuration.hub.secretKey), oauthProvider: configuration.auth.providerKind,
                 profiles: profiles))
     }
