@@ -34,6 +34,7 @@ from mcp.shared.exceptions import MCPError
 
 from browser import chromium_browser, keep_to_loopback
 from conftest import HTTP_TIMEOUT_S, GatehouseServer, start_extra_server
+from peers.github_like import CLIENT_ID as GITHUB_CLIENT_ID, CLIENT_SECRET as GITHUB_CLIENT_SECRET, GitHubLike
 from peers.oidc_upstream import OidcUpstream, complete_oidc_mock_sign_in, oidc_upstream
 from test_connections import elicitation_of, sdk_call, sdk_tool_names
 from test_hub import RawUser, sign_in
@@ -229,3 +230,72 @@ def test_bad_account_settings_stop_start_up_with_what_to_fix(tmp_path: Path) -> 
         assert named in stderr, (arguments, stderr[-600:])
     stderr = refused_start(tmp_path, "--env", "GATEHOUSE_ACCOUNTS=github", "--env", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID=x", secret=False)
     assert "GATEHOUSE_ACCOUNTS need GATEHOUSE_SECRET_KEY" in stderr, stderr[-600:]
+
+
+def connect_with_raw_http(browser: httpx2.Client, link: str, email: str, password: str) -> httpx2.Response:
+    """What a browser does with a connect link, in raw HTTP (cookies kept in `browser`, redirects
+    followed): the connect page's password form when it asks, then on to the provider, whose
+    approval comes back to the hub's callback. Returns the last answer."""
+    page = browser.get(link)
+    if 'name="password"' in page.text:
+        hidden = dict(re.findall(r'name="(request|csrf_token)" value="([^"]*)"', page.text))
+        signed_in = browser.post(str(page.url).split("?", 1)[0], data={**hidden, "email": email, "password": password})
+        assert signed_in.status_code == 200 and "Continue to" in signed_in.text, signed_in.text[:500]
+        page = browser.get(link)
+    return page
+
+
+def test_a_github_shaped_provider_with_its_quirks(tmp_path: Path) -> None:
+    """The github preset against a provider shaped like GitHub's OAuth apps (peers/github_like.py):
+    fixed endpoints and no issuer, the secret in the form body, JSON only on request, comma-separated
+    scopes, no expiry or refresh token; its API's 403 insufficient_scope challenge asks the user for
+    the scope it names, and the grant that follows carries it."""
+    with GitHubLike() as github:
+        server = start_extra_server(
+            "accounts-github", [
+                "--provider", "embedded", "--env", "GATEHOUSE_ACCOUNTS=github",
+                "--env", f"GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID={GITHUB_CLIENT_ID}",
+                "--env", f"GATEHOUSE_ACCOUNT_GITHUB_AUTHORIZE_URL={github.base_url}/login/oauth/authorize",
+                "--env", f"GATEHOUSE_ACCOUNT_GITHUB_TOKEN_URL={github.base_url}/login/oauth/access_token",
+                "--env", f"GATEHOUSE_ACCOUNT_GITHUB_API_HOSTS=127.0.0.1:{github.port}", "--env", "GATEHOUSE_FETCH_ALLOW_PRIVATE=true",
+            ],
+            env={"GATEHOUSE_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(), "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_SECRET": GITHUB_CLIENT_SECRET})
+        try:
+            server.add_user(ALICE, "Alice", ALICE_PASSWORD)
+            token = sign_in(server, ALICE, ALICE_PASSWORD)
+            with httpx2.Client(timeout=HTTP_TIMEOUT_S) as http, httpx2.Client(timeout=HTTP_TIMEOUT_S, follow_redirects=True) as browser:
+                alice = RawUser(server, token, http, "alice")
+                alice.ok("add_tool", {"tool_name": "http_fetch", "config": {"account": "github"}})
+                # connect_account asks; the tool error of a raw client carries the link.
+                link = re.search(r"http://\S+/connect\?request=[A-Za-z0-9_-]+", alice.tool_error("connect_account", {"account": "github"}))
+                assert link, "no connect link"
+                done = connect_with_raw_http(browser, link.group(0), ALICE, ALICE_PASSWORD)
+                assert done.status_code == 200 and "Connected github" in done.text, done.text[:500]
+                [authorize] = github.requests_to("/login/oauth/authorize")
+                assert authorize.query["scope"] == "read:user" and authorize.query["code_challenge_method"] == "S256", authorize.query
+                assert "resource" not in authorize.query and "iss" not in authorize.query, authorize.query
+                [exchange] = github.requests_to("/login/oauth/access_token")
+                assert exchange.form["client_secret"] == GITHUB_CLIENT_SECRET and "authorization" not in exchange.headers
+                assert "resource" not in exchange.form, exchange.form
+
+                user = alice.ok("http_fetch", {"url": f"{github.base_url}/user"})
+                assert user["structuredContent"]["status"] == 200 and "octocat" in user["structuredContent"]["body"], user
+
+                # The API wants repo: its challenge asks the user for it, with what they have.
+                more = alice.tool_error("http_fetch", {"url": f"{github.base_url}/user/repos"})
+                assert "needs more of your GitHub account: repo" in more, more
+                relink = re.search(r"http://\S+/connect\?request=[A-Za-z0-9_-]+", more)
+                assert relink and "Connected github" in connect_with_raw_http(browser, relink.group(0), ALICE, ALICE_PASSWORD).text
+                assert github.requests_to("/login/oauth/authorize")[-1].query["scope"] == "read:user repo"
+                repos = alice.ok("http_fetch", {"url": f"{github.base_url}/user/repos"})
+                assert repos["structuredContent"]["status"] == 200 and "octocat/hello-world" in repos["structuredContent"]["body"], repos
+                # GitHub's "read:user,repo" was read as two scopes: a tool needing repo is not asked again.
+                alice.ok("configure_tool", {"tool_name": "http_fetch", "config": {"account": "github", "account_scopes": ["repo"]}})
+                assert alice.ok("http_fetch", {"url": f"{github.base_url}/user"})["structuredContent"]["status"] == 200
+                listed = alice.ok("list_my_connections")["structuredContent"]["connections"]
+                assert listed == [{"name": "github", "kind": "account", "url": "", "status": "connected"}], listed
+                # A server may not take the provider's name (servers are not offered here at all).
+                assert "connect_mcp_server" not in alice.tool_names()
+                assert "Disconnected your GitHub account" in alice.ok("disconnect_account", {"account": "github"})["content"][0]["text"]
+        finally:
+            server.stop()
