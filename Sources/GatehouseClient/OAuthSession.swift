@@ -187,14 +187,7 @@ public struct OAuthSession: Sendable {
     /// accept) unless the login says HTTP Basic (RFC 6749 §2.3.1).
     static func credentials(_ login: StoredLogin) -> (form: [(String, String)], headers: [(String, String)]) {
         guard let secret = login.clientSecret else { return ([("client_id", login.clientID)], []) }
-        switch login.clientSecretMethod ?? .post {
-        case .post:
-            return ([("client_id", login.clientID), ("client_secret", secret)], [])
-        case .basic:
-            // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
-            let pair = URLEncoding.form(login.clientID) + ":" + URLEncoding.form(secret)
-            return ([], [("Authorization", "Basic " + Data(pair.utf8).base64EncodedString())])
-        }
+        return (login.clientSecretMethod ?? .post).credentials(clientID: login.clientID, secret: secret)
     }
 
     /// `stored` with the tokens of a successful token response (RFC 6749 §5.1).

@@ -152,7 +152,7 @@ public struct OIDCProvider: UpstreamProvider {
         let methods = (try? await metadata.document(.openID).fields["token_endpoint_auth_methods_supported"])??.arrayValue?
             .compactMap(\.stringValue)
         // OpenID Connect Discovery §3: client_secret_basic is the default when none are listed.
-        let authentication: TokenEndpoint.ClientAuthentication =
+        let authentication: ClientSecretMethod =
             methods.map { !$0.contains("client_secret_basic") && $0.contains("client_secret_post") } == true ? .post : .basic
         return TokenEndpoint(
             url: url, clientID: clientID, clientSecret: clientSecret, authentication: authentication,

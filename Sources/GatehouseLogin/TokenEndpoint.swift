@@ -5,17 +5,12 @@ import GatehouseEgress
 /// The provider's token endpoint (RFC 6749 §3.2): redeems codes and refresh tokens with this
 /// server's client credentials, and turns the provider's errors (§5.2) into ones a person can act on.
 struct TokenEndpoint: Sendable {
-    enum ClientAuthentication: Sendable {
-        /// RFC 6749 §2.3.1 HTTP Basic (the default every provider must support).
-        case basic
-        /// Credentials in the form body (GitHub, and providers that list only this method).
-        case post
-    }
-
     let url: String
     let clientID: String
     let clientSecret: SecretString
-    let authentication: ClientAuthentication
+    /// HTTP Basic (the default every provider must support), or in the form body (GitHub, and
+    /// providers that list only that method).
+    let authentication: ClientSecretMethod
     /// The settings that hold the credentials, named in errors.
     let credentialSettings: String
     let fetcher: EgressClient
@@ -36,16 +31,8 @@ struct TokenEndpoint: Sendable {
     private func request(
         _ form: [(String, String)], redirectURI: String, presenting grant: Grant
     ) async throws(UpstreamLoginError) -> [String: JSONValue] {
-        var body = form
-        var headers: [(String, String)] = []
-        switch authentication {
-        case .basic:
-            // RFC 6749 §2.3.1: the id and secret are form-encoded before Base64.
-            let pair = URLEncoding.form(clientID) + ":" + URLEncoding.form(clientSecret.value)
-            headers.append(("Authorization", "Basic " + Data(pair.utf8).base64EncodedString()))
-        case .post:
-            body += [("client_id", clientID), ("client_secret", clientSecret.value)]
-        }
+        let credentials = authentication.credentials(clientID: clientID, secret: clientSecret.value)
+        let (body, headers) = (form + credentials.form, credentials.headers)
         let response: EgressClient.Response
         do {
             response = try await GatehouseMetrics.timedFetch("upstream_token") { [body, headers] in

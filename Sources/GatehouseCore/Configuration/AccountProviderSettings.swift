@@ -1,14 +1,5 @@
 import Foundation
 
-/// How a confidential client presents its secret at a token endpoint (RFC 6749 §2.3.1; the names
-/// are RFC 7591's `token_endpoint_auth_method` values).
-public enum ClientSecretMethod: String, Sendable, Codable {
-    /// HTTP Basic: every authorization server must accept it.
-    case basic = "client_secret_basic"
-    /// In the form body (GitHub's documented way).
-    case post = "client_secret_post"
-}
-
 /// A third-party OAuth 2.0 provider hub users may connect their own accounts at (GitHub,
 /// Google, any provider the operator registers the hub with), so their tools can call its API
 /// with their token: `GATEHOUSE_ACCOUNTS=github,acme` and, for each, `GATEHOUSE_ACCOUNT_<NAME>_*`.
