@@ -25,11 +25,20 @@ enum ServeSupport {
         return (configuration, logger)
     }
 
-    /// What a serving command does first: ``load(_:)``, then checks the TLS files and bootstraps
+    /// What a serving command does first: ``load(_:)``, then picks the port, checks the TLS files and bootstraps
     /// the metrics (with `--metrics-port`) and the audit log (with `--audit-log`); exit 78 with
     /// one line when one of them cannot be used.
+    /// `--port 0` becomes a free port first, so the public URLs name the port served.
     static func start(_ options: ConfigurationOptions) throws -> (GatehouseConfiguration, Logger) {
-        let (configuration, logger) = try load(options)
+        var (configuration, logger) = try load(options)
+        if configuration.port == 0 {
+            do {
+                configuration.port = try FreePort.pick(host: configuration.host)
+            } catch {
+                printError("gatehouse: \(error); choose a port with --port or HUB_PORT")
+                throw ExitCode(78)
+            }
+        }
         if let tls = configuration.tls {
             do {
                 try ServerTLS.check(tls)

@@ -574,3 +574,31 @@ def test_operator_rough_edges(tmp_path: Path) -> None:
         assert "/authorize" not in banner, banner
     finally:
         hub.stop()
+
+
+def test_port_zero_publishes_the_port_it_serves(tmp_path: Path) -> None:
+    """`--port 0` picks a free port: the issuer, the resource and the banner name it (the
+    metadata used to say port 0, so no client could follow it)."""
+    binary = Path(os.environ.get("GATEHOUSE_BIN", str(DEFAULT_BIN))).resolve()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEHOUSE_", "HUB_", "MCP_", "WORKOS_"))}
+    process = subprocess.Popen([str(binary), "hub", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               cwd=tmp_path, env=env)
+    try:
+        assert process.stdout is not None
+        endpoint = None
+        deadline = time.monotonic() + 30
+        while endpoint is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, "the hub ended before its banner"
+            found = re.search(r"MCP endpoint\s+(http://127\.0\.0\.1:(\d+)/mcp)", line)
+            endpoint = found and (found.group(1), found.group(2))
+        assert endpoint and endpoint[1] != "0", endpoint
+        url, port = endpoint
+        origin = f"http://127.0.0.1:{port}"
+        metadata = httpx2.get(origin + "/.well-known/oauth-authorization-server", timeout=TIMEOUT_S).json()
+        assert metadata["issuer"] == origin and metadata["token_endpoint"] == origin + "/token", metadata
+        resource = httpx2.get(origin + "/.well-known/oauth-protected-resource/mcp", timeout=TIMEOUT_S).json()
+        assert resource["resource"] == url and resource["authorization_servers"] == [origin], resource
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
