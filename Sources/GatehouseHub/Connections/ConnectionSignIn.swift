@@ -13,7 +13,8 @@ import GatehouseEgress
 /// server: its authorization server by RFC 9728, then RFC 8414, and the connection's earlier
 /// registration at that issuer, the hub's Client ID Metadata Document where the server accepts
 /// them, else Dynamic Client Registration; for an account: the provider's settings), keeps the
-/// pending authorization sealed in the store and returns the URL for the user's browser. ``finish(parameters:)`` takes it back by its `state`, once, on any instance, and
+/// pending authorization sealed in the store and returns the URL for the user's browser.
+/// ``finish(parameters:browserUserID:)`` takes it back by its `state`, once, on any instance, and
 /// keeps the tokens sealed with the connection.
 public struct ConnectionSignIn: Sendable {
     /// How the hub presents itself to the servers its users connect to.
