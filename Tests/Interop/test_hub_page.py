@@ -1,4 +1,4 @@
-"""The /hub page: a signed-in user's tools, MCP servers and client snippets, and the
+"""The /hub page: a signed-in user's tools, MCP servers, accounts and client snippets, and the
 administrator view, driven in headless Chromium (Debian's, through Playwright).
 
 Environment:
@@ -41,6 +41,8 @@ def hub():
         env={
             "GATEHOUSE_SECRET_KEY": base64.b64encode(os.urandom(32)).decode(), "GATEHOUSE_CONNECTIONS": "true",
             "GATEHOUSE_CONNECTIONS_ALLOW_PRIVATE": "true", "GATEHOUSE_HUB_ADMINS": f" {ADMIN.upper()} , someone@example.com",
+            # Providers for the accounts section (never contacted: the page only links to them).
+            "GATEHOUSE_ACCOUNTS": "github,google", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "Iv1.page", "GATEHOUSE_ACCOUNT_GOOGLE_CLIENT_ID": "page",
         })
     try:
         server.add_user(ALICE, "Alice", ALICE_PASSWORD)
@@ -102,6 +104,11 @@ def test_a_user_sees_their_tools_and_manages_their_servers(hub: GatehouseServer,
         assert "notes" in tools and "Errands" in tools and "http_fetch" in tools
         assert "s3cret" not in page.content() and "********" in tools
         assert page.get_by_role("link", name=re.compile("Administration")).count() == 0
+        accounts = page.locator("section[aria-labelledby=accounts-heading] tbody tr")
+        assert accounts.count() == 2 and "GitHub" in accounts.nth(0).inner_text() and "Google" in accounts.nth(1).inner_text()
+        assert all("Not connected" in accounts.nth(i).inner_text() for i in range(2))
+        connect = accounts.nth(0).get_by_role("link", name="Connect: GitHub").get_attribute("href")
+        assert connect and connect.startswith(hub.base_url + "/connect?request="), connect
 
         # Add the SDK's server, sign in to it from the page, then remove it.
         page.get_by_label("Name").fill("sdk")
