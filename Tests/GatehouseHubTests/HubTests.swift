@@ -207,6 +207,18 @@ struct HubTests {
         #expect(loopback?["content"]?.arrayValue?.first?.objectValue?["text"]?.stringValue?.contains("private or loopback") == true)
     }
 
+    @Test func aFetchOfAnAccountTheHubNoLongerOffersGoesNowhere() async throws {
+        // Configured while the hub offered accounts, which it no longer does: without allowed_hosts
+        // the fetch must not go anywhere, with no token and no limit.
+        let harness = try HubHarness()
+        _ = await harness.call("list_my_tools", as: HubHarness.alice)  // provisions her
+        let alice = try #require(try await harness.store.users().first)
+        #expect(try await harness.store.activateTool(userID: alice.id, name: "http_fetch", configuration: #"{"account":"github"}"#, now: harness.clock.now))
+        let result = await harness.call("http_fetch", ["url": "https://example.com/"], as: HubHarness.alice).result
+        #expect(result?["isError"] == true)
+        #expect(result?["content"]?.arrayValue?.first?.objectValue?["text"]?.stringValue?.contains("no longer offers github accounts") == true)
+    }
+
     @Test func limitsAreEnforced() async throws {
         let harness = try HubHarness()
         _ = await harness.call("add_tool", ["tool_name": "notes", "config": ["max_notes": 1]], as: HubHarness.alice)

@@ -73,12 +73,17 @@ extension ToolKind {
                     ],
                     annotations: .init(readOnlyHint: true, openWorldHint: true)
                 ) { arguments, _ in
+                    if let account, accounts == nil {
+                        throw ToolError(
+                            "this http_fetch sends your \(account) token, and this hub no longer offers \(account) accounts; configure_tool it with allowed_hosts instead")
+                    }
                     let url = try arguments.string("url")
                     guard let components = URLComponents(string: url), let host = components.host?.lowercased(),
                         components.scheme?.lowercased() == "https" || (allowPrivateAddresses && components.scheme?.lowercased() == "http")
                     else { throw ToolError("\(url.prefix(100)) is not an https URL") }
                     let hostAndPort = components.port.map { "\(host):\($0)" } ?? host
-                    guard hosts.isEmpty || hosts.contains(host) || hosts.contains(hostAndPort) else {
+                    // Without allowed_hosts only an account's fetch may go on: its provider's API hosts limit it.
+                    guard (hosts.isEmpty && account != nil) || hosts.contains(host) || hosts.contains(hostAndPort) else {
                         throw ToolError("\(hostAndPort) is not one of your allowed hosts (\(allowed)); add it with configure_tool")
                     }
                     if !allowPrivateAddresses, let refusal = await AddressPolicy.refusal(forHost: host) {
