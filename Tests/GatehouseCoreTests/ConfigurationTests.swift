@@ -148,7 +148,7 @@ struct ConfigurationTests {
         let config = try load(
             ConfigurationSources(environment: [
                 "GATEHOUSE_ACCOUNTS": "github,acme-sso", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_ID": "Iv1.abc", "GATEHOUSE_ACCOUNT_GITHUB_CLIENT_SECRET": "s3cret",
-                "GATEHOUSE_ACCOUNT_ACME_SSO_ISSUER": "https://sso.acme.example", "GATEHOUSE_ACCOUNT_ACME_SSO_CLIENT_ID": "hub",
+                "GATEHOUSE_ACCOUNT_ACME_SSO_ISSUER": "https://sso.acme.example/", "GATEHOUSE_ACCOUNT_ACME_SSO_CLIENT_ID": "hub",
                 "GATEHOUSE_ACCOUNT_ACME_SSO_API_HOSTS": "api.acme.example,*.acme.example", "GATEHOUSE_ACCOUNT_ACME_SSO_SCOPES": "openid read",
                 "GATEHOUSE_ACCOUNT_ACME_SSO_AUTHORIZE_PARAMS": "prompt=consent&audience=api",
             ]))
@@ -156,7 +156,7 @@ struct ConfigurationTests {
         #expect(github.name == "github" && github.title == "GitHub" && github.clientSecret?.value == "s3cret")
         #expect(github.endpoints == .fixed(authorize: "https://github.com/login/oauth/authorize", token: "https://github.com/login/oauth/access_token"))
         #expect(github.apiHosts == ["api.github.com"] && github.scopes == ["read:user"] && github.resource == nil)
-        #expect(acme.endpoints == .discovered(issuer: "https://sso.acme.example") && acme.title == "acme-sso" && acme.clientSecret == nil)
+        #expect(acme.endpoints == .discovered(issuer: "https://sso.acme.example/") && acme.title == "acme-sso" && acme.clientSecret == nil)
         #expect(acme.apiHosts == ["api.acme.example", "*.acme.example"] && acme.scopes == ["openid", "read"])
         #expect(acme.authorizeParameters == ["prompt": "consent", "audience": "api"])
         #expect("\(github)".contains("s3cret") == false, "the secret is never printed")

@@ -115,7 +115,9 @@ extension AccountProvider {
         }
         let endpoints: Endpoints
         switch (try url(settings.issuer), try url(settings.authorizeURL), try url(settings.tokenURL)) {
-        case (let issuer?, nil, nil): endpoints = .discovered(issuer: issuer)
+        case (.some, nil, nil):
+            // RFC 8414 §3.3: the metadata's issuer must be identical to this, trailing slash and all.
+            endpoints = .discovered(issuer: try read(settings.issuer, { $0 }) ?? "")
         case (nil, let authorize?, let token?): endpoints = .fixed(authorize: authorize, token: token)
         case (nil, nil, nil):
             guard let preset else {
