@@ -4,11 +4,6 @@
 # of what is linked in, as dist/gatehouse-VERSION-linux-ARCH.tar.gz with a .sha256 beside it.
 # Prints the binary's size, the system libraries it still needs and its start-up time.
 #
-# GATEHOUSE_RELEASE_CONFIGURATION=debug packs the debug build instead, as
-# gatehouse-VERSION-linux-ARCH-debug.tar.gz: the same packaging, linking and self-containment, in
-# seconds after a debug build (scripts/test.sh uses it; an optimized build from scratch takes
-# about 19 minutes on a 2-core machine). Releases are the default, optimized configuration.
-#
 # The binary needs no Swift toolchain. It links these Debian/Ubuntu libraries dynamically:
 # glibc, libstdc++6, zlib1g, libsqlite3-0 and libcurl4 (the Swift runtime's networking module
 # pulls it in), all present on common server images.
@@ -24,17 +19,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-configuration="${GATEHOUSE_RELEASE_CONFIGURATION:-release}"
-case "$configuration" in
-release) suffix="" ;;
-debug) suffix="-debug" ;;
-*) echo "release: GATEHOUSE_RELEASE_CONFIGURATION must be release or debug, not $configuration" >&2; exit 2 ;;
-esac
-swift build -c "$configuration" --product gatehouse --static-swift-stdlib
-built="$(swift build -c "$configuration" --show-bin-path)/gatehouse"
+swift build -c release --product gatehouse --static-swift-stdlib
+built="$(swift build -c release --show-bin-path)/gatehouse"
 version="$("$built" --version)"
 arch="$(uname -m)"
-name="gatehouse-$version-linux-$arch$suffix"
+name="gatehouse-$version-linux-$arch"
 
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
