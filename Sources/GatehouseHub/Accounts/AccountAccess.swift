@@ -45,7 +45,7 @@ public struct AccountAccess: Sendable {
             throw try moreScopesNeeded(connection, provider, granted: login.scopes, missing: missing)
         }
         do {
-            switch try await tokens.access(userID: userID, name: account, rejected: rejected) {
+            switch try await tokens.access(connection, rejected: rejected) {
             case .token(let token): return token
             case .reconnectNeeded: throw try signInNeeded(connection, provider, scopes: scopes, again: true)
             }

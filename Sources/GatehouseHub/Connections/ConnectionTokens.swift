@@ -52,6 +52,13 @@ public struct ConnectionTokens: Sendable {
         guard let connection = try await store.connection(userID: userID, name: name) else {
             throw ConnectionError("you have no connection named \(name)")
         }
+        return try await access(connection, rejected: rejected)
+    }
+
+    /// The same for `connection` as the caller just read it from the store (a refresh claims
+    /// the row and re-reads it, so a copy another caller has since refreshed is not refreshed again).
+    public func access(_ connection: UserConnection, rejected: String? = nil) async throws -> Access {
+        let (userID, name) = (connection.userID, connection.name)
         guard connection.status == .connected, let sealed = connection.sealedLogin else { return Self.reconnect(connection) }
         let login = try vault.openLogin(sealed)
         if let token = login.accessToken, token != rejected, !login.accessTokenIsStale(now: now(), margin: refreshMargin) {

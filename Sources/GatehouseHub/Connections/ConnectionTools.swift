@@ -105,7 +105,7 @@ public final class ConnectionTools: ToolSource {
     private func session<T: Sendable>(
         for connection: UserConnection, _ body: (MCPClient) async throws(ClientError) -> T
     ) async throws -> T {
-        guard case .token(let token) = try await tokens.access(userID: connection.userID, name: connection.name) else {
+        guard case .token(let token) = try await tokens.access(connection) else {
             throw ConnectionError("\(connection.name) needs you to sign in to it again")
         }
         let source = UserTokenSource(tokens: tokens, userID: connection.userID, name: connection.name, current: token)
