@@ -92,7 +92,8 @@ extension AccountProvider {
         guard let names = try read.list(.accounts) else { return [] }
         var providers: [AccountProvider] = []
         for name in names {
-            guard name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil else {
+            // A provider's name is its accounts' connection name.
+            guard ConnectionName.isValid(name) else {
                 throw read.error(.accounts, "\(name.prefix(32)) is not a provider name: 1 to 24 lowercase letters, digits and -, e.g. github")
             }
             guard !providers.contains(where: { $0.name == name }) else { throw read.error(.accounts, "\(name) is named twice") }

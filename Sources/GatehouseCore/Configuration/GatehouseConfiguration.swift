@@ -159,15 +159,20 @@ extension GatehouseConfiguration {
         }
     }
 
+    /// The settings of the account providers `GATEHOUSE_ACCOUNTS` lists (a bad list is refused
+    /// when the providers are read).
+    private static func accountSettings(in sources: ConfigurationSources) -> [Setting] {
+        let names = (try? SettingReader(sources: sources).list(.accounts)).flatMap { $0 } ?? []
+        return names.flatMap { Setting.account($0).all }
+    }
+
     /// `--env` names no setting has are refused as probable typos.
     private static func checkKnownSettings(in sources: ConfigurationSources) throws(ConfigurationError) {
         let known = Set(
             (Setting.all + Setting.connectionSettings + Setting.authSettings + Setting.authorizationServerSettings + Setting.hubSettings
                 + Setting.upstreamLoginSettings + Setting.postgresSettings + Setting.rateLimitSettings
                 + Setting.operationsSettings + Setting.tlsSettings
-                + (sources.lookup(.accounts)?.value.split(whereSeparator: { $0 == "," || $0 == " " }) ?? []).flatMap {
-                    Setting.account(String($0)).all
-                })
+                + accountSettings(in: sources))
                 .flatMap(\.environmentNames))
         for key in sources.envOverrides.keys.sorted() where !known.contains(key) {
             throw ConfigurationError(

@@ -1,4 +1,5 @@
 import Foundation
+import GatehouseCore
 
 /// A hub user's connection to a remote MCP server of their own choosing, which the hub signs in
 /// to on the user's behalf (issue 18's `mcp_server` tools).
@@ -35,14 +36,11 @@ public struct UserConnection: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    /// What a connection's name may be: 1 to 24 lowercase letters, digits and `-`, starting with a
-    /// letter (no `_`, which ends the name in `<name>_<tool>`). The JSON Schema and HTML form of it.
-    public static let namePattern = "[a-z][a-z0-9-]{0,23}"
+    /// What a connection's name may be (``ConnectionName``), for a JSON Schema or an HTML form.
+    public static let namePattern = ConnectionName.pattern
 
     /// Whether `name` matches ``namePattern``.
-    public static func isValidName(_ name: String) -> Bool {
-        name.wholeMatch(of: /[a-z][a-z0-9-]{0,23}/) != nil
-    }
+    public static func isValidName(_ name: String) -> Bool { ConnectionName.isValid(name) }
 
     public init(
         userID: Int64, name: String, kind: Kind = .mcpServer, serverURL: String, status: Status = .pending, sealedLogin: String? = nil,
