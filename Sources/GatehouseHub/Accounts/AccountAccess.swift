@@ -10,7 +10,7 @@ import GatehouseMCP
 /// granted a scope, the tool throws ``URLElicitationRequired``: the client asks the user to
 /// open the connect link (or shows it in the tool error), and the retried call goes on.
 ///
-/// A ``ToolKind`` gets it as ``ToolActivation/accounts``.
+/// A ``ToolKind`` that uses accounts is built with it, as ``ToolKind/httpFetch(allowPrivateAddresses:accounts:)`` is.
 public struct AccountAccess: Sendable {
     public let providers: AccountProviders
     let store: any ConnectionStore

@@ -7,9 +7,10 @@ import HTTPTypes
 import Hummingbird
 
 /// `/hub`: the page where a signed-in user sees their tools, MCP servers (adds, signs in to,
-/// removes them) and accounts (connects, disconnects them) and how to connect a client; `/hub/admin`, every user and their activity, for
-/// the administrators (`GATEHOUSE_HUB_ADMINS`). Who is in the browser is the embedded sign-in's
-/// session; without one, the page offers a password sign-in. Every form is CSRF-protected.
+/// removes them) and accounts (connects, disconnects them) and how to connect a client;
+/// `/hub/admin`, every user and their activity, for the administrators (`GATEHOUSE_HUB_ADMINS`).
+/// Who is in the browser is the embedded sign-in's session; without one, the page offers a
+/// password sign-in. Every form is CSRF-protected.
 struct HubPageRoutes: Sendable {
     static let path = "/hub"
 
